@@ -1,0 +1,67 @@
+"""Pipeline health counted per worker process (these are ordinary client_python metrics:
+they describe this process, so Prometheus' ``instance`` label tells workers apart)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class PipelineMetrics:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        topics: Iterable[str],
+        types_by_topic: dict[str, Iterable[str]],
+        reasons: Iterable[str],
+        channels: Iterable[str],
+    ) -> None:
+        self.events = Counter(
+            "ccmon_events", "Valid events received, by source topic and type.",
+            ["topic", "type"], registry=registry,
+        )
+        self.rejected = Counter(
+            "ccmon_events_rejected",
+            "Events sent to the dead-letter topic, by source topic and reason.",
+            ["topic", "reason"], registry=registry,
+        )
+        self.duplicates = Counter(
+            "ccmon_events_duplicate", "Events whose event_id was already counted.",
+            ["channel"], registry=registry,
+        )
+        self.late = Counter(
+            "ccmon_events_late",
+            "Events older than bucket retention: counted in totals and today, not in windows.",
+            ["channel"], registry=registry,
+        )
+        self.overflow = Counter(
+            "ccmon_events_queue_overflow",
+            'Events of queues beyond the distinct-queue cap, counted under queue="other".',
+            ["channel"], registry=registry,
+        )
+        self.last_event = Gauge(
+            "ccmon_last_event_timestamp_seconds",
+            "Wall-clock time this worker last received a valid event from the topic.",
+            ["topic"], registry=registry,
+        )
+        self.queues_tracked = Gauge(
+            "ccmon_queues_tracked", "Distinct queue labels admitted by this worker.",
+            registry=registry,
+        )
+        self.readmodel_seconds = Gauge(
+            "ccmon_readmodel_build_seconds",
+            "Time the last read-model build (windows for every owned queue) took.",
+            registry=registry,
+        )
+        # Pre-create the series so rate() sees the first increment of each.
+        reasons = list(reasons)
+        for topic in topics:
+            for reason in reasons:
+                self.rejected.labels(topic, reason)
+            for kind in types_by_topic.get(topic, ()):
+                self.events.labels(topic, kind)
+        for channel in channels:
+            self.duplicates.labels(channel)
+            self.late.labels(channel)
+            self.overflow.labels(channel)

@@ -1,0 +1,37 @@
+"""One read model per scrape: every collector of a scrape (and the Redis snapshot in the
+same second) shares the same build instead of walking the tables again."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+
+from agents import readmodel
+from agents.ledger import Tables
+from agents.readmodel import PolicyFor, ReadModel
+
+
+class ReadModelSource:
+    def __init__(
+        self,
+        tables: Tables,
+        partitions: Callable[[], Collection[int]],
+        policy_for: PolicyFor,
+        now: Callable[[], float],
+        max_age_seconds: float = 0.5,
+    ) -> None:
+        self.tables = tables
+        self.partitions = partitions
+        self.policy_for = policy_for
+        self.now = now
+        self.max_age = max_age_seconds
+        self._cached: ReadModel | None = None
+        self._built_at = 0.0
+
+    def get(self) -> ReadModel:
+        if self._cached is None or time.monotonic() - self._built_at > self.max_age:
+            self._cached = readmodel.build(
+                self.tables, set(self.partitions()), self.policy_for, self.now()
+            )
+            self._built_at = time.monotonic()
+        return self._cached

@@ -1,0 +1,95 @@
+"""Process-wide objects of a worker, built once from the settings: queue configuration,
+Redis clients, the duplicate guard, the metrics registry and the clock."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from agents.buckets import histogram_bounds
+from agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, Limits
+from agents.metrics.pipeline import PipelineMetrics
+from streams import events
+from streams.clock import Clock
+from streams.config import QueueConfig, QueuePolicy, load_queue_config
+from streams.dedupe import DuplicateGuard
+from streams.queuecap import QueueCap
+from streams.settings import Settings, get_settings
+
+WAIT_LADDER = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+               1200.0, 1800.0, 3600.0)
+HANDLE_LADDER = (30.0, 60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0,
+                 1800.0, 3600.0)
+HOURS = 3600.0
+TICKET_LADDER = tuple(h * HOURS for h in (0.25, 0.5, 1, 2, 4, 8, 12, 24, 48, 72, 120, 168))
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock = Clock(settings.clock)
+        self.registry = CollectorRegistry(auto_describe=False)
+
+    @cached_property
+    def config(self) -> QueueConfig:
+        return load_queue_config(self.settings.queue_config)
+
+    def policy(self, channel: str, queue: str) -> QueuePolicy:
+        return self.config.policy(channel, queue)
+
+    @cached_property
+    def limits(self) -> events.Limits:
+        return events.Limits(max_future_skew_seconds=self.settings.max_future_skew_seconds)
+
+    @cached_property
+    def ledger_limits(self) -> Limits:
+        thresholds = self.config.all_thresholds()
+        # Unknown queues get the defaults, so a name no queue uses stands for them.
+        queues = [*self.config.configured_queues, "\x00defaults"]
+        policies = [self.config.policy("ticket", q) for q in queues]
+        ticket_targets = {
+            (float(v), "<=")
+            for p in policies
+            for v in (p.first_response_target_seconds, p.resolution_target_seconds)
+        }
+        return Limits(
+            bucket_retention_minutes=self.settings.bucket_retention_minutes,
+            day_retention_days=self.settings.day_retention_days,
+            histogram_bounds={
+                WAIT: histogram_bounds(thresholds, WAIT_LADDER),
+                HANDLE: histogram_bounds((), HANDLE_LADDER),
+                TICKET_FRT: histogram_bounds(ticket_targets, TICKET_LADDER),
+                TICKET_RESOLUTION: histogram_bounds(ticket_targets, TICKET_LADDER),
+            },
+        )
+
+    @cached_property
+    def redis(self) -> Redis:
+        return Redis.from_url(self.settings.redis)
+
+    @cached_property
+    def guard(self) -> DuplicateGuard:
+        return DuplicateGuard(self.redis, self.settings.redis_prefix, self.settings.dedupe_ttl_seconds)
+
+    @cached_property
+    def queue_cap(self) -> QueueCap:
+        return QueueCap(
+            self.redis, self.settings.redis_prefix, self.config.configured_queues,
+            self.config.max_queues,
+        )
+
+    @cached_property
+    def pipeline(self) -> PipelineMetrics:
+        topics = self.settings.topic_channels()
+        return PipelineMetrics(
+            self.registry,
+            topics,
+            {t: events.TYPES_BY_CHANNEL[c] for t, c in topics.items()},
+            events.REASONS,
+            topics.values(),
+        )
+
+
+runtime = Runtime(get_settings())

@@ -1,0 +1,75 @@
+"""Worker settings, declared once, typed, read from ``CCMON_*`` environment variables.
+
+Every field's env name is ``CCMON_`` + the upper-cased field name; ``docs/configuration.md``
+lists them. The queue-level policy (thresholds, targets, time zones) is not here: it lives in
+the queue YAML file named by ``CCMON_QUEUE_CONFIG`` (see :mod:`streams.config`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCMON_", extra="ignore")
+
+    app_id: str = Field("ccmon", description="Faust app id: consumer group and table prefix.")
+    kafka: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma separated.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    kafka_sasl_mechanism: str = Field("PLAIN", description="SASL mechanism when SASL is used.")
+    kafka_sasl_username: str = Field("", description="SASL user name.")
+    kafka_sasl_password: str = Field("", description="SASL password (use a Secret).")
+    redis: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (duplicate guard).")
+    redis_prefix: str = Field("ccmon", description="Prefix of every Redis key ccmon writes.")
+
+    topic_calls: str = Field("contact-center.calls", description="Source topic of call events.")
+    topic_chats: str = Field("contact-center.chats", description="Source topic of chat events.")
+    topic_tickets: str = Field("contact-center.tickets", description="Source topic of tickets.")
+    topic_dead_letter: str = Field(
+        "contact-center.dead-letter", description="Where rejected events go, bytes unchanged."
+    )
+    partitions: int = Field(
+        8, ge=1, description="Partitions of the internal repartition topic and of the tables."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication of internal topics.")
+
+    queue_config: Path | None = Field(None, description="Queue YAML file; None = defaults.")
+    clock: Literal["wall", "stream"] = Field(
+        "wall",
+        description="'wall': windows end at the wall clock (live). 'stream': windows end at the "
+        "largest event time seen (replays, accelerated simulations, golden tests).",
+    )
+    bucket_retention_minutes: int = Field(
+        120, ge=61, description="How long 1-minute buckets are kept (>= the 1h window)."
+    )
+    day_retention_days: int = Field(3, ge=2, description="How long daily aggregates are kept.")
+    dedupe_ttl_seconds: int = Field(86400, ge=60, description="Duplicate-guard memory.")
+    tick_interval_seconds: float = Field(
+        10.0, gt=0, description="Expiry/timeout tick per owned partition."
+    )
+    snapshot_interval_seconds: float = Field(1.0, gt=0, description="Redis read-model refresh.")
+    snapshot_ttl_seconds: int = Field(5, ge=2, description="TTL of a read-model entry.")
+    store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://.")
+    standby_replicas: int = Field(
+        0, ge=0, description="Faust table standby replicas (never exported, only kept warm)."
+    )
+    web_host: str = Field("0.0.0.0", description="Bind address of /metrics.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics.")
+    data_dir: Path = Field(Path("/tmp/ccmon"), description="Faust data directory.")
+    max_future_skew_seconds: float = Field(300.0, description="Reject events further ahead.")
+
+    def topic_channels(self) -> dict[str, str]:
+        """Source topic name -> channel label."""
+        return {self.topic_calls: "call", self.topic_chats: "chat", self.topic_tickets: "ticket"}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
