@@ -1,0 +1,117 @@
+"""Suite-wide fixtures: real services, started only when a test asks, and unique names.
+
+    kafka                  -> KafkaServer(bootstrap="127.0.0.1:PORT", version="4.1.1")
+    redis_server           -> RedisServer(url="redis://127.0.0.1:PORT/0", version="7.0.15")
+    prometheus_factory(p)  -> PrometheusServer(url, version, config, directory), own instance
+    alertmanager_factory(p)-> AlertmanagerServer(url, version, config, directory), own instance
+    services               -> the Services manager (e.g. `services.stop(prometheus)`)
+    unique_name            -> "test_name-1a2b3c4d": topic / group id / Redis key prefix
+
+All of them are session-scoped except unique_name; everything stops when the session ends.
+A service that cannot start fails the test (never skips), with or without CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+if str(Path(__file__).parent) not in sys.path:  # `support` is importable however pytest runs
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from support.services import (
+    HINT,
+    AlertmanagerServer,
+    KafkaServer,
+    PrometheusServer,
+    RedisServer,
+    Services,
+    ServiceUnavailable,
+    make_unique_name,
+)
+
+T = TypeVar("T")
+_SERVICES = pytest.StashKey[Services]()
+
+
+def _announce(config: pytest.Config, line: str) -> None:
+    # Printed past output capturing so that CI logs name the versions the run really used.
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if capture is None or reporter is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
+
+
+def _need(config: pytest.Config, name: str, start: Callable[[], T]) -> T:
+    try:
+        server = start()
+    except ServiceUnavailable as exc:
+        problem = str(exc)
+    else:
+        _announce(config, f"ccmon test services: {config.stash[_SERVICES].versions[name]}")
+        return server
+    hint = "" if "make deps" in problem else f"\n{HINT}"
+    ci = " (CI=true)" if os.environ.get("CI") == "true" else ""
+    pytest.fail(f"{problem}{hint}\nTests never skip a missing service{ci}.", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def services(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
+    manager = Services(tmp_path_factory.mktemp("services"))
+    request.config.stash[_SERVICES] = manager
+    yield manager
+    manager.close()
+
+
+@pytest.fixture(scope="session")
+def kafka(request: pytest.FixtureRequest, services: Services) -> KafkaServer:
+    return _need(request.config, "kafka", services.kafka)
+
+
+@pytest.fixture(scope="session")
+def redis_server(request: pytest.FixtureRequest, services: Services) -> RedisServer:
+    return _need(request.config, "redis", services.redis)
+
+
+@pytest.fixture(scope="session")
+def prometheus_factory(
+    request: pytest.FixtureRequest, services: Services
+) -> Callable[[Path], PrometheusServer]:
+    def start(config: Path) -> PrometheusServer:
+        return _need(request.config, "prometheus", lambda: services.prometheus(config))
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def alertmanager_factory(
+    request: pytest.FixtureRequest, services: Services
+) -> Callable[[Path], AlertmanagerServer]:
+    def start(config: Path) -> AlertmanagerServer:
+        return _need(request.config, "alertmanager", lambda: services.alertmanager(config))
+
+    return start
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    return make_unique_name(request.node.name)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if (manager := config.stash.get(_SERVICES, None)) and manager.versions:
+        terminalreporter.write_sep("-", "services used")
+        for line in manager.versions.values():
+            terminalreporter.write_line(line)

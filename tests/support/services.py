@@ -1,0 +1,168 @@
+"""Real Kafka, Redis, Prometheus and Alertmanager for the test suite.
+
+Started on demand by deploy/local/stack.py (free ports on 127.0.0.1, throw-away data) and
+stopped by `Services.close()`. CCMON_TEST_KAFKA (host:port) and CCMON_TEST_REDIS (a redis://
+URL) point the suite at servers that are already running instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "deploy" / "local") not in sys.path:
+    sys.path.insert(0, str(ROOT / "deploy" / "local"))
+
+# Re-exported for tests; it lives in deploy/local so the Makefile runs it without the venv.
+import stack  # noqa: E402
+
+__all__ = [
+    "HINT",
+    "ROOT",
+    "AlertmanagerServer",
+    "KafkaServer",
+    "PrometheusServer",
+    "RedisServer",
+    "ServiceUnavailable",
+    "Services",
+    "make_unique_name",
+    "stack",
+]
+
+HINT = (
+    "`make deps` (bash deploy/local/install.sh) installs them and the fixtures start them;"
+    " CCMON_TEST_KAFKA / CCMON_TEST_REDIS point at servers already running."
+)
+
+
+class ServiceUnavailable(Exception):
+    """A service the test needs could not be started or reached; tests fail, never skip."""
+
+
+@dataclass(frozen=True)
+class KafkaServer:
+    bootstrap: str
+    version: str
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    url: str
+    version: str
+
+
+@dataclass(frozen=True)
+class PrometheusServer:
+    url: str
+    version: str
+    config: Path
+    directory: Path
+
+    def reload(self) -> None:
+        """Re-read the config and rule files (needs --web.enable-lifecycle, which we set)."""
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+@dataclass(frozen=True)
+class AlertmanagerServer:
+    url: str
+    version: str
+    config: Path
+    directory: Path
+
+
+def make_unique_name(test_name: str) -> str:
+    """A name no other test (or earlier run) uses: a valid Kafka topic, group id and Redis
+    key prefix, e.g. `test_round_trip-3f9a1c2b`."""
+    base = re.sub(r"[^A-Za-z0-9-]+", "-", test_name).strip("-")[:60] or "test"
+    return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+class Services:
+    """Starts services below `base` when first asked and stops them all in `close()`."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.versions: dict[str, str] = {}
+        self._running: list[tuple[str, Path]] = []
+        self._count = 0
+
+    def kafka(self) -> KafkaServer:
+        if external := os.environ.get("CCMON_TEST_KAFKA"):
+            host, _, port = external.rpartition(":")
+            try:
+                brokers, _cluster = stack.kafka_metadata(host, int(port))
+            except (OSError, ValueError) as exc:
+                raise ServiceUnavailable(f"CCMON_TEST_KAFKA={external}: {exc}") from exc
+            if brokers < 1:
+                raise ServiceUnavailable(f"CCMON_TEST_KAFKA={external} lists no broker")
+            server = KafkaServer(external, os.environ.get("CCMON_TEST_KAFKA_VERSION", "external"))
+        else:
+            env = self._start("kafka", self.base / "kafka")
+            server = KafkaServer(env["KAFKA_BOOTSTRAP"], env["KAFKA_VERSION"])
+        self.versions["kafka"] = f"Apache Kafka {server.version} at {server.bootstrap}"
+        return server
+
+    def redis(self) -> RedisServer:
+        if external := os.environ.get("CCMON_TEST_REDIS"):
+            try:
+                with redis.Redis.from_url(external, socket_timeout=5) as client:
+                    info = client.info("server")
+            except redis.RedisError as exc:
+                raise ServiceUnavailable(f"CCMON_TEST_REDIS={external}: {exc}") from exc
+            server = RedisServer(external, str(info.get("redis_version", "unknown")))
+        else:
+            env = self._start("redis", self.base / "redis")
+            server = RedisServer(env["REDIS_URL"], env["REDIS_VERSION"])
+        where = urlsplit(server.url)  # host and port only: an external URL may hold a password
+        self.versions["redis"] = f"Redis server {server.version} at {where.hostname}:{where.port}"
+        return server
+
+    def prometheus(self, config: Path) -> PrometheusServer:
+        directory = self._next_dir("prometheus")
+        env = self._start("prometheus", directory, config)
+        self.versions["prometheus"] = f"Prometheus {env['PROMETHEUS_VERSION']}"
+        return PrometheusServer(
+            env["PROMETHEUS_URL"], env["PROMETHEUS_VERSION"], Path(config), directory
+        )
+
+    def alertmanager(self, config: Path) -> AlertmanagerServer:
+        directory = self._next_dir("alertmanager")
+        env = self._start("alertmanager", directory, config)
+        self.versions["alertmanager"] = f"Alertmanager {env['ALERTMANAGER_VERSION']}"
+        return AlertmanagerServer(
+            env["ALERTMANAGER_URL"], env["ALERTMANAGER_VERSION"], Path(config), directory
+        )
+
+    def stop(self, server: PrometheusServer | AlertmanagerServer) -> None:
+        """Stop one Prometheus/Alertmanager before the session ends (e.g. to test an outage)."""
+        service = "prometheus" if isinstance(server, PrometheusServer) else "alertmanager"
+        stack.stop(service, server.directory)
+        self._running.remove((service, server.directory))
+
+    def close(self) -> None:
+        while self._running:
+            stack.stop(*self._running.pop())
+
+    def _next_dir(self, service: str) -> Path:
+        self._count += 1
+        return self.base / f"{service}-{self._count}"
+
+    def _start(self, service: str, directory: Path, config: Path | None = None) -> dict[str, str]:
+        try:
+            env = stack.start(service, directory, config, die_with_parent=True)
+        except stack.StackError as exc:
+            raise ServiceUnavailable(f"{service} did not start: {exc}") from exc
+        self._running.append((service, directory))
+        return env
