@@ -46,7 +46,7 @@ def apply_tick(led: Ledger, now: float, policy_for: PolicyFor) -> dict[str, int]
         queue = rest.rsplit("|", 1)[0]
         age = now - float(value["t"])
         kind = value.get("k")
-        if kind == "w" or kind == "a":
+        if kind in {"w", "a"}:
             if age <= policy_for(channel, queue).max_wait_seconds:
                 continue
             if kind == "w":

@@ -49,9 +49,7 @@ def build(
     def view(channel: str, queue: str) -> QueueView:
         found = views.get((channel, queue))
         if found is None:
-            found = views[(channel, queue)] = QueueView(
-                channel, queue, policy_for(channel, queue)
-            )
+            found = views[(channel, queue)] = QueueView(channel, queue, policy_for(channel, queue))
         return found
 
     for key, value in tables.totals.items():

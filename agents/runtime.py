@@ -18,10 +18,37 @@ from streams.dedupe import DuplicateGuard
 from streams.queuecap import QueueCap
 from streams.settings import Settings, get_settings
 
-WAIT_LADDER = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
-               1200.0, 1800.0, 3600.0)
-HANDLE_LADDER = (30.0, 60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0,
-                 1800.0, 3600.0)
+WAIT_LADDER = (
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    45.0,
+    60.0,
+    90.0,
+    120.0,
+    180.0,
+    300.0,
+    600.0,
+    1200.0,
+    1800.0,
+    3600.0,
+)
+HANDLE_LADDER = (
+    30.0,
+    60.0,
+    120.0,
+    180.0,
+    240.0,
+    300.0,
+    420.0,
+    600.0,
+    900.0,
+    1200.0,
+    1800.0,
+    3600.0,
+)
 HOURS = 3600.0
 TICKET_LADDER = tuple(h * HOURS for h in (0.25, 0.5, 1, 2, 4, 8, 12, 24, 48, 72, 120, 168))
 
@@ -71,12 +98,16 @@ class Runtime:
 
     @cached_property
     def guard(self) -> DuplicateGuard:
-        return DuplicateGuard(self.redis, self.settings.redis_prefix, self.settings.dedupe_ttl_seconds)
+        return DuplicateGuard(
+            self.redis, self.settings.redis_prefix, self.settings.dedupe_ttl_seconds
+        )
 
     @cached_property
     def queue_cap(self) -> QueueCap:
         return QueueCap(
-            self.redis, self.settings.redis_prefix, self.config.configured_queues,
+            self.redis,
+            self.settings.redis_prefix,
+            self.config.configured_queues,
             self.config.max_queues,
         )
 

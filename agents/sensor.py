@@ -14,8 +14,23 @@ from typing import Any
 from faust import Sensor
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-_LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                    0.25, 0.5, 1.0, 2.5, 5.0)
+_LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
 
 
 class CcmonSensor(Sensor):  # type: ignore[misc]
@@ -23,20 +38,27 @@ class CcmonSensor(Sensor):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.last_read: dict[Any, int] = {}
         self.messages = Counter(
-            "ccmon_faust_messages_received", "Messages received from Kafka, by topic.",
-            ["topic"], registry=registry,
+            "ccmon_faust_messages_received",
+            "Messages received from Kafka, by topic.",
+            ["topic"],
+            registry=registry,
         )
         self.processing = Histogram(
             "ccmon_faust_event_processing_seconds",
             "Time from an event entering an agent's stream to its acknowledgement.",
-            ["topic"], buckets=_LATENCY_BUCKETS, registry=registry,
+            ["topic"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
         )
         self.commits = Histogram(
-            "ccmon_faust_commit_seconds", "Duration of offset commits.",
-            buckets=_LATENCY_BUCKETS, registry=registry,
+            "ccmon_faust_commit_seconds",
+            "Duration of offset commits.",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
         )
         self.rebalances = Counter(
-            "ccmon_faust_rebalances", "Rebalances this worker went through.",
+            "ccmon_faust_rebalances",
+            "Rebalances this worker went through.",
             registry=registry,
         )
 

@@ -40,10 +40,18 @@ app.sensors.add(sensor)
 
 def active_partitions() -> set[int]:
     """Partitions of the repartition topic (hence of the tables) this worker owns now."""
-    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == by_queue.get_topic_name()}
+    return {
+        tp.partition
+        for tp in app.assignor.assigned_actives()
+        if tp.topic == by_queue.get_topic_name()
+    }
 
 
-source = metrics.register(runtime, tables, active_partitions, app, sensor)
+def consumed_topics() -> list[str]:
+    return [*settings.topic_channels(), by_queue.get_topic_name()]
+
+
+source = metrics.register(runtime, tables, active_partitions, app, sensor, consumed_topics)
 
 
 async def count_one(data: dict[str, Any], partition: int, offset: int) -> None:
@@ -91,12 +99,17 @@ async def tick() -> None:
 async def publish_snapshot() -> None:
     model = source.get()
     runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
-    await snapshot.publish(runtime.redis, settings.redis_prefix, model, settings.snapshot_ttl_seconds)
+    await snapshot.publish(
+        runtime.redis, settings.redis_prefix, model, settings.snapshot_ttl_seconds
+    )
 
 
 @app.page("/metrics")
 async def metrics_page(self: View, request: Request) -> Response:
-    return self.bytes(generate_latest(runtime.registry), content_type=CONTENT_TYPE_LATEST)
+    # aiohttp refuses a charset in content_type=, so the full header goes in headers=.
+    return self.bytes(
+        generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 @app.page("/healthz")

@@ -70,7 +70,6 @@ def main() -> None:
         raise SystemExit(run_command(argv[0], argv[1:]))
     # Registering the agents, tables and pages is what importing these modules does.
     import agents.worker  # noqa: F401
-
     import streams.ingest  # noqa: F401
 
     app.main()

@@ -18,7 +18,8 @@ def _validate(argv: list[str]) -> int:
     )
     parser.add_argument("file", type=Path, help="JSON-lines file, one event per line")
     parser.add_argument(
-        "--channel", choices=("call", "chat", "ticket"),
+        "--channel",
+        choices=("call", "chat", "ticket"),
         help="channel of every line (default: from a file name containing calls/chats/tickets)",
     )
     args = parser.parse_args(argv)

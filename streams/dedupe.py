@@ -46,7 +46,9 @@ class DuplicateGuard:
                 )
                 break
             except RedisError as exc:
-                log.warning("duplicate guard: Redis unavailable (%s); retrying in %.1fs", exc, delay)
+                log.warning(
+                    "duplicate guard: Redis unavailable (%s); retrying in %.1fs", exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         if old is None:

@@ -78,8 +78,12 @@ def spawn(
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-            preexec_fn=_die_with_parent, env=env,  # noqa: PLW1509 - only prctl, async-safe
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, async-signal-safe
+            env=env,
         )
     child = Child(name, proc, log_path)
     deadline = time.monotonic() + timeout
@@ -134,20 +138,44 @@ def embedded_stack(workdir: Path | None = None) -> Iterator[tuple[str, str]]:
     children: list[Child] = []
     try:
         kport = free_port()
-        children.append(spawn(
-            "tansu",
-            [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{kport}",
-             "--advertised-listener-url", f"tcp://127.0.0.1:{kport}",
-             "--storage-engine", "memory://tansu/"],
-            base, lambda: port_open(kport),
-        ))
+        children.append(
+            spawn(
+                "tansu",
+                [
+                    tansu_binary(),
+                    "broker",
+                    "--listener-url",
+                    f"tcp://127.0.0.1:{kport}",
+                    "--advertised-listener-url",
+                    f"tcp://127.0.0.1:{kport}",
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                base,
+                lambda: port_open(kport),
+            )
+        )
         rport = free_port()
-        children.append(spawn(
-            "valkey",
-            [valkey_binary(), "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(base)],
-            base, lambda: port_open(rport),
-        ))
+        children.append(
+            spawn(
+                "valkey",
+                [
+                    valkey_binary(),
+                    "--port",
+                    str(rport),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(base),
+                ],
+                base,
+                lambda: port_open(rport),
+            )
+        )
         yield f"127.0.0.1:{kport}", f"redis://127.0.0.1:{rport}/0"
     finally:
         for child in reversed(children):

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 import orjson
-from agents.runtime import runtime
 from faust import StreamT
 
+from agents.runtime import runtime
 from streams.app import app
 from streams.events import Event, Rejection, validate
 from streams.topics import by_queue, dead_letter, settings, sources
@@ -50,9 +50,7 @@ async def ingest_one(event: Any, topic: str, channel: str) -> None:
         result = Event.from_dict({**result.to_dict(), "queue": queue})
     metrics.events.labels(topic, result.type).inc()
     metrics.last_event.labels(topic).set(time.time())
-    await by_queue.send(
-        key=f"{channel}|{queue}".encode(), value=orjson.dumps(result.to_dict())
-    )
+    await by_queue.send(key=f"{channel}|{queue}".encode(), value=orjson.dumps(result.to_dict()))
 
 
 def _make_agent(topic_name: str, channel: str) -> None:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     partitions: int = Field(
         8, ge=1, description="Partitions of the internal repartition topic and of the tables."
     )
+    declare_source_topics: bool = Field(
+        False, description="Create missing source topics (demo, tests); never alters them."
+    )
+    source_partitions: int = Field(
+        3, ge=1, description="Partitions of source topics the worker creates."
+    )
     replication_factor: int = Field(1, ge=1, description="Replication of internal topics.")
 
     queue_config: Path | None = Field(None, description="Queue YAML file; None = defaults.")

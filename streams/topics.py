@@ -13,8 +13,16 @@ from streams.settings import get_settings
 
 settings = get_settings()
 
+# Declared (created when missing, never altered) only when CCMON_DECLARE_SOURCE_TOPICS is
+# on: convenient for the demo and tests; in production the integration owns its topics.
 sources: dict[str, TopicT] = {
-    name: app.topic(name, key_serializer="raw", value_serializer="raw")
+    name: app.topic(
+        name,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.source_partitions,
+        internal=settings.declare_source_topics,
+    )
     for name in settings.topic_channels()
 }
 

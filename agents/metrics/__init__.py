@@ -20,6 +20,7 @@ def register(
     partitions: Callable[[], Collection[int]],
     app: Any,
     sensor: Any,
+    consumed_topics: Callable[[], Collection[str]],
 ) -> ReadModelSource:
     source = ReadModelSource(tables, partitions, runtime.policy, runtime.clock.now)
     registry = runtime.registry
@@ -35,7 +36,9 @@ def register(
             return None
 
     registry.register(
-        LagCollector(app.assignor.assigned_actives, highwater, sensor.last_read.get)
+        LagCollector(
+            app.assignor.assigned_actives, highwater, sensor.last_read.get, consumed_topics
+        )
     )
     runtime.pipeline  # noqa: B018 - creates the pipeline series before the first scrape
     return source

@@ -107,11 +107,13 @@ class CountersCollector(Collector):
                 family.add_metric([v.channel, v.queue], float(v.totals.get(field, 0.0)))
             yield family
         blocked = CounterMetricFamily(
-            "ccmon_contacts_blocked", "Contacts refused a place in the queue, by reason.",
+            "ccmon_contacts_blocked",
+            "Contacts refused a place in the queue, by reason.",
             labels=[*LABELS, "reason"],
         )
         surveys = CounterMetricFamily(
-            "ccmon_survey_responses", "Survey answers received, by survey kind.",
+            "ccmon_survey_responses",
+            "Survey answers received, by survey kind.",
             labels=[*LABELS, "survey"],
         )
         for v in views:

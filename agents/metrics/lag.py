@@ -17,8 +17,12 @@ class LagCollector(Collector):
         assigned: Callable[[], Collection[Any]],
         highwater: Callable[[Any], int | None],
         last_read: Callable[[Any], int | None],
+        topics: Callable[[], Collection[str]],
     ) -> None:
         self.assigned = assigned
+        # Only the topics agents consume: changelog partitions are read during recovery and
+        # then left alone, so their "lag" would be noise.
+        self.topics = topics
         self.highwater = highwater
         self.last_read = last_read
 
@@ -32,11 +36,14 @@ class LagCollector(Collector):
             labels=["topic", "partition"],
         )
         assigned = GaugeMetricFamily(
-            "ccmon_partitions_assigned", "Partitions actively assigned to this worker.",
+            "ccmon_partitions_assigned",
+            "Partitions actively assigned to this worker.",
             labels=["topic"],
         )
         per_topic: dict[str, int] = {}
-        for tp in sorted(self.assigned(), key=lambda t: (t.topic, t.partition)):
+        wanted = set(self.topics())
+        mine = [tp for tp in self.assigned() if tp.topic in wanted]
+        for tp in sorted(mine, key=lambda t: (t.topic, t.partition)):
             per_topic[tp.topic] = per_topic.get(tp.topic, 0) + 1
             high = self.highwater(tp)
             if high is None or high < 0:

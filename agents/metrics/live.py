@@ -25,7 +25,8 @@ class LiveCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         views = list(self.source.get().queues.values())
         waiting = GaugeMetricFamily(
-            "ccmon_contacts_waiting", "Contacts offered and not yet answered or abandoned.",
+            "ccmon_contacts_waiting",
+            "Contacts offered and not yet answered or abandoned.",
             labels=LABELS,
         )
         oldest = GaugeMetricFamily(

@@ -18,35 +18,44 @@ class PipelineMetrics:
         channels: Iterable[str],
     ) -> None:
         self.events = Counter(
-            "ccmon_events", "Valid events received, by source topic and type.",
-            ["topic", "type"], registry=registry,
+            "ccmon_events",
+            "Valid events received, by source topic and type.",
+            ["topic", "type"],
+            registry=registry,
         )
         self.rejected = Counter(
             "ccmon_events_rejected",
             "Events sent to the dead-letter topic, by source topic and reason.",
-            ["topic", "reason"], registry=registry,
+            ["topic", "reason"],
+            registry=registry,
         )
         self.duplicates = Counter(
-            "ccmon_events_duplicate", "Events whose event_id was already counted.",
-            ["channel"], registry=registry,
+            "ccmon_events_duplicate",
+            "Events whose event_id was already counted.",
+            ["channel"],
+            registry=registry,
         )
         self.late = Counter(
             "ccmon_events_late",
             "Events older than bucket retention: counted in totals and today, not in windows.",
-            ["channel"], registry=registry,
+            ["channel"],
+            registry=registry,
         )
         self.overflow = Counter(
             "ccmon_events_queue_overflow",
             'Events of queues beyond the distinct-queue cap, counted under queue="other".',
-            ["channel"], registry=registry,
+            ["channel"],
+            registry=registry,
         )
         self.last_event = Gauge(
             "ccmon_last_event_timestamp_seconds",
             "Wall-clock time this worker last received a valid event from the topic.",
-            ["topic"], registry=registry,
+            ["topic"],
+            registry=registry,
         )
         self.queues_tracked = Gauge(
-            "ccmon_queues_tracked", "Distinct queue labels admitted by this worker.",
+            "ccmon_queues_tracked",
+            "Distinct queue labels admitted by this worker.",
             registry=registry,
         )
         self.readmodel_seconds = Gauge(

@@ -26,7 +26,11 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
     ),
     ("ccmon_answer_wait_average_seconds", "ASA: mean wait of answered contacts.", "asa"),
     ("ccmon_abandon_ratio", "Abandoned / offered.", "abandon"),
-    ("ccmon_blocking_ratio", "Blocked / (offered + blocked): Erlang-B grade of service.", "blocking"),
+    (
+        "ccmon_blocking_ratio",
+        "Blocked / (offered + blocked): Erlang-B grade of service.",
+        "blocking",
+    ),
     ("ccmon_handle_time_average_seconds", "AHT: mean talk + hold + wrap-up.", "aht"),
     ("ccmon_first_contact_resolution_ratio", "Share resolved at first contact.", "fcr"),
     ("ccmon_csat_ratio", "CSAT: share of 4-5 answers on a 1-5 scale.", "csat"),
