@@ -22,6 +22,7 @@ from agents.sensor import CcmonSensor
 from agents.surveys import apply_survey
 from agents.tickets import apply_ticket
 from streams.app import app
+from streams.clock import SharedStreamClock
 from streams.dedupe import Verdict
 from streams.events import Event
 from streams.topics import by_queue, settings
@@ -102,6 +103,17 @@ async def publish_snapshot() -> None:
     await snapshot.publish(
         runtime.redis, settings.redis_prefix, model, settings.snapshot_ttl_seconds
     )
+
+
+shared_clock = SharedStreamClock(
+    runtime.redis, f"{settings.redis_prefix}:stream-time", runtime.clock
+)
+
+
+@app.timer(interval=0.5)
+async def sync_stream_clock() -> None:
+    if settings.clock == "stream":
+        await shared_clock.sync()
 
 
 @app.page("/metrics")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 
 class Clock:
@@ -24,3 +24,30 @@ class Clock:
         if self.mode == "stream" and self.stream_time is not None:
             return self.stream_time
         return time.time()
+
+
+_RAISE_TO = """
+local cur = redis.call('GET', KEYS[1])
+if not cur or tonumber(ARGV[1]) > tonumber(cur) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return cur
+"""
+
+
+class SharedStreamClock:
+    """With several workers each sees only its partitions' events, so a per-worker stream
+    time would end each worker's windows at a different "now". Workers raise one shared
+    maximum in Redis and all adopt it (stream mode only; a second of staleness at most)."""
+
+    def __init__(self, redis: Any, key: str, clock: Clock) -> None:
+        self.key = key
+        self.clock = clock
+        self._script = redis.register_script(_RAISE_TO)
+
+    async def sync(self) -> None:
+        if self.clock.stream_time is None:
+            return
+        shared = await self._script(keys=[self.key], args=[repr(self.clock.stream_time)])
+        self.clock.observe(float(shared))

@@ -40,6 +40,8 @@ def wait_until_equal(
         if not diffs:
             return got
         if time.monotonic() > deadline:
-            lines = "\n".join(f"  {k}: expected {e}, got {g}" for k, (e, g) in sorted(diffs.items()))
+            lines = "\n".join(
+                f"  {k}: expected {e}, got {g}" for k, (e, g) in sorted(diffs.items())
+            )
             raise AssertionError(f"{len(diffs)} samples differ after {timeout}s:\n{lines}")
         time.sleep(0.5)

@@ -52,8 +52,11 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60.0
 
     async def run() -> list[Record]:
         consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-            enable_auto_commit=False, group_id=None,
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
         )
         await consumer.start()
         out: list[Record] = []

@@ -1,0 +1,153 @@
+"""An independent, deliberately simple recount of the golden files.
+
+Written from the metric definitions in docs/metrics.md, not from the production code: plain
+loops over the deduplicated events, one question at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DATA = Path(__file__).parent / "data"
+
+# Mirrors tests/integration/data/golden-queues.yaml on purpose (a second, independent copy).
+POLICY = {
+    "sales": {"T": 20.0, "cmp": "<=", "variant": "answered", "tz": "Europe/Paris", "short": 5.0},
+    "billing": {
+        "T": 90.0,
+        "cmp": "<",
+        "variant": "answered_abandoned",
+        "tz": "Europe/Paris",
+        "short": 5.0,
+    },
+    "care": {
+        "T": 30.0,
+        "cmp": "<",
+        "variant": "offered_within",
+        "tz": "America/New_York",
+        "short": 10.0,
+    },
+}
+
+
+def load(name: str) -> list[tuple[str, dict[str, object]]]:
+    lines = (DATA / name).read_text().splitlines()
+    return [(d["channel"], d["event"]) for d in map(json.loads, lines)]
+
+
+def seconds(value: object) -> float:
+    if isinstance(value, int):
+        return value / 1000
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def met(queue: str, wait: float) -> bool:
+    p = POLICY[queue]
+    return wait <= p["T"] if p["cmp"] == "<=" else wait < p["T"]
+
+
+PHASES = ("golden-phase1.jsonl", "golden-phase2.jsonl")
+
+
+def recount(phases: tuple[str, ...] = PHASES) -> dict[str, object]:
+    seen: set[str] = set()
+    events = []
+    for channel, e in [item for name in phases for item in load(name)]:
+        if e["event_id"] in seen:
+            continue
+        seen.add(str(e["event_id"]))
+        events.append((channel, e, seconds(e["occurred_at"])))
+    now = max(t for _, _, t in events)
+    now_minute = math.floor(now / 60)
+
+    def windows_of(queue: str, t: float) -> list[str]:
+        tz = ZoneInfo(POLICY[queue]["tz"])
+        out = []
+        minute = math.floor(t / 60)
+        for name, n in (("5m", 5), ("15m", 15), ("30m", 30), ("1h", 60)):
+            if now_minute - n < minute <= now_minute:
+                out.append(name)
+        local_now = datetime.fromtimestamp(now, tz)
+        for name, n in (("interval_15m", 15), ("interval_30m", 30)):
+            start = local_now.replace(
+                minute=local_now.minute - local_now.minute % n, second=0, microsecond=0
+            )
+            if start.timestamp() <= t and minute <= now_minute:
+                out.append(name)
+        if datetime.fromtimestamp(t, tz).date() == local_now.date():
+            out.append("today")
+        return out
+
+    totals: dict[tuple[str, str, str], float] = defaultdict(float)
+    win: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    offered_at: dict[tuple[str, str], float] = {}
+    closed: set[tuple[str, str]] = set()
+    waiting: dict[tuple[str, str, str], float] = {}
+
+    def add(channel: str, queue: str, t: float, what: str, value: float = 1.0) -> None:
+        totals[(channel, queue, what)] += value
+        for w in windows_of(queue, t):
+            win[(channel, queue, w, what)] += value
+
+    for channel, e, t in events:
+        q = str(e["queue"])
+        c = str(e["contact_id"])
+        kind = e["type"]
+        if kind == "offered":
+            add(channel, q, t, "offered")
+            if (channel, c) not in closed and (channel, c) not in offered_at:
+                offered_at[(channel, c)] = t
+                waiting[(channel, q, c)] = t
+        elif kind in ("answered", "abandoned"):
+            wait = e.get("wait_seconds")
+            if wait is None and (channel, c) in offered_at and (channel, c) not in closed:
+                wait = t - offered_at[(channel, c)]
+            closed.add((channel, c))
+            waiting.pop((channel, q, c), None)
+            add(channel, q, t, kind)
+            if wait is None:
+                add(channel, q, t, "wait_unknown")
+                continue
+            wait = float(wait)  # type: ignore[arg-type]
+            if kind == "answered":
+                add(channel, q, t, "wait_sum", wait)
+                add(channel, q, t, "wait_n")
+            elif wait < POLICY[q]["short"]:
+                add(channel, q, t, "abandoned_short")
+            if met(q, wait):
+                add(channel, q, t, f"{kind}_within")
+        elif kind == "blocked":
+            add(channel, q, t, "blocked")
+            add(channel, q, t, f"blocked:{e['reason']}")
+        elif kind == "ended":
+            closed.add((channel, c))
+            add(channel, q, t, "ended")
+        elif kind == "created":
+            add(channel, q, t, "tickets_created")
+            waiting[("ticket", q, c)] = t
+        elif kind == "resolved":
+            add(channel, q, t, "tickets_resolved")
+            waiting.pop(("ticket", q, c), None)
+        elif kind == "reopened":
+            add(channel, q, t, "tickets_reopened")
+            waiting.setdefault(("ticket", q, c), t)
+        elif kind == "survey":
+            add(channel, q, t, "surveys")
+    return {"now": now, "totals": dict(totals), "windows": dict(win), "waiting": waiting}
+
+
+def service_level(c: dict[str, float], variant: str) -> float | None:
+    within = c.get("answered_within", 0.0)
+    if variant == "answered":
+        den = c.get("answered", 0.0)
+    elif variant == "answered_abandoned":
+        den = c.get("answered", 0.0) + c.get("abandoned", 0.0)
+    else:
+        within += c.get("abandoned_within", 0.0)
+        den = c.get("offered", 0.0)
+    return within / den if den else None
