@@ -1,0 +1,383 @@
+"""The ccmon rules, written once; alerts/build.py fills in alerts/config.yaml and writes
+alerts/ccmon.rules.yml. The conventions (one value per queue, targets as metrics, counters
+summed per queue) are in alerts/build.py's docstring and docs/alerting.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rulekit import (
+    ON,
+    QUEUE,
+    alert,
+    either,
+    expr,
+    q,
+    runbook,
+    seconds,
+    sum_increase,
+    target_query,
+)
+
+VALUE_DURATION = "{{ $value | humanizeDuration }}"
+
+
+# ---------------------------------------------------------------- recording rules
+def slo_windows(config: dict[str, Any]) -> list[str]:
+    windows = {w for tier in config["slo"]["tiers"] for w in (tier["long"], tier["short"])}
+    return sorted(windows, key=seconds)
+
+
+def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
+    window = config["queues"]["window"]
+    rules: list[dict[str, Any]] = [
+        {
+            "record": f"ccmon:service_level:ratio{window}",
+            "expr": q(f'ccmon_service_level_ratio{{window="{window}"}}'),
+        },
+        {
+            "record": "ccmon:sl_error_budget:ratio",
+            "expr": f"1 - {q('ccmon_service_level_target_ratio')}",
+        },
+    ]
+    for w in slo_windows(config):
+        answered = sum_increase("ccmon_contacts_answered_total", w)
+        abandoned = sum_increase("ccmon_contacts_abandoned_total", w)
+        good = sum_increase("ccmon_contacts_answered_within_threshold_total", w)
+        eligible = f"ccmon:sl_eligible:increase{w}"
+        rules.append({"record": eligible, "expr": either(answered, abandoned)})
+        rules.append(
+            {
+                "record": f"ccmon:sl_error:ratio_rate{w}",
+                # Without any answer within T yet the good counter may not exist: then every
+                # eligible contact missed.
+                "expr": (
+                    f"clamp(\n  1 - {good}\n    / {ON} {eligible},\n  0, 1\n)\n"
+                    f"or ({eligible} > 0) * 0 + 1"
+                ),
+            }
+        )
+    bw = config["queues"]["blocking_window"]
+    offered = sum_increase("ccmon_contacts_offered_total", bw)
+    blocked = sum_increase("ccmon_contacts_blocked_total", bw)
+    unplanned = sum_increase('ccmon_contacts_blocked_total{reason!="closed"}', bw)
+    rules += [
+        {
+            "record": f"ccmon:contacts_arrived:increase{bw}",
+            "expr": expr(f"({offered}\n + {blocked})\nor {blocked}"),
+        },
+        {
+            "record": f"ccmon:blocking_unplanned:ratio_rate{bw}",
+            "expr": f"{unplanned}\n/ {ON} ccmon:contacts_arrived:increase{bw}",
+        },
+    ]
+    return rules
+
+
+# ---------------------------------------------------------------- alerts
+def slo_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
+    rules = []
+    min_volume = q("ccmon_service_level_min_volume")
+    per = config["queues"]["window"]
+    for tier in config["slo"]["tiers"]:
+        long, short, factor = tier["long"], tier["short"], tier["factor"]
+        # min_volume is the queue's minimum per `per` (30m, the window the SL alert guards):
+        # the long window must show the same density, e.g. 2 x min_volume over 1h.
+        scale = seconds(long) / seconds(per)
+        volume = f"({scale:g} * {min_volume})" if scale != 1 else min_volume
+        burn = "ccmon:sl_error:ratio_rate{w} / " + ON + " ccmon:sl_error_budget:ratio > {f}"
+        query = f"""
+            (
+              {burn.format(w=long, f=factor)}
+              and {ON}
+              {burn.format(w=short, f=factor)}
+            )
+            and {ON}
+            (ccmon:sl_eligible:increase{long} >= {ON} {volume})
+            """
+        rules.append(
+            alert(
+                config,
+                "CcmonServiceLevelBudgetBurn",
+                query,
+                tier["severity"],
+                f"{QUEUE} is burning its service-level error budget (> {factor}x)",
+                f"Over the last {long} (and still over the last {short}) {QUEUE} burned its "
+                "service-level error budget {{ $value | humanize }}x faster than the day "
+                f"allows (threshold {factor}x): "
+                '{{ with printf "ccmon:sl_error:ratio_rate' + long + '{channel=%q,queue=%q}" '
+                "$labels.channel $labels.queue | query }}{{ . | first | value | "
+                "humanizePercentage }}{{ end }} of answered + abandoned contacts missed the "
+                "answer threshold, against a budget of "
+                '{{ with printf "ccmon:sl_error_budget:ratio{channel=%q,queue=%q}" '
+                "$labels.channel $labels.queue | query }}{{ . | first | value | "
+                "humanizePercentage }}{{ end }}.",
+                for_=tier["for"],
+                labels={"long": long, "short": short},
+            )
+        )
+    return rules
+
+
+def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
+    w = config["queues"]["window"]
+    bw = config["queues"]["blocking_window"]
+    min_volume = q("ccmon_service_level_min_volume")
+    offered = q(f'ccmon_contacts_offered{{window="{w}"}}')
+    offered_guard = f"({offered} >= {ON} {min_volume})"
+    sl_target = target_query("ccmon_service_level_target_ratio", "humanizePercentage")
+    threshold = target_query("ccmon_service_level_threshold_seconds", "humanizeDuration")
+    return [
+        alert(
+            config,
+            "CcmonServiceLevelBelowTarget",
+            f"""
+            (
+              ccmon:service_level:ratio{w}
+              < {ON} {q("ccmon_service_level_target_ratio")}
+            )
+            and {ON}
+            {offered_guard}
+            """,
+            "ticket",
+            f"Service level below target on {QUEUE}",
+            f"Over the last {w} {{{{ $value | humanizePercentage }}}} of {QUEUE}'s contacts "
+            "were answered within the threshold (the queue's own service-level variant), "
+            f"below its target of {sl_target}.",
+        ),
+        alert(
+            config,
+            "CcmonOldestWaitingAboveThreshold",
+            f"""
+            (
+              time() - {q("ccmon_oldest_waiting_since_timestamp_seconds > 0", "min")}
+              > {ON} {q("ccmon_service_level_threshold_seconds")}
+            )
+            and {ON}
+            ({q("ccmon_contacts_waiting")} > 0)
+            """,
+            "ticket",
+            f"Contacts waiting longer than the answer threshold on {QUEUE}",
+            f"The oldest contact waiting in {QUEUE} has waited {VALUE_DURATION}, "
+            f"longer than the service-level threshold of {threshold}: "
+            "every contact still waiting now will miss it.",
+        ),
+        alert(
+            config,
+            "CcmonContactsWaitingAboveLimit",
+            f"""
+            {q("ccmon_contacts_waiting")}
+            > {ON} {q("ccmon_contacts_waiting_limit")}
+            """,
+            "page",
+            f"Too many contacts waiting on {QUEUE}",
+            f"{{{{ $value }}}} contacts are waiting in {QUEUE}, above the queue's limit of "
+            f"{target_query('ccmon_contacts_waiting_limit', 'humanize')}.",
+        ),
+        alert(
+            config,
+            "CcmonBlockingRatioHigh",
+            f"""
+            (
+              ccmon:blocking_unplanned:ratio_rate{bw}
+              > {ON} {q("ccmon_blocking_ratio_limit")}
+            )
+            and {ON}
+            (ccmon:contacts_arrived:increase{bw} >= {ON} {min_volume})
+            """,
+            "page",
+            f"Contacts blocked before reaching {QUEUE}",
+            f"Over the last {bw} {{{{ $value | humanizePercentage }}}} of the contacts arriving "
+            f"for {QUEUE} were blocked (trunks busy, queue full, no agents, network failure; "
+            "'closed' excluded), above the queue's limit of "
+            f"{target_query('ccmon_blocking_ratio_limit', 'humanizePercentage')}.",
+        ),
+        alert(
+            config,
+            "CcmonAbandonRatioHigh",
+            f"""
+            (
+              {q(f'ccmon_abandon_ratio{{window="{w}"}}')}
+              > {ON} {q("ccmon_abandon_ratio_limit")}
+            )
+            and {ON}
+            {offered_guard}
+            """,
+            "ticket",
+            f"Customers abandoning on {QUEUE}",
+            f"Over the last {w} {{{{ $value | humanizePercentage }}}} of the contacts offered "
+            f"to {QUEUE} abandoned while waiting, above the queue's limit of "
+            f"{target_query('ccmon_abandon_ratio_limit', 'humanizePercentage')}.",
+        ),
+    ]
+
+
+def ticket_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
+    t = config["tickets"]
+    trend, share, fw = (
+        t["backlog_trend_window"],
+        t["first_response_share"],
+        t["first_response_window"],
+    )
+    buckets = (
+        f"sum by (channel, queue, le) (rate(ccmon_ticket_first_response_seconds_bucket[{fw}]))"
+    )
+    return [
+        alert(
+            config,
+            "CcmonTicketBacklogGrowing",
+            f"""
+            ({q(f"deriv(ccmon_tickets_open[{trend}])")} * 3600 > 0)
+            and {ON}
+            ({q("ccmon_tickets_open")} > 0)
+            """,
+            "ticket",
+            f"Ticket backlog keeps growing on {QUEUE}",
+            f"The open-ticket backlog of {QUEUE} has been growing for "
+            f"{config['for']['CcmonTicketBacklogGrowing']}, now by {{{{ $value | humanize }}}} "
+            "tickets per hour; "
+            '{{ with printf "max(ccmon_tickets_open{channel=%q,queue=%q})" $labels.channel '
+            "$labels.queue | query }}{{ . | first | value | humanize }}{{ end }} tickets are open.",
+        ),
+        alert(
+            config,
+            "CcmonTicketsOverdue",
+            f"{q('ccmon_tickets_overdue')} > 0",
+            "ticket",
+            f"Overdue tickets on {QUEUE}",
+            f"{{{{ $value }}}} open tickets of {QUEUE} are past their target.",
+        ),
+        alert(
+            config,
+            "CcmonTicketFirstResponseTargetMissed",
+            f"""
+            (
+              histogram_quantile({share}, {buckets})
+              > {ON} {q("ccmon_ticket_first_response_target_seconds")}
+            )
+            and {ON}
+            (
+              {sum_increase("ccmon_ticket_first_response_seconds_count", fw)}
+              >= {ON} {q("ccmon_service_level_min_volume")}
+            )
+            """,
+            "ticket",
+            f"Ticket first replies too slow on {QUEUE}",
+            f"Fewer than {share * 100:g} % of the first replies of {QUEUE} over the last {fw} came "
+            "within the target of "
+            f"{target_query('ccmon_ticket_first_response_target_seconds', 'humanizeDuration')}: "
+            f"the {share * 100:g}th percentile first-response time is {VALUE_DURATION}.",
+        ),
+    ]
+
+
+def pipeline_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
+    p = config["pipeline"]
+    job = config["job"]
+    rules = []
+    for topic, settings in p["topics"].items():
+        limit = seconds(settings["silent_after"])
+        last_event = f'ccmon_last_event_timestamp_seconds{{topic="{topic}"}}'
+        rules.append(
+            alert(
+                config,
+                "CcmonEventSourceSilent",
+                f"time() - max by (topic) ({last_event}) > {limit}",
+                "page",
+                "No events from {{ $labels.topic }}",
+                "ccmon has received nothing from {{ $labels.topic }} for "
+                "{{ $value | humanizeDuration }} (limit "
+                f"{settings['silent_after']}): the source system or its connector is down, "
+                "and every number and alert of that channel is frozen.",
+                labels={"topic": topic},
+            )
+        )
+    for topic in p["topics"]:
+        rules.append(
+            alert(
+                config,
+                "CcmonEventSourceAbsent",
+                f"""
+                absent(ccmon_last_event_timestamp_seconds{{topic="{topic}"}})
+                and on () (count(up{{job="{job}"}} == 1) > 0)
+                """,
+                "page",
+                "No event ever received from {{ $labels.topic }}",
+                "ccmon workers are up but none has received any event from "
+                "{{ $labels.topic }}: the source is not connected, or the topic name is wrong.",
+                labels={"topic": topic},
+            )
+        )
+    window = p["rejected_window"]
+    rejected = f"sum by (topic) (rate(ccmon_events_rejected_total[{window}]))"
+    accepted = f"sum by (topic) (rate(ccmon_events_total[{window}]))"
+    rejected_count = f"sum by (topic) (increase(ccmon_events_rejected_total[{window}]))"
+    lag_limit = p["consumer_lag_limit"]
+    targets = f'count(up{{job=\\"{job}\\"}})'
+    known_targets = f'{{{{ with query "{targets}" }}}}{{{{ . | first | value }}}}'
+    rules += [
+        alert(
+            config,
+            "CcmonConsumerLagHigh",
+            f"sum by (topic) (max by (topic, partition) (ccmon_consumer_lag)) > {lag_limit}",
+            "ticket",
+            "ccmon is falling behind on {{ $labels.topic }}",
+            "The ccmon consumers are {{ $value | humanize }} messages behind on "
+            f"{{{{ $labels.topic }}}} (limit {p['consumer_lag_limit']}): wall screens and alerts "
+            "show the past.",
+        ),
+        alert(
+            config,
+            "CcmonWorkerDown",
+            f'up{{job="{job}"}} == 0',
+            "ticket",
+            "ccmon worker {{ $labels.instance }} is down",
+            "Prometheus cannot scrape the ccmon worker {{ $labels.instance }}; its partitions "
+            "should move to the other workers.",
+        ),
+        alert(
+            config,
+            "CcmonNoWorkerUp",
+            f'absent(up{{job="{job}"}} == 1)',
+            "page",
+            "No ccmon worker is up",
+            f"None of the {known_targets}"
+            f"{{{{ else }}}}0{{{{ end }}}} known targets of job {job} is up: nothing is counted, "
+            "wall screens are stale and every contact-centre alert is blind.",
+        ),
+        alert(
+            config,
+            "CcmonEventsRejectedSpike",
+            f"""
+            (
+              {rejected}
+              / (({accepted} + {rejected}) or {rejected})
+              > {p["rejected_ratio_limit"]}
+            )
+            and
+            ({rejected_count} >= {p["rejected_min_events"]})
+            """,
+            "ticket",
+            "Events rejected on {{ $labels.topic }}",
+            f"Over the last {window} {{{{ $value | humanizePercentage }}}} of the events read from "
+            "{{ $labels.topic }} were rejected (limit "
+            f"{p['rejected_ratio_limit'] * 100:g} %) and sent to the dead-letter topic: a "
+            "producer changed its format or is sending garbage.",
+        ),
+    ]
+    return rules
+
+
+def watchdog(config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "alert": "Watchdog",
+        "expr": "vector(1)",
+        # severity none: no severity route or inhibition may ever catch the dead man's switch.
+        "labels": {"severity": "none"},
+        "annotations": {
+            "summary": "The alerting pipeline is alive",
+            "description": "Always firing. If the dead man's switch stops receiving it, "
+            "Prometheus, its rules or Alertmanager are broken.",
+            "runbook_url": runbook(config, "Watchdog"),
+        },
+    }

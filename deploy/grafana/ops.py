@@ -1,0 +1,268 @@
+"""The operations dashboard (uid ccmon-ops): the pipeline behind the numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grafkit import NEUTRAL, Layout, Steps, dashboard, graph, stat, target, variable
+
+UP: Steps = [("red", None), ("green", 1)]
+# Seconds since the last event of a topic; CcmonEventSourceSilent pages at 10 min for calls.
+AGE: Steps = [("green", None), ("orange", 300), ("red", 600)]
+
+
+def ops() -> dict[str, Any]:
+    lay = Layout()
+    topic = 'topic=~"$topic"'
+    inst = 'instance=~"$instance"'
+    ri = "[$__rate_interval]"
+    processing = f"rate(ccmon_faust_event_processing_seconds_bucket{{{inst}}}{ri})"
+    commit = f"rate(ccmon_faust_commit_seconds_bucket{{{inst}}}{ri})"
+    lay.row("Workers")
+    lay.add(
+        stat(
+            "Workers up",
+            [target(f'up{{job="ccmon", {inst}}}', "{{instance}}", instant=True)],
+            "short",
+            UP,
+            big=False,
+        ),
+        8,
+        5,
+    )
+    lay.add(
+        stat(
+            "Partitions assigned",
+            [target(f"ccmon_partitions_assigned{{{inst}}}", "{{instance}}", instant=True)],
+            "short",
+            NEUTRAL,
+            big=False,
+        ),
+        8,
+        5,
+    )
+    lay.add(
+        stat(
+            "Versions",
+            [target("count by (version) (ccmon_worker_info)", "{{version}}", instant=True)],
+            "short",
+            NEUTRAL,
+            big=False,
+        ),
+        8,
+        5,
+    )
+    lay.add(
+        graph(
+            "Event processing time",
+            [
+                target(
+                    f"histogram_quantile(0.5, sum by (le) ({processing}))",
+                    "p50",
+                ),
+                target(
+                    f"histogram_quantile(0.99, sum by (le) ({processing}))",
+                    "p99",
+                ),
+                target(
+                    f"histogram_quantile(0.99, sum by (instance, le) ({processing}))",
+                    "p99 {{instance}}",
+                ),
+            ],
+            "s",
+        ),
+        8,
+        8,
+    )
+    heat = graph(
+        "Event processing time distribution",
+        [
+            target(
+                f"sum by (le) (rate(ccmon_faust_event_processing_seconds_bucket{{{inst}}}{ri}))",
+                "{{le}}",
+                fmt="heatmap",
+            )
+        ],
+    )
+    heat.update(
+        type="heatmap",
+        options={"calculate": False, "yAxis": {"unit": "s"}, "color": {"scheme": "Oranges"}},
+    )
+    lay.add(heat, 8, 8)
+    lay.add(
+        graph(
+            "Commit time and rebalances",
+            [
+                target(
+                    f"histogram_quantile(0.99, sum by (le) ({commit}))",
+                    "commit p99 (s)",
+                ),
+                target(f"sum(increase(ccmon_faust_rebalances_total{{{inst}}}{ri}))", "rebalances"),
+            ],
+        ),
+        8,
+        8,
+    )
+
+    lay.row("Kafka")
+    lay.add(
+        graph(
+            "Consumer lag per partition",
+            [
+                target(
+                    f"max by (topic, partition) (ccmon_consumer_lag{{{topic}}})",
+                    "{{topic}} [{{partition}}]",
+                )
+            ],
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        graph(
+            "Last event age per topic",
+            [
+                target(
+                    f"time() - max by (topic) (ccmon_last_event_timestamp_seconds{{{topic}}})",
+                    "{{topic}}",
+                )
+            ],
+            "s",
+            description="Wall-clock time since the last record arrived (CcmonEventSourceSilent).",
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        stat(
+            "Last event age",
+            [
+                target(
+                    f"time() - max by (topic) (ccmon_last_event_timestamp_seconds{{{topic}}})",
+                    "{{topic}}",
+                    instant=True,
+                )
+            ],
+            "s",
+            AGE,
+            big=False,
+        ),
+        4,
+        8,
+    )
+
+    lay.row("Events")
+    lay.add(
+        graph(
+            "Events per second by topic",
+            [target(f"sum by (topic) (rate(ccmon_events_total{{{topic}}}{ri}))", "{{topic}}")],
+            "ops",
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        graph(
+            "Events per second by type",
+            [
+                target(
+                    f"sum by (topic, type) (rate(ccmon_events_total{{{topic}}}{ri}))",
+                    "{{topic}} {{type}}",
+                )
+            ],
+            "ops",
+            stack=True,
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        graph(
+            "Records received (Faust)",
+            [
+                target(
+                    f"sum by (topic) (rate(ccmon_faust_messages_received_total{{{topic}}}{ri}))",
+                    "{{topic}}",
+                )
+            ],
+            "ops",
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        graph(
+            "Rejected events by reason",
+            [
+                target(
+                    f"sum by (topic, reason) (rate(ccmon_events_rejected_total{{{topic}}}{ri}))",
+                    "{{topic}} {{reason}}",
+                )
+            ],
+            "ops",
+            stack=True,
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        graph(
+            "Duplicates, late events, queue overflow",
+            [
+                target(
+                    f"sum by (channel) (rate(ccmon_events_duplicate_total{ri}))",
+                    "duplicate {{channel}}",
+                ),
+                target(f"sum by (channel) (rate(ccmon_events_late_total{ri}))", "late {{channel}}"),
+                target(
+                    f"sum by (channel) (rate(ccmon_events_queue_overflow_total{ri}))",
+                    "overflow {{channel}}",
+                ),
+            ],
+            "ops",
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        graph(
+            "Contacts expired / wait unknown",
+            [
+                target(
+                    f"sum by (channel) (rate(ccmon_contacts_expired_total{ri}))",
+                    "expired {{channel}}",
+                ),
+                target(
+                    f"sum by (channel) (rate(ccmon_contacts_wait_unknown_total{ri}))",
+                    "wait unknown {{channel}}",
+                ),
+            ],
+            "ops",
+        ),
+        8,
+        8,
+    )
+
+    lay.row("Alerts")
+    table = graph(
+        "Firing alerts",
+        [
+            target(
+                'sum by (alertname, severity, channel, queue, topic) (ALERTS{alertstate="firing"})',
+                instant=True,
+                fmt="table",
+            )
+        ],
+    )
+    table.update(type="table", options={"showHeader": True})
+    lay.add(table, 24, 8)
+    return dashboard(
+        "ccmon-ops",
+        "ccmon operations",
+        lay.panels,
+        [
+            variable("instance", 'label_values(up{job="ccmon"}, instance)', "Worker"),
+            variable("topic", "label_values(ccmon_events_total, topic)", "Topic"),
+        ],
+        links=[{"title": "Wall screen", "type": "link", "url": "/d/ccmon-wall/ccmon-wall-screen"}],
+    )
