@@ -123,7 +123,7 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
     w = config["queues"]["window"]
     bw = config["queues"]["blocking_window"]
     min_volume = q("ccmon_service_level_min_volume")
-    offered = q(f'ccmon_contacts_offered{{window="{w}"}}')
+    offered = q(f'ccmon_window_contacts_offered{{window="{w}"}}')
     offered_guard = f"({offered} >= {ON} {min_volume})"
     sl_target = target_query("ccmon_service_level_target_ratio", "humanizePercentage")
     threshold = target_query("ccmon_service_level_threshold_seconds", "humanizeDuration")

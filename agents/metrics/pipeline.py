@@ -4,8 +4,16 @@ they describe this process, so Prometheus' ``instance`` label tells workers apar
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+def _version() -> str:
+    try:
+        return version("ccmon")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 class PipelineMetrics:
@@ -63,6 +71,9 @@ class PipelineMetrics:
             "Time the last read-model build (windows for every owned queue) took.",
             registry=registry,
         )
+        Gauge(
+            "ccmon_worker_info", "Version of the ccmon worker.", ["version"], registry=registry
+        ).labels(_version()).set(1)
         # Pre-create the series so rate() sees the first increment of each.
         reasons = list(reasons)
         for topic in topics:

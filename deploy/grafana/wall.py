@@ -41,12 +41,12 @@ def wall() -> dict[str, Any]:
             [
                 target(
                     "sum by (channel) (max by (channel, queue) "
-                    f'(ccmon_contacts_offered{{{ALL}, window="today"}}))',
+                    f'(ccmon_window_contacts_offered{{{ALL}, window="today"}}))',
                     "{{channel}}",
                     instant=True,
                 ),
                 target(
-                    f'sum(max by (queue) (ccmon_tickets_created{{{ALL}, window="today"}}))',
+                    f'sum(max by (queue) (ccmon_window_tickets_created{{{ALL}, window="today"}}))',
                     "ticket",
                     instant=True,
                 ),
