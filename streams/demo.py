@@ -24,9 +24,10 @@ import orjson
 from redis.asyncio import Redis
 
 from streams.embedded import Child, EmbeddedError, embedded_stack, spawn
-from streams.simulator import KafkaSink, default_config, run_realtime, with_scenarios
+from streams.simulator import KafkaSink, default_config, run_fast, run_realtime, with_scenarios
 
 DEMO_QUEUES = Path(__file__).with_name("demo_queues.yaml")
+HISTORY_SECONDS = 3600.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,8 +136,12 @@ async def live_view(
     started = time.monotonic()
     try:
         while not stop.is_set():
-            keys = [k async for k in redis.scan_iter("ccmon:live:*")]
-            docs = [orjson.loads(v) for v in await redis.mget(keys) if v] if keys else []
+            try:
+                keys = [k async for k in redis.scan_iter("ccmon:live:*")]
+                docs = [orjson.loads(v) for v in await redis.mget(keys) if v] if keys else []
+            except Exception as exc:  # the view must never take the demo down
+                print(f"live view: {exc!r}", file=sys.stderr)
+                docs = []
             stats = (
                 f"{sink.sent} events sent in {time.monotonic() - started:.0f}s; "
                 f"simulator -> Kafka -> worker -> Redis read model"
@@ -162,7 +167,19 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str) -> N
     if args.scenario:
         config = with_scenarios(config, args.scenario)
     sink = KafkaSink(kafka)
-    sim = asyncio.create_task(run_realtime(config, sink, args.speed, None, stop))
+    await sink.start()
+    # An hour of history first (simulated as fast as possible), so the 5m..1h windows and
+    # today are filled the moment the view appears; then live, in real time.
+    now = time.time()
+    await run_fast(config, sink, now - HISTORY_SECONDS, HISTORY_SECONDS, stop)
+    sim = asyncio.create_task(run_realtime(config, sink, args.speed, None, stop, start=now))
+
+    def failed(task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            print(f"ccmon demo: simulator stopped: {task.exception()}", file=sys.stderr)
+            stop.set()
+
+    sim.add_done_callback(failed)
     view = asyncio.create_task(
         live_view(redis, url, stop, sink, args.no_view or not sys.stdout.isatty())
     )
@@ -173,7 +190,7 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str) -> N
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 10)
     with contextlib.suppress(Exception):
-        await sink.close()
+        await asyncio.wait_for(sink.close(), 10)
 
 
 def run_demo(args: argparse.Namespace) -> int:
