@@ -33,7 +33,7 @@ _LATENCY_BUCKETS = (
 )
 
 
-class CcmonSensor(Sensor):  # type: ignore[misc]
+class CcmonSensor(Sensor):
     def __init__(self, registry: CollectorRegistry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.last_read: dict[Any, int] = {}

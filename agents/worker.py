@@ -81,7 +81,7 @@ async def count_one(data: dict[str, Any], partition: int, offset: int) -> None:
 
 
 @app.agent(by_queue, name="ccmon.count")
-async def count(stream: StreamT) -> None:
+async def count(stream: StreamT[bytes]) -> None:
     async for event in stream.events():
         msg = event.message
         await count_one(orjson.loads(event.value), msg.partition, msg.offset)

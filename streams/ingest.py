@@ -54,7 +54,7 @@ async def ingest_one(event: Any, topic: str, channel: str) -> None:
 
 
 def _make_agent(topic_name: str, channel: str) -> None:
-    async def ingest(stream: StreamT) -> None:
+    async def ingest(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             await ingest_one(event, topic_name, channel)
 

@@ -126,10 +126,10 @@ class CountersCollector(Collector):
         yield blocked
         yield surveys
         for name, doc, hist in HISTOGRAMS:
-            family = HistogramMetricFamily(name, doc, labels=LABELS)
+            histogram = HistogramMetricFamily(name, doc, labels=LABELS)
             for v in views:
                 if not any(k.startswith(f"h:{hist}:") for k in v.totals):
                     continue
                 buckets, total = histogram_buckets(v.totals, hist, self.bounds.get(hist, []))
-                family.add_metric([v.channel, v.queue], buckets, total)
-            yield family
+                histogram.add_metric([v.channel, v.queue], buckets, total)
+            yield histogram

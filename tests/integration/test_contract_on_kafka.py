@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-
 from support.expect import sample, wait_until_equal
 from support.kafka_io import consume_all, create_topics, produce
 from support.services import KafkaServer, RedisServer
@@ -35,23 +34,84 @@ def valid_events(now: float) -> list[tuple[str, dict[str, object]]]:
     for i in range(20):
         q = f"q{i % 3}"
         c = f"c{i}"
-        events.append(("call", {"event_id": f"o{i}", "type": "offered", "queue": q,
-                                "contact_id": c, "occurred_at": ms - 60_000}))
+        events.append(
+            (
+                "call",
+                {
+                    "event_id": f"o{i}",
+                    "type": "offered",
+                    "queue": q,
+                    "contact_id": c,
+                    "occurred_at": ms - 60_000,
+                },
+            )
+        )
         if i % 4 == 0:
-            events.append(("call", {"event_id": f"a{i}", "type": "abandoned", "queue": q,
-                                    "contact_id": c, "occurred_at": ms - 50_000,
-                                    "wait_seconds": 10}))
+            events.append(
+                (
+                    "call",
+                    {
+                        "event_id": f"a{i}",
+                        "type": "abandoned",
+                        "queue": q,
+                        "contact_id": c,
+                        "occurred_at": ms - 50_000,
+                        "wait_seconds": 10,
+                    },
+                )
+            )
         else:
-            events.append(("call", {"event_id": f"n{i}", "type": "answered", "queue": q,
-                                    "contact_id": c, "occurred_at": ms - 30_000,
-                                    "wait_seconds": 30 + i}))
+            events.append(
+                (
+                    "call",
+                    {
+                        "event_id": f"n{i}",
+                        "type": "answered",
+                        "queue": q,
+                        "contact_id": c,
+                        "occurred_at": ms - 30_000,
+                        "wait_seconds": 30 + i,
+                    },
+                )
+            )
     for i in range(5):
-        events.append(("chat", {"event_id": f"ch{i}", "type": "offered", "queue": "web",
-                                "contact_id": f"h{i}", "occurred_at": ms - 1000}))
-        events.append(("ticket", {"event_id": f"t{i}", "type": "created", "queue": "mail",
-                                  "contact_id": f"T{i}", "occurred_at": ms - 1000}))
-    events.append(("call", {"event_id": "b1", "type": "blocked", "queue": "q0",
-                            "contact_id": "x", "occurred_at": ms, "reason": "trunks_busy"}))
+        events.append(
+            (
+                "chat",
+                {
+                    "event_id": f"ch{i}",
+                    "type": "offered",
+                    "queue": "web",
+                    "contact_id": f"h{i}",
+                    "occurred_at": ms - 1000,
+                },
+            )
+        )
+        events.append(
+            (
+                "ticket",
+                {
+                    "event_id": f"t{i}",
+                    "type": "created",
+                    "queue": "mail",
+                    "contact_id": f"T{i}",
+                    "occurred_at": ms - 1000,
+                },
+            )
+        )
+    events.append(
+        (
+            "call",
+            {
+                "event_id": "b1",
+                "type": "blocked",
+                "queue": "q0",
+                "contact_id": "x",
+                "occurred_at": ms,
+                "reason": "trunks_busy",
+            },
+        )
+    )
     return events
 
 
@@ -61,10 +121,18 @@ def test_bad_input_to_dead_letter_good_input_counted_once(
     topics = {ch: f"{unique_name}.{suffix}" for ch, suffix in CHANNEL_OF_PREFIX.items()}
     dead_letter = f"{unique_name}.dead-letter"
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env={
-        "CCMON_TOPIC_CALLS": topics["call"], "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"], "CCMON_TOPIC_DEAD_LETTER": dead_letter,
-    }).start()
+    worker = Worker(
+        kafka.bootstrap,
+        redis_server.url,
+        tmp_path,
+        unique_name,
+        env={
+            "CCMON_TOPIC_CALLS": topics["call"],
+            "CCMON_TOPIC_CHATS": topics["chat"],
+            "CCMON_TOPIC_TICKETS": topics["ticket"],
+            "CCMON_TOPIC_DEAD_LETTER": dead_letter,
+        },
+    ).start()
     try:
         invalid = invalid_examples()
         assert len({reason for _, _, reason in invalid}) >= 20
@@ -91,23 +159,28 @@ def test_bad_input_to_dead_letter_good_input_counted_once(
         expected = Counter[tuple[str, str, str]]()
         for channel, event in valid:
             expected[(channel, str(event["queue"]), str(event["type"]))] += 1
-        names = {"offered": "ccmon_contacts_offered_total",
-                 "answered": "ccmon_contacts_answered_total",
-                 "abandoned": "ccmon_contacts_abandoned_total",
-                 "created": "ccmon_tickets_created_total"}
+        names = {
+            "offered": "ccmon_contacts_offered_total",
+            "answered": "ccmon_contacts_answered_total",
+            "abandoned": "ccmon_contacts_abandoned_total",
+            "created": "ccmon_tickets_created_total",
+        }
         want_samples = {
             sample(names[t], channel=c, queue=q): float(n)
-            for (c, q, t), n in expected.items() if t in names
+            for (c, q, t), n in expected.items()
+            if t in names
         }
-        want_samples[sample("ccmon_contacts_blocked_total", channel="call", queue="q0",
-                            reason="trunks_busy")] = 1.0
+        want_samples[
+            sample("ccmon_contacts_blocked_total", channel="call", queue="q0", reason="trunks_busy")
+        ] = 1.0
         want_samples[sample("ccmon_events_duplicate_total", channel="call")] = float(
-            sum(1 for c, _ in valid if c == "call"))
+            sum(1 for c, _ in valid if c == "call")
+        )
         reasons = Counter(reason for _, _, reason in invalid)
-        for channel, raw, reason in invalid:
-            want_samples[sample("ccmon_events_rejected_total", topic=topics[channel],
-                                reason=reason)] = float(
-                sum(1 for c, _, r in invalid if c == channel and r == reason))
+        for channel, _raw, reason in invalid:
+            want_samples[
+                sample("ccmon_events_rejected_total", topic=topics[channel], reason=reason)
+            ] = float(sum(1 for c, _, r in invalid if c == channel and r == reason))
         assert sum(reasons.values()) == len(invalid)
         wait_until_equal(worker.samples, want_samples)
         assert worker.proc is not None and worker.proc.poll() is None, "worker restarted"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from golden_reference import PHASES, POLICY, load, recount, service_level
 from support.expect import combined, sample, wait_until_equal
 from support.kafka_io import create_topics, produce
@@ -51,10 +50,10 @@ def expected_samples(phases: tuple[str, ...] = PHASES) -> dict[Sample, float]:
     pairs = {(c, q) for c, q, _ in totals}
     for channel, queue in pairs:
         for what, name in TOTALS.items():
-            if what.startswith("wait_") and what != "wait_unknown":
-                # A histogram series exists once it has an observation.
-                if not totals.get((channel, queue, "wait_n")):
-                    continue
+            # A histogram series exists once it has an observation.
+            histogram = what.startswith("wait_") and what != "wait_unknown"
+            if histogram and not totals.get((channel, queue, "wait_n")):
+                continue
             out[sample(name, channel=channel, queue=queue)] = totals.get(
                 (channel, queue, what), 0.0
             )

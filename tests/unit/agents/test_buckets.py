@@ -74,9 +74,20 @@ def test_unknown_variant_is_an_error() -> None:
 
 def test_kpis_definitions() -> None:
     c = {
-        "off": 10, "blk": 2, "ab": 1, "wait_sum": 30.0, "wait_n": 3,
-        "ended": 2, "handle_sum": 400.0, "csat_n": 4, "csat_good": 3,
-        "nps_n": 10, "nps_pro": 5, "nps_det": 2, "ces_n": 2, "ces_sum": 5,
+        "off": 10,
+        "blk": 2,
+        "ab": 1,
+        "wait_sum": 30.0,
+        "wait_n": 3,
+        "ended": 2,
+        "handle_sum": 400.0,
+        "csat_n": 4,
+        "csat_good": 3,
+        "nps_n": 10,
+        "nps_pro": 5,
+        "nps_det": 2,
+        "ces_n": 2,
+        "ces_sum": 5,
     }
     k = b.kpis(c, "answered")
     assert k["blocking"] == pytest.approx(2 / 12)
@@ -107,7 +118,10 @@ def test_bucket_keys_round_trip_with_pipes_in_queue() -> None:
     key = b.minute_key("call", "a|b", 42)
     assert b.split_bucket_key(key) == ("call", "a|b", "m", "42")
     assert b.split_bucket_key(b.day_key("chat", "q", "2026-11-23")) == (
-        "chat", "q", "d", "2026-11-23",
+        "chat",
+        "q",
+        "d",
+        "2026-11-23",
     )
 
 
