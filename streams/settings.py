@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     source_partitions: int = Field(
         3, ge=1, description="Partitions of source topics the worker creates."
     )
+    session_timeout_seconds: float = Field(
+        30.0, gt=1, description="Kafka group session timeout: how soon a dead worker's "
+        "partitions move to the others."
+    )
     replication_factor: int = Field(1, ge=1, description="Replication of internal topics.")
 
     queue_config: Path | None = Field(None, description="Queue YAML file; None = defaults.")

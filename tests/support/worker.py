@@ -57,6 +57,7 @@ class Worker:
             "CCMON_WEB_PORT": str(self.port),
             "CCMON_DATA_DIR": str(self.workdir / f"data-{self.name}"),
             "CCMON_PARTITIONS": "4",
+            "CCMON_SESSION_TIMEOUT_SECONDS": "10",
             **self.env,
         }
         self.workdir.mkdir(parents=True, exist_ok=True)
