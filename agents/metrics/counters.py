@@ -17,6 +17,18 @@ from agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
 from agents.metrics.source import ReadModelSource
 
 LABELS = ["channel", "queue"]
+QUEUED = frozenset({"call", "chat"})
+
+
+def applies(name: str, channel: str) -> bool:
+    """Contact families for calls and chats, ticket families for tickets: no always-zero
+    series for lifecycles a channel does not have."""
+    if "_tickets_" in name or name.startswith("ccmon_ticket_"):
+        return channel == "ticket"
+    if "_contacts_" in name and "resolved_first_contact" not in name:
+        return channel in QUEUED
+    return True
+
 
 # metric name (without _total), help, totals field
 COUNTERS: tuple[tuple[str, str, str], ...] = (
@@ -104,6 +116,8 @@ class CountersCollector(Collector):
         for name, doc, field in COUNTERS:
             family = CounterMetricFamily(name, doc, labels=LABELS)
             for v in views:
+                if not applies(name, v.channel):
+                    continue
                 family.add_metric([v.channel, v.queue], float(v.totals.get(field, 0.0)))
             yield family
         blocked = CounterMetricFamily(

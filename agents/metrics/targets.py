@@ -60,6 +60,8 @@ class TargetsCollector(Collector):
         for name, doc, get in TARGETS:
             family = GaugeMetricFamily(name, doc, labels=LABELS)
             for v in views:
+                if name.startswith("ccmon_ticket_") != (v.channel == "ticket"):
+                    continue
                 family.add_metric([v.channel, v.queue], float(get(v.policy)))
             yield family
         info = GaugeMetricFamily(

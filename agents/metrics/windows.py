@@ -13,6 +13,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from agents import buckets as b
+from agents.metrics.counters import applies
 from agents.metrics.source import ReadModelSource
 
 LABELS = ["channel", "queue", "window"]
@@ -87,6 +88,7 @@ class WindowsCollector(Collector):
                     if value is not None:
                         ratios[name].add_metric(labels, value)
                 for name, _, field in COUNTS:
-                    counts[name].add_metric(labels, counters.get(field, 0.0))
+                    if applies(name, v.channel):
+                        counts[name].add_metric(labels, counters.get(field, 0.0))
         yield from ratios.values()
         yield from counts.values()

@@ -70,6 +70,8 @@ def expected_samples(phases: tuple[str, ...] = PHASES) -> dict[Sample, float]:
                 if (c, q, ww) == (channel, queue, w)
             }
             for what, name in WINDOW_COUNTS.items():
+                if ("ticket" in name) != (channel == "ticket"):
+                    continue
                 out[sample(name, channel=channel, queue=queue, window=w)] = counts.get(what, 0.0)
             if channel != "ticket":
                 sl = service_level(counts, POLICY[queue]["variant"])  # type: ignore[arg-type]
