@@ -70,6 +70,11 @@ def main() -> None:
         from streams.commands import run_command
 
         raise SystemExit(run_command(argv[0], argv[1:]))
+    if not argv or argv[0] in ("-h", "--help"):
+        print(
+            "ccmon's own commands: demo, simulate, validate (ccmon COMMAND --help).\n"
+            "Faust's commands follow; `ccmon worker -l info` runs a worker.\n"
+        )
     # Registering the agents, tables and pages is what importing these modules does.
     import agents.worker  # noqa: F401
     import streams.ingest  # noqa: F401

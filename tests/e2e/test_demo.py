@@ -1,0 +1,63 @@
+"""The README's main command: `ccmon demo` starts the embedded broker and Redis, the
+simulator and a worker, serves metrics, and on Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+from support.worker import free_port
+
+
+def _offered(url: str) -> float:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("ccmon_contacts_offered_total{")
+    )
+
+
+def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from streams.app import main; main()",
+            "demo",
+            "--no-view",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and _offered(url) < 100:
+            assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+            time.sleep(1)
+        assert _offered(url) >= 100, (tmp_path / "demo.log").read_text()
+        children = psutil.Process(demo.pid).children(recursive=True)
+        names = " ".join(" ".join(c.cmdline()) for c in children)
+        assert "tansu" in names and "valkey" in names and "worker" in names
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(60) == 0, (tmp_path / "demo.log").read_text()
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"left behind: {[c.pid for c in alive]}"
+        assert "everything it started has exited" in (tmp_path / "demo.log").read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
