@@ -10,11 +10,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from agents import buckets as b
 from agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
-from agents.metrics.source import ReadModelSource
+from agents.metrics.source import ReadModelSource, ViewCollector
 
 LABELS = ["channel", "queue"]
 QUEUED = frozenset({"call", "chat"})
@@ -103,16 +102,13 @@ def histogram_buckets(
     return out, float(totals.get(prefix + "sum", 0.0))
 
 
-class CountersCollector(Collector):
+class CountersCollector(ViewCollector):
     def __init__(self, source: ReadModelSource, bounds: Mapping[str, list[float]]) -> None:
-        self.source = source
+        super().__init__(source)
         self.bounds = bounds
 
-    def describe(self) -> list[Metric]:
-        return []
-
     def collect(self) -> Iterator[Metric]:
-        views = list(self.source.get().queues.values())
+        views = self.views()
         for name, doc, field in COUNTERS:
             family = CounterMetricFamily(name, doc, labels=LABELS)
             for v in views:

@@ -8,22 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from agents.metrics.source import ReadModelSource
+from agents.metrics.source import ViewCollector
 
 LABELS = ["channel", "queue"]
 
 
-class LiveCollector(Collector):
-    def __init__(self, source: ReadModelSource) -> None:
-        self.source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class LiveCollector(ViewCollector):
     def collect(self) -> Iterator[Metric]:
-        views = list(self.source.get().queues.values())
+        views = self.views()
         waiting = GaugeMetricFamily(
             "ccmon_contacts_waiting",
             "Contacts offered and not yet answered or abandoned.",

@@ -6,9 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
 from agents import readmodel
 from agents.ledger import Tables
-from agents.readmodel import PolicyFor, ReadModel
+from agents.readmodel import PolicyFor, QueueView, ReadModel
 
 
 class ReadModelSource:
@@ -35,3 +38,19 @@ class ReadModelSource:
             )
             self._built_at = time.monotonic()
         return self._cached
+
+
+class ViewCollector(Collector):
+    """Base of the per-queue collectors: they read the shared read model at scrape time.
+
+    ``describe`` is empty so registering never triggers a collect before the worker has
+    state (the registry is created with auto_describe=False)."""
+
+    def __init__(self, source: ReadModelSource) -> None:
+        self.source = source
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def views(self) -> list[QueueView]:
+        return list(self.source.get().queues.values())

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from agents.metrics.source import ReadModelSource
+from agents.metrics.source import ViewCollector
 from streams.config import QueuePolicy
 
 LABELS = ["channel", "queue"]
@@ -48,15 +47,9 @@ TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
 )
 
 
-class TargetsCollector(Collector):
-    def __init__(self, source: ReadModelSource) -> None:
-        self.source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class TargetsCollector(ViewCollector):
     def collect(self) -> Iterator[Metric]:
-        views = list(self.source.get().queues.values())
+        views = self.views()
         for name, doc, get in TARGETS:
             family = GaugeMetricFamily(name, doc, labels=LABELS)
             for v in views:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from agents import buckets as b
 from agents.metrics.counters import applies
-from agents.metrics.source import ReadModelSource
+from agents.metrics.source import ViewCollector
 
 LABELS = ["channel", "queue", "window"]
 
@@ -67,15 +66,9 @@ COUNTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class WindowsCollector(Collector):
-    def __init__(self, source: ReadModelSource) -> None:
-        self.source = source
-
-    def describe(self) -> list[Metric]:
-        return []
-
+class WindowsCollector(ViewCollector):
     def collect(self) -> Iterator[Metric]:
-        views = list(self.source.get().queues.values())
+        views = self.views()
         ratios = {name: GaugeMetricFamily(name, doc, labels=LABELS) for name, doc, _ in RATIOS}
         counts = {name: GaugeMetricFamily(name, doc, labels=LABELS) for name, doc, _ in COUNTS}
         for v in views:
