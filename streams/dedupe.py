@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -36,14 +37,23 @@ class DuplicateGuard:
         return f"{self.prefix}:seen:{event_id}"
 
     async def check(self, event_id: str, position: str) -> Verdict:
-        """Never counts without the guard: while Redis is unreachable it waits and retries,
-        so consumption pauses (and lag alerts fire) instead of double counting."""
+        return (await self.check_many([(event_id, position)]))[0]
+
+    async def check_many(self, items: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """One pipelined round trip for a batch of (event_id, position), in order: a
+        duplicate inside the batch sees its first occurrence's mark.
+
+        Never counts without the guard: while Redis is unreachable it waits and retries, so
+        consumption pauses (and the lag alert fires) instead of double counting."""
+        if not items:
+            return []
         delay = 0.1
         while True:
             try:
-                old = await self.redis.set(
-                    self.key(event_id), position, nx=True, get=True, ex=self.ttl
-                )
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for event_id, position in items:
+                        pipe.set(self.key(event_id), position, nx=True, get=True, ex=self.ttl)
+                    olds = await pipe.execute()
                 break
             except RedisError as exc:
                 log.warning(
@@ -51,7 +61,11 @@ class DuplicateGuard:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        if old is None:
-            return Verdict.NEW
-        seen = old.decode() if isinstance(old, bytes) else str(old)
-        return Verdict.REPLAY if seen == position else Verdict.DUPLICATE
+        return [_verdict(old, position) for old, (_, position) in zip(olds, items, strict=True)]
+
+
+def _verdict(old: object, position: str) -> Verdict:
+    if old is None:
+        return Verdict.NEW
+    seen = old.decode() if isinstance(old, bytes) else str(old)
+    return Verdict.REPLAY if seen == position else Verdict.DUPLICATE

@@ -54,6 +54,8 @@ def expected_samples(phases: tuple[str, ...] = PHASES) -> dict[Sample, float]:
             histogram = what.startswith("wait_") and what != "wait_unknown"
             if histogram and not totals.get((channel, queue, "wait_n")):
                 continue
+            if ("ticket" in name) != (channel == "ticket"):
+                continue  # contact families for calls and chats, ticket families for tickets
             out[sample(name, channel=channel, queue=queue)] = totals.get(
                 (channel, queue, what), 0.0
             )
