@@ -24,9 +24,11 @@ deps:
 demo: venv
 	$(BIN)/ccmon demo
 
+LINT_DIRS := streams agents tests alerts deploy $(wildcard bench)
+
 lint: venv
-	$(BIN)/ruff check streams agents tests bench
-	$(BIN)/ruff format --check streams agents tests bench
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
 
 typecheck: venv
 	$(BIN)/mypy

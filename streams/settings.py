@@ -45,8 +45,10 @@ class Settings(BaseSettings):
         3, ge=1, description="Partitions of source topics the worker creates."
     )
     session_timeout_seconds: float = Field(
-        30.0, gt=1, description="Kafka group session timeout: how soon a dead worker's "
-        "partitions move to the others."
+        30.0,
+        gt=1,
+        description="Kafka group session timeout: how soon a dead worker's "
+        "partitions move to the others.",
     )
     replication_factor: int = Field(1, ge=1, description="Replication of internal topics.")
 

@@ -16,5 +16,9 @@ def test_every_setting_is_documented_and_no_ghost_is() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert fields - documented == set()
     assert {d for d in documented - fields if not d.startswith(("TEST_", "DEMO_"))} <= {
-        "TANSU_BIN", "VALKEY_BIN", "CACHE_DIR", "UPDATE_GOLDEN", "KUSTOMIZE"
+        "TANSU_BIN",
+        "VALKEY_BIN",
+        "CACHE_DIR",
+        "UPDATE_GOLDEN",
+        "KUSTOMIZE",
     }
