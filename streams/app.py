@@ -75,6 +75,13 @@ def main() -> None:
             "ccmon's own commands: demo, simulate, validate (ccmon COMMAND --help).\n"
             "Faust's commands follow; `ccmon worker -l info` runs a worker.\n"
         )
+    if argv and argv[0] == "worker":
+        from streams.preflight import PreflightError, run_preflight
+
+        try:
+            run_preflight(get_settings())
+        except PreflightError as exc:
+            raise SystemExit(f"ccmon worker: {exc}") from exc
     # Registering the agents, tables and pages is what importing these modules does.
     import agents.worker  # noqa: F401
     import streams.ingest  # noqa: F401

@@ -122,7 +122,7 @@ def test_restart_recovers_state_and_read_model_expires(
 
     restarted = Worker(
         kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
-    ).start()
+    ).start(all_partitions=True)
     try:
         produce(kafka.bootstrap, _calls(topics["call"], 3, queues=3, start=30))
         expected = {k: v + 1 for k, v in expected.items()}
@@ -175,3 +175,22 @@ def test_ten_thousand_queue_names_stay_within_the_label_cap(
         assert max(per_family.values()) <= 51 * 7 * 2
     finally:
         worker.stop()
+
+
+def test_worker_refuses_a_repartition_topic_with_another_partition_count(
+    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+) -> None:
+    topics = _topics(kafka, unique_name)
+    create_topics(kafka.bootstrap, [f"{unique_name}-events-by-queue"], partitions=2)
+    worker = Worker(
+        kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=_env(topics, unique_name)
+    )
+    try:
+        worker.start(timeout=60)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the worker started on a mis-partitioned topic")
+    finally:
+        worker.stop()
+    assert "has 2 partitions but CCMON_PARTITIONS=4" in worker.log_path.read_text()

@@ -46,7 +46,12 @@ class Worker:
     def log_path(self) -> Path:
         return self.workdir / f"{self.name}.log"
 
-    def start(self, wait_assigned: bool = True, timeout: float = 90.0) -> Worker:
+    def start(
+        self, wait_assigned: bool = True, timeout: float = 90.0, all_partitions: bool = False
+    ) -> Worker:
+        """Wait until the worker owns partitions (or, with ``all_partitions``, every one of
+        them: a group that still lists a killed member only settles after its session
+        timeout)."""
         env = {
             **os.environ,
             "CCMON_APP_ID": self.app_id,
@@ -80,7 +85,9 @@ class Worker:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker {self.name} exited:\n{self.log_tail()}")
             health = self.health()
-            if health is not None and (not wait_assigned or health.get("partitions")):
+            owned = len(health.get("partitions") or []) if health is not None else 0  # type: ignore[arg-type]
+            want = int(self.env.get("CCMON_PARTITIONS", "4")) if all_partitions else 1
+            if health is not None and (not wait_assigned or owned >= want):
                 return self
             time.sleep(0.3)
         raise RuntimeError(f"worker {self.name} not ready in {timeout}s:\n{self.log_tail()}")
