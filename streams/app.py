@@ -75,7 +75,7 @@ def main() -> None:
             "ccmon's own commands: demo, simulate, validate (ccmon COMMAND --help).\n"
             "Faust's commands follow; `ccmon worker -l info` runs a worker.\n"
         )
-    if argv and argv[0] == "worker":
+    if argv and argv[0] == "worker" and not {"-h", "--help"} & set(argv):
         from streams.preflight import PreflightError, run_preflight
 
         try:
