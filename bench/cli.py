@@ -1,0 +1,255 @@
+"""``python -m bench``: the ccmon benchmark on real Kafka and Redis (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import platform
+import subprocess
+import sys
+import tarfile
+import time
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import baselines, costs, freshness, profile, report
+from bench.events import TOPICS, build_dataset, queue_names
+from bench.kafka import create_topics, preload
+from bench.services import ROOT, BenchError, Services, running_services
+from bench.throughput import DrainConfig, DrainResult, run_ccmon
+
+PHASES = ("ccmon", "freshness", "naive", "quix", "costs")
+QUICK_EVENTS, QUICK_QUEUES, QUICK_FRESH_SECONDS = 6_000, 150, 10.0
+QUICK = f"{QUICK_EVENTS:,} events, {QUICK_QUEUES} queues, {QUICK_FRESH_SECONDS:.0f}s freshness"
+SNAPSHOT, TICK = "CCMON_SNAPSHOT_INTERVAL_SECONDS", "CCMON_TICK_INTERVAL_SECONDS"
+SOURCE_PARTITIONS = 3
+SPAN_SECONDS = 50 * 60  # event times of the preload: < 1 h, so the 1h windows hold them all
+
+_began = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - _began:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=(
+            "Benchmark ccmon on real Kafka + Redis (started in a temporary directory and "
+            "stopped at the end, also on Ctrl-C): drain throughput with count verification, "
+            "freshness at a steady rate, worker memory and /metrics cost, and two baselines "
+            "on the same preloaded data (a naive aiokafka + prometheus_client consumer; "
+            "quixstreams 1-minute windowed counts). Prints a table, writes a JSON file."
+        ),
+        epilog=f"Phases: {', '.join(PHASES)}. Method and reference numbers: "
+        "docs/benchmarks.md. Exit status: 0 all counts PASS, 1 error, 2 a count FAILed.",
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help=f"small run for manual checks: {QUICK}")
+    add("--events", type=int, help="events to preload (default 200000)")
+    add("--queues", type=int, help="queues per channel in the preload (default 500)")
+    add("--partitions", type=int, nargs="+", default=[4], help="CCMON_PARTITIONS (default 4)")
+    add("--workers", type=int, nargs="+", default=[1], help="workers per drain (default 1)")
+    add(
+        "--ablations",
+        action="store_true",
+        help="extra drains without the Redis snapshot and without expiry ticks, to show "
+        "what the per-queue timers cost",
+    )
+    add("--repeat", type=int, default=1, help="run the ccmon drains this many times, interleaved")
+    add("--profile", action="store_true", help="extra drain under cProfile: where time goes")
+    add("--rate", type=float, nargs="+", default=[200.0], help="freshness rates, ev/s")
+    add("--fresh-seconds", type=float, help="freshness duration per rate (default 60)")
+    add("--fresh-queues", type=int, default=3, help="queues per channel, freshness run")
+    add("--skip", nargs="+", choices=PHASES, default=[], metavar="PHASE", help="leave out")
+    add("--out", type=Path, help="JSON result file (default bench/results/run-<time>.json)")
+    add(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="ccmon source tree whose worker runs (default: this checkout), e.g. a "
+        "`git archive` export of another commit, to compare versions",
+    )
+    add(
+        "--commit",
+        help="benchmark the worker of this commit (git archive of agents/ and streams/ into "
+        "the temporary directory), e.g. HEAD to ignore uncommitted changes, or HEAD~3",
+    )
+    add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    return parser
+
+
+def machine() -> dict[str, Any]:
+    freq = psutil.cpu_freq()
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "cpu_mhz": round(freq.current) if freq else None,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _git(tree: Path, *argv: str) -> str:
+    done = subprocess.run(["git", "-C", str(tree), *argv], capture_output=True, check=False)
+    return done.stdout.decode().strip()
+
+
+def source_state(tree: Path) -> dict[str, Any]:
+    """Which ccmon was measured: the commit, and the worker files changed on top of it."""
+    changed = _git(tree, "status", "--porcelain", "--", "agents", "streams").splitlines()
+    return {"tree": str(tree), "commit": _git(tree, "rev-parse", "HEAD"), "uncommitted": changed}
+
+
+def export_commit(commit: str, directory: Path) -> dict[str, Any]:
+    """agents/ and streams/ of ``commit`` into ``directory`` (read-only for the repo)."""
+    sha = _git(ROOT, "rev-parse", "--verify", f"{commit}^{{commit}}")
+    if not sha:
+        raise BenchError(f"--commit {commit}: not a commit of {ROOT}")
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", sha, "agents", "streams"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    directory.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    return {"tree": str(directory), "commit": sha, "uncommitted": []}
+
+
+def _queue_config(workdir: Path, queues: int) -> Path | None:
+    needed = queues + 1
+    if needed <= 500:
+        return None
+    path = workdir / "queues.yaml"
+    path.write_text(f"limits:\n  max_queues: {needed}\n", encoding="utf-8")
+    return path
+
+
+def _drain_configs(
+    args: argparse.Namespace, run_id: str, workdir: Path, queue_config: Path | None
+) -> list[DrainConfig]:
+    def make(partitions: int, workers: int, **extra: Any) -> DrainConfig:
+        return DrainConfig(partitions, workers, run_id, workdir, args.tree, queue_config, **extra)
+
+    configs = []
+    p, w = args.partitions[0], args.workers[0]
+    for i in range(1, args.repeat + 1):
+        again = f"run {i}" if args.repeat > 1 else ""
+        configs += [make(p, w, variant=again) for p in args.partitions for w in args.workers]
+        if args.ablations:
+            for name, env in (("no snapshot", {SNAPSHOT: "86400"}), ("no ticks", {TICK: "86400"})):
+                configs.append(make(p, w, variant=", ".join(filter(None, (name, again))), env=env))
+    configs[0].scrape_rounds = 3 if args.quick else 8
+    if args.profile:
+        stats = workdir / f"worker-{run_id}.prof"
+        configs.append(make(p, w, variant="cProfile", profile=stats))
+    return configs
+
+
+async def _run(args: argparse.Namespace, services: Services, result: dict[str, Any]) -> None:
+    run_id = uuid.uuid4().hex[:6]
+    workdir = services.directory / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.commit:
+        result["source"] = export_commit(args.commit, services.directory / "source")
+        args.tree = Path(result["source"]["tree"])
+        log(f"worker source: {args.commit} = {result['source']['commit'][:10]}")
+    skip = set(args.skip)
+    result["services"] = services.versions()
+    n = args.events
+
+    log(f"generating {n:,} events over {args.queues} queues x 3 channels")
+    dataset = build_dataset(n, queue_names(args.queues), run_id, time.time() - 60, SPAN_SECONDS)
+    await create_topics(services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
+    seconds = await preload(services.kafka, dataset.records, log)
+    result["preload"] = {"events": n, "seconds": seconds, "rate": n / seconds}
+    log(f"preloaded {n:,} events in {seconds:.1f}s ({n / seconds:,.0f} ev/s)")
+
+    drains: list[DrainResult] = []
+    result["drain"] = []
+    if "ccmon" not in skip:
+        for cfg in _drain_configs(args, run_id, workdir, _queue_config(workdir, args.queues)):
+            drains.append(await run_ccmon(services, dataset.expected, cfg, log))
+            result["drain"].append(asdict(drains[-1]))  # kept if a later phase fails
+            if cfg.profile is not None and cfg.profile.exists():
+                result["profile"] = profile.analyse(cfg.profile)
+    if "naive" not in skip:
+        drains.append(await baselines.run_naive(services, dataset.expected, run_id, log))
+        result["drain"].append(asdict(drains[-1]))
+    if "quix" not in skip:
+        drains.append(await baselines.run_quix(services, dataset.expected, run_id, workdir, log))
+        result["drain"].append(asdict(drains[-1]))
+    if "freshness" not in skip:
+        result["freshness"] = []
+        for rate in args.rate:
+            fresh = freshness.FreshConfig(
+                rate,
+                args.fresh_seconds,
+                args.fresh_queues,
+                args.partitions[0],
+                args.tree,
+                run_id,
+                workdir,
+            )
+            result["freshness"].append(asdict(await freshness.run(services, fresh, log)))
+    if "costs" not in skip:
+        measured = drains[0].rate if drains and drains[0].system.startswith("ccmon") else 0.0
+        sample = dataset.records[:20_000]
+        result["costs"] = await costs.run(services, sample, measured, log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.quick:
+        args.events = args.events or QUICK_EVENTS
+        args.queues = args.queues or QUICK_QUEUES
+        args.fresh_seconds = args.fresh_seconds or QUICK_FRESH_SECONDS
+    args.events = args.events or 200_000
+    args.queues = args.queues or 500
+    args.fresh_seconds = args.fresh_seconds or 60.0
+    if args.events < args.queues * 3 * 4:
+        raise SystemExit(f"--events must be at least {args.queues * 12} for {args.queues} queues")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or ROOT / "bench" / "results" / f"run-{stamp}.json"
+    result: dict[str, Any] = {
+        "started": stamp,
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": machine(),
+        "source": source_state(args.tree.resolve()),
+    }
+    status = 0
+    try:
+        with running_services(args.keep, log) as services:
+            asyncio.run(_run(args, services, result))
+    except KeyboardInterrupt:
+        log("interrupted; services stopped")
+        return 130
+    except BenchError as exc:
+        log(f"error: {exc}")
+        result["error"] = str(exc)
+        status = 1
+    result["seconds"] = time.monotonic() - _began
+    report.write(out, result)
+    print(report.table(result))
+    log(f"results written to {out}")
+    if status == 0 and not report.all_verified(result):
+        status = 2
+    return status

@@ -1,0 +1,171 @@
+"""The printed table and the JSON result file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def write(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def all_verified(result: dict[str, Any]) -> bool:
+    drains_ok = all(d["verified"] for d in result.get("drain", []))
+    fresh_ok = all(f["unseen"] == 0 and not f["problems"] for f in result.get("freshness", []))
+    return drains_ok and fresh_ok
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    first, *rest = cells
+    tail = "".join(f"{c:>{w}}" for c, w in zip(rest, widths[1:], strict=True))
+    return f"{first:<{widths[0]}}{tail}"
+
+
+WIDTHS = [46, 10, 9, 9, 10, 11, 8, 7]
+HEADER = [
+    "drain of the same preload",
+    "events/s",
+    "seconds",
+    "startup",
+    "RSS peak",
+    "RSS after",
+    "others",
+]
+
+
+def _plain(drain: dict[str, Any]) -> bool:
+    """A ccmon drain without an ablation or the profiler (repeats count)."""
+    variant = str(drain.get("extra", {}).get("variant", ""))
+    return variant == "" or (variant.startswith("run ") and variant[4:].isdigit())
+
+
+def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
+    lines = [_row([*HEADER, "counts"], WIDTHS)]
+    for d in drains:
+        cells = [
+            d["system"],
+            f"{d['rate']:,.0f}",
+            f"{d['seconds']:.1f}",
+            f"{d['startup_seconds']:.1f}s",
+            f"{d['rss_peak_mb']:.0f} MB",
+            f"{d['rss_steady_mb']:.0f} MB" if d["rss_steady_mb"] else "-",
+            f"{d.get('extra', {}).get('foreign_cpu_percent', 0):.0f}%",
+            "PASS" if d["verified"] else "FAIL",
+        ]
+        lines.append(_row(cells, WIDTHS))
+        x = d.get("extra", {})
+        if "ingest_rate" in x:
+            lines.append(
+                f"    ingest {x['ingest_rate']:,.0f} ev/s; counting began "
+                f"{x['counting_started_after_seconds']:.1f}s in; "
+                f"{x['changelog_records_per_event']:.2f} changelog records/event"
+            )
+        lines.extend(f"    {p}" for p in d["problems"][:5])
+    ccmon = [d for d in drains if d["system"].startswith("ccmon") and d["rate"] and _plain(d)]
+    others = [d for d in drains if not d["system"].startswith("ccmon") and d["rate"]]
+    for c in ccmon[:1]:
+        for o in others:
+            lines.append(
+                f"ratio ccmon/{o['system'].split()[0]}: {c['rate'] / o['rate']:.3f} throughput, "
+                f"{c['rss_peak_mb'] / max(o['rss_peak_mb'], 1):.2f} peak RSS"
+            )
+    return lines
+
+
+def _scrape_line(extra: dict[str, Any]) -> list[str]:
+    if "scrape_p50_ms" not in extra:
+        return []
+    return [
+        "",
+        f"/metrics of worker 1 with {extra['channel_queues']} channel x queue populated: "
+        f"{extra['scrape_p50_ms']:,.0f} ms p50, {extra['scrape_max_ms']:,.0f} ms max, "
+        f"{extra['scrape_bytes'] / 1e6:.1f} MB, {extra['scrape_series']:,} series, "
+        f"read-model build {extra['readmodel_build_ms']:.0f} ms",
+    ]
+
+
+def _freshness_lines(runs: list[dict[str, Any]]) -> list[str]:
+    if not runs:
+        return []
+    f0 = runs[0]
+    lines = [
+        "",
+        f"freshness, produce -> visible on /metrics ({f0['channel_queues']} channel x queue, "
+        f"{f0['seconds']:.0f}s per rate, ms; 'lower' = previous poll, the method's resolution)",
+        _row(
+            ["rate ev/s", "p50", "p90", "p99", "max", "p50 lower", "1st/2nd half p50"],
+            [12, 9, 9, 9, 9, 11, 20],
+        ),
+    ]
+    for f in runs:
+        cells = [
+            f"{f['rate']:.0f} ({f['achieved_rate']:.0f})",
+            f"{f['p50_ms']:,.0f}",
+            f"{f['p90_ms']:,.0f}",
+            f"{f['p99_ms']:,.0f}",
+            f"{f['max_ms']:,.0f}",
+            f"{f['p50_lower_ms']:,.0f}",
+            f"{f['p50_first_half_ms']:,.0f}/{f['p50_second_half_ms']:,.0f}",
+        ]
+        lines.append(_row(cells, [12, 9, 9, 9, 9, 11, 20]))
+        lines.append(
+            f"    polled every {f['poll_p50_ms']:,.0f} ms (scrape {f['scrape_p50_ms']:,.0f} ms), "
+            f"worker CPU {f['cpu_percent']:.0f}% of a core, RSS {f['rss_mb']:.0f} MB, "
+            f"unseen {f['unseen']}; commits {f['commit_mean_ms']:,.0f} ms on average; other "
+            f"processes {f['foreign_cpu_percent']:.0f}% of a core"
+        )
+        st = f.get("stages", {})
+        if st.get("counted", {}).get("n"):
+            lines.append(
+                "    stages from Kafka timestamps, p50/p99 ms: "
+                + ", ".join(
+                    f"{name} {st[name]['p50_ms']:,.0f}/{st[name]['p99_ms']:,.0f}"
+                    for name in ("ingest", "count", "counted")
+                )
+            )
+        lines.extend(f"    {p}" for p in f["problems"][:5])
+    return lines
+
+
+def _profile_lines(prof: dict[str, Any] | None) -> list[str]:
+    if not prof:
+        return []
+    lines = ["", "worker profile (main thread, % of wall time; inclusive entries overlap):"]
+    lines += [f"  {v:5.1f}%  {k}" for k, v in prof["inclusive_percent"].items()]
+    lines.append("  self time by package:")
+    lines += [f"  {v:5.1f}%  {k}" for k, v in prof["self_percent_by_package"].items()]
+    return lines
+
+
+def table(result: dict[str, Any]) -> str:
+    args = result.get("args", {})
+    m = result.get("machine", {})
+    src = result.get("source", {})
+    lines = [
+        "",
+        f"ccmon benchmark: {args.get('events', 0):,} events, {args.get('queues')} queues x 3 "
+        f"channels; {m.get('cores')} cores ({m.get('cpu')}), Python {m.get('python')}, "
+        f"Kafka {result.get('services', {}).get('kafka', '?')}",
+        f"worker source: {src.get('tree')} at {src.get('commit', '')[:10] or '?'}"
+        + (f" + {len(src['uncommitted'])} uncommitted files" if src.get("uncommitted") else ""),
+    ]
+    if "preload" in result:
+        p = result["preload"]
+        lines.append(f"preload: {p['events']:,} events in {p['seconds']:.1f}s")
+    drains = result.get("drain", [])
+    if drains:
+        lines += ["", *_drain_table(drains), *_scrape_line(drains[0].get("extra", {}))]
+    lines += _freshness_lines(result.get("freshness", []))
+    lines += _profile_lines(result.get("profile"))
+    cost = result.get("costs")
+    if cost:
+        lines += ["", "per-event steps measured in isolation, microseconds:"]
+        lines += [f"  {name:<54}{value:>9.1f}" for name, value in cost["per_event_us"].items()]
+    if "error" in result:
+        lines += ["", f"ERROR: {result['error']}"]
+    verdict = "PASS" if all_verified(result) and "error" not in result else "FAIL"
+    lines += ["", f"counts: {verdict}", ""]
+    return "\n".join(lines)

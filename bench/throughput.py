@@ -1,0 +1,238 @@
+"""Phases 1 and 3: drain the preload with real ccmon workers, verify every count against
+the tally of what was produced, then measure memory and /metrics at that state.
+
+Progress is watched from outside, through Kafka, so watching costs the worker nothing
+(one /metrics scrape at 1500 channel x queue keeps its event loop busy for seconds):
+- ingested = end offsets of the repartition topic (ingest writes one record per event);
+- counted = end offsets of the three table changelogs (every table write is a record);
+- done = the group's committed offsets reached the end of the repartition topic.
+The drain ends at the last changelog write before "done" was seen (polled every 0.25 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.events import Expected
+from bench.kafka import Offsets
+from bench.load import ForeignLoad
+from bench.services import BenchError, Services
+from bench.verify import verify
+from bench.worker import MB, RssSampler, Samples, Worker, parse_metrics, queue_sums, total
+
+Log = Callable[[str], None]
+STALL_SECONDS = 180.0
+STARTUP_SECONDS = 90.0
+POLL_SECONDS = 0.25
+
+
+@dataclass
+class DrainConfig:
+    partitions: int
+    workers: int
+    run_id: str
+    workdir: Path
+    tree: Path
+    queue_config: Path | None
+    scrape_rounds: int = 0  # timed /metrics scrapes after the drain (0: none)
+    variant: str = ""  # a name for ``env``, e.g. "no snapshot"
+    env: dict[str, str] = field(default_factory=dict)
+    profile: Path | None = None  # run the (first) worker under cProfile, stats to this file
+
+    @property
+    def app_id(self) -> str:
+        tag = "".join(c for c in self.variant if c.isalnum())
+        return f"bench-{self.run_id}-p{self.partitions}w{self.workers}{tag}"
+
+    @property
+    def label(self) -> str:
+        plural = "s" if self.workers > 1 else ""
+        extra = f", {self.variant}" if self.variant else ""
+        return f"ccmon ({self.partitions} partitions, {self.workers} worker{plural}{extra})"
+
+
+@dataclass
+class DrainResult:
+    system: str
+    events: int
+    seconds: float = 0.0
+    rate: float = 0.0
+    startup_seconds: float = 0.0
+    rss_peak_mb: float = 0.0
+    rss_steady_mb: float = 0.0
+    verified: bool = False
+    problems: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Timeline:
+    started: float = 0.0  # first record in the repartition topic
+    ingested: float = 0.0  # all events in the repartition topic
+    first_write: float = 0.0  # first changelog record
+    ended: float = 0.0  # last changelog record before the commit reached the end
+    changelog_records: int = 0
+
+
+async def _scrape(workers: list[Worker]) -> Samples:
+    """Samples of all workers, summed: each exports only the queues it owns."""
+    texts = await asyncio.gather(*(asyncio.to_thread(w.metrics_text) for w in workers))
+    merged: Samples = {}
+    for text in texts:
+        for key, value in parse_metrics(text).items():
+            merged[key] = merged.get(key, 0.0) + value
+    return merged
+
+
+async def _drain(
+    workers: list[Worker], offsets: Offsets, app_id: str, n: int, sampler: RssSampler, log: Log
+) -> Timeline:
+    by_queue = f"{app_id}-events-by-queue"
+    changelogs = [f"{app_id}-{table}-changelog" for table in ("buckets", "totals", "live")]
+    tl = Timeline()
+    last_log = last_move = time.monotonic()
+    seen = (-1, -1)
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        for w in workers:
+            w.check_alive()
+        now = time.monotonic()
+        ingested, written = await offsets.end([by_queue]), await offsets.end(changelogs)
+        if ingested and not tl.started:
+            tl.started = now
+        if ingested >= n and not tl.ingested:
+            tl.ingested = now
+        if written and not tl.first_write:
+            tl.first_write = now
+        if (ingested, written) != seen:
+            if written != seen[1]:
+                tl.ended, tl.changelog_records = now, written
+            seen, last_move = (ingested, written), now
+        elif now - last_move > STALL_SECONDS:
+            raise BenchError(f"no progress for {STALL_SECONDS:.0f}s:\n{workers[0].log_tail()}")
+        if not tl.started and now - workers[0].started_at > STARTUP_SECONDS:
+            raise BenchError(
+                f"nothing ingested {STARTUP_SECONDS:.0f}s after the start:\n{workers[0].log_tail()}"
+            )
+        if now - last_log >= 3 and tl.started:
+            last_log = now
+            log(
+                f"{app_id}: ingested {min(ingested, n):,}/{n:,} "
+                f"({ingested / max(now - tl.started, POLL_SECONDS):,.0f} ev/s), "
+                f"changelog records {written:,}, "
+                f"RSS {sampler.latest / MB:,.0f} MB"
+            )
+        if ingested >= n and await offsets.committed(app_id, [by_queue]) >= ingested:
+            return tl
+
+
+async def _final_samples(workers: list[Worker], expected: Expected) -> tuple[Samples, list[str]]:
+    """The committed offsets say everything is counted; allow a little slack anyway."""
+    problems: list[str] = []
+    samples: Samples = {}
+    for _ in range(3):
+        samples = await _scrape(workers)
+        problems = verify(samples, expected)
+        if not problems:
+            break
+        await asyncio.sleep(2)
+    return samples, problems
+
+
+async def _steady_rss(sampler: RssSampler) -> float:
+    """Median RSS a few seconds after the drain (ticks and snapshots only by then)."""
+    await asyncio.sleep(4)
+    values = []
+    for _ in range(5):
+        values.append(sampler.sample())
+        await asyncio.sleep(0.2)
+    return statistics.median(values)
+
+
+async def _scrape_costs(workers: list[Worker], rounds: int) -> dict[str, Any]:
+    times, sizes = [], []
+    text = ""
+    for _ in range(rounds):
+        await asyncio.sleep(1.0)  # past the read model's 0.5 s cache: every scrape rebuilds
+        began = time.perf_counter()
+        text = await asyncio.to_thread(workers[0].metrics_text)
+        times.append(time.perf_counter() - began)
+        sizes.append(len(text.encode()))
+    samples = parse_metrics(text)
+    return {
+        "scrape_p50_ms": statistics.median(times) * 1000,
+        "scrape_max_ms": max(times) * 1000,
+        "scrape_bytes": statistics.median(sizes),
+        "scrape_series": len(samples),
+        "readmodel_build_ms": total(samples, "ccmon_readmodel_build_seconds") * 1000,
+        "channel_queues": len([v for v in queue_sums(samples).values() if v]),
+    }
+
+
+def _timings(result: DrainResult, tl: Timeline, spawned: float, n: int) -> None:
+    result.seconds = tl.ended - tl.started
+    result.rate = n / result.seconds if result.seconds > 0 else 0.0
+    result.startup_seconds = tl.started - spawned
+    result.extra.update(
+        ingest_seconds=tl.ingested - tl.started,
+        ingest_rate=n / max(tl.ingested - tl.started, 1e-9),
+        counting_started_after_seconds=tl.first_write - tl.started,
+        changelog_records=tl.changelog_records,
+        changelog_records_per_event=tl.changelog_records / n,
+    )
+
+
+async def run_ccmon(
+    services: Services, expected: Expected, cfg: DrainConfig, log: Log
+) -> DrainResult:
+    app_id = cfg.app_id
+    env = {
+        "CCMON_PARTITIONS": str(cfg.partitions),
+        "CCMON_CLOCK": "stream",
+        **({"CCMON_QUEUE_CONFIG": str(cfg.queue_config)} if cfg.queue_config else {}),
+        **cfg.env,
+    }
+    workers = [
+        Worker(services.kafka, services.redis, cfg.workdir, app_id, cfg.tree, dict(env), f"w{i}")
+        for i in range(1, cfg.workers + 1)
+    ]
+    workers[0].profile = cfg.profile
+    result = DrainResult(cfg.label, expected.events, extra={"variant": cfg.variant})
+    log(f"{app_id}: starting {cfg.label}, log {workers[0].log_path}")
+    try:
+        for w in workers:
+            w.start()
+        spawned = time.monotonic()
+        async with Offsets(services.kafka) as offsets:
+            with RssSampler([w.pid for w in workers]) as sampler, ForeignLoad() as load:
+                tl = await _drain(workers, offsets, app_id, expected.events, sampler, log)
+                result.extra["foreign_cpu_percent"] = load.sample()
+                _timings(result, tl, spawned, expected.events)
+                result.rss_peak_mb = sampler.peak / MB
+                log(f"{app_id}: drained in {result.seconds:.1f}s; verifying the counts")
+                samples, result.problems = await _final_samples(workers, expected)
+                result.verified = not result.problems
+                result.rss_steady_mb = await _steady_rss(sampler) / MB
+                if cfg.scrape_rounds:
+                    log(f"{app_id}: timing /metrics")
+                    result.extra.update(await _scrape_costs(workers, cfg.scrape_rounds))
+                result.rss_peak_mb = sampler.peak / MB  # scrapes are part of normal life
+                result.extra["duplicates"] = total(samples, "ccmon_events_duplicate_total")
+    except BenchError as exc:
+        # One drain that stalls or crashes is a result (FAIL), not the end of the run.
+        result.problems.append(str(exc).splitlines()[0] + f" (log: {workers[0].log_path})")
+        log(f"{app_id}: {exc}")
+    finally:
+        for w in workers:
+            w.stop()
+    status = "PASS" if result.verified else "FAIL"
+    log(f"{app_id}: {result.rate:,.0f} ev/s over {result.seconds:.1f}s, counts {status}")
+    for problem in result.problems:
+        log(f"  {problem}")
+    return result

@@ -1,0 +1,57 @@
+"""PASS/FAIL: a worker's /metrics against the recount of what was produced."""
+
+from __future__ import annotations
+
+from bench.events import Expected
+from bench.worker import Samples, queue_sums, total
+
+
+def _index(samples: Samples) -> dict[tuple[str, str, str], float]:
+    """(sample name, channel, queue) -> value summed over the other labels."""
+    out: dict[tuple[str, str, str], float] = {}
+    for (name, labels), value in samples.items():
+        d = dict(labels)
+        if "queue" in d and "window" not in d:
+            key = (name, d["channel"], d["queue"])
+            out[key] = out.get(key, 0.0) + value
+    return out
+
+
+def verify(samples: Samples, expected: Expected) -> list[str]:
+    """Every per-queue counter, the per-topic/type intake and the 1h windows against the
+    recount of what was produced; an empty list means PASS."""
+    problems: list[str] = []
+    index = _index(samples)
+    for (channel, queue), counters in sorted(expected.by_queue.items()):
+        for name, want in sorted(counters.items()):
+            got = index.get((name, channel, queue), 0.0)
+            if got != want:
+                problems.append(f"{name}{{channel={channel},queue={queue}}} = {got:g}, want {want}")
+    extra = {cq for cq, v in queue_sums(samples).items() if v} - set(expected.by_queue)
+    if extra:
+        problems.append(f"{len(extra)} unexpected channel x queue series, e.g. {min(extra)}")
+    for (topic, kind), want in sorted(expected.by_topic_type.items()):
+        got = total(samples, "ccmon_events_total", topic=topic, type=kind)
+        if got != want:
+            problems.append(
+                f"ccmon_events_total{{topic={topic},type={kind}}} = {got:g}, want {want}"
+            )
+    for name in (
+        "ccmon_events_rejected_total",
+        "ccmon_events_duplicate_total",
+        "ccmon_events_late_total",
+        "ccmon_events_queue_overflow_total",
+    ):
+        if (got := total(samples, name)) != 0:
+            problems.append(f"{name} = {got:g}, want 0")
+    # Event times span < 1 h before the stream clock, so the 1h window holds everything.
+    want_offered = sum(
+        c["ccmon_contacts_offered_total"]
+        for (ch, _), c in expected.by_queue.items()
+        if ch != "ticket"
+    )
+    got_offered = total(samples, "ccmon_window_contacts_offered", window="1h")
+    if got_offered != want_offered:
+        name = 'ccmon_window_contacts_offered{window="1h"}'
+        problems.append(f"{name} sum = {got_offered:g}, want {want_offered}")
+    return problems[:20] + ([f"... {len(problems) - 20} more"] if len(problems) > 20 else [])
