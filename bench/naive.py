@@ -48,14 +48,14 @@ async def drain(bootstrap: str, group: str, expected: int) -> dict[str, object]:
     )
     await consumer.start()
     n = 0
-    t0 = 0.0
+    t0 = cpu0 = 0.0
     last = time.monotonic()
     by_topic_type: Tally[str] = Tally()
     try:
         while n < expected:
             batch = await consumer.getmany(timeout_ms=1000)
             if batch and not t0:
-                t0 = time.monotonic()
+                t0, cpu0 = time.monotonic(), time.process_time()
             for tp, messages in batch.items():
                 channel = CHANNEL_OF[tp.topic]
                 for msg in messages:
@@ -66,7 +66,7 @@ async def drain(bootstrap: str, group: str, expected: int) -> dict[str, object]:
             if time.monotonic() - last >= 2:
                 last = time.monotonic()
                 emit({"progress": n})
-        t1 = time.monotonic()
+        t1, cpu1 = time.monotonic(), time.process_time()
     finally:
         await consumer.stop()
     by_queue: Tally[str] = Tally()
@@ -80,6 +80,8 @@ async def drain(bootstrap: str, group: str, expected: int) -> dict[str, object]:
         "events": n,
         "seconds": t1 - t0,
         "startup_seconds": t0 - spawned,
+        "cpu_ms_per_event": 1000 * (cpu1 - cpu0) / max(n, 1),
+        "cpu_percent": 100 * (cpu1 - cpu0) / max(t1 - t0, 1e-9),
         "rss_end": psutil.Process().memory_info().rss,
         "by_queue": by_queue,
         "by_topic_type": by_topic_type,

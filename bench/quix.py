@@ -34,8 +34,8 @@ class Drain:
         self.app = app
         self.expected = expected
         self.spawned = time.monotonic()
-        self.t0 = 0.0
-        self.t1 = 0.0
+        self.t0 = self.cpu0 = 0.0
+        self.t1 = self.cpu1 = 0.0
         self.seen = 0
         self.counted = 0
         self.last = time.monotonic()
@@ -44,7 +44,7 @@ class Drain:
 
     def first(self, value: Any, key: Any, timestamp: int, headers: Any) -> None:
         if not self.t0:
-            self.t0 = time.monotonic()
+            self.t0, self.cpu0 = time.monotonic(), time.process_time()
         self.seen += 1
 
     def window(self, value: Any, key: Any, timestamp: int, headers: Any) -> None:
@@ -56,7 +56,7 @@ class Drain:
             self.last = now
             emit({"progress": self.counted})
         if self.counted >= self.expected and not self.t1:
-            self.t1 = now
+            self.t1, self.cpu1 = now, time.process_time()
             self.app.stop()
 
     def add_channel(self, channel: str, topic_name: str) -> None:
@@ -91,6 +91,8 @@ def main() -> None:
         "events": drain.counted,
         "seconds": drain.t1 - drain.t0,
         "startup_seconds": drain.t0 - drain.spawned,
+        "cpu_ms_per_event": 1000 * (drain.cpu1 - drain.cpu0) / max(drain.counted, 1),
+        "cpu_percent": 100 * (drain.cpu1 - drain.cpu0) / max(drain.t1 - drain.t0, 1e-9),
         "rss_end": psutil.Process().memory_info().rss,
         "by_queue": by_queue,
         "by_topic_type": drain.by_topic_type,

@@ -24,12 +24,14 @@ def _row(cells: list[str], widths: list[int]) -> str:
     return f"{first:<{widths[0]}}{tail}"
 
 
-WIDTHS = [46, 10, 9, 9, 10, 11, 8, 7]
+WIDTHS = [46, 10, 8, 8, 10, 9, 10, 10, 8, 7]
 HEADER = [
     "drain of the same preload",
     "events/s",
     "seconds",
     "startup",
+    "CPU ms/ev",
+    "its CPU",
     "RSS peak",
     "RSS after",
     "others",
@@ -50,6 +52,8 @@ def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
             f"{d['rate']:,.0f}",
             f"{d['seconds']:.1f}",
             f"{d['startup_seconds']:.1f}s",
+            f"{d.get('extra', {}).get('cpu_ms_per_event', 0):.3f}",
+            f"{d.get('extra', {}).get('cpu_percent', 0):.0f}%",
             f"{d['rss_peak_mb']:.0f} MB",
             f"{d['rss_steady_mb']:.0f} MB" if d["rss_steady_mb"] else "-",
             f"{d.get('extra', {}).get('foreign_cpu_percent', 0):.0f}%",

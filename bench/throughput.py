@@ -24,7 +24,16 @@ from bench.kafka import Offsets
 from bench.load import ForeignLoad
 from bench.services import BenchError, Services
 from bench.verify import verify
-from bench.worker import MB, RssSampler, Samples, Worker, parse_metrics, queue_sums, total
+from bench.worker import (
+    MB,
+    RssSampler,
+    Samples,
+    Worker,
+    cpu_seconds,
+    parse_metrics,
+    queue_sums,
+    total,
+)
 
 Log = Callable[[str], None]
 STALL_SECONDS = 180.0
@@ -78,6 +87,8 @@ class Timeline:
     first_write: float = 0.0  # first changelog record
     ended: float = 0.0  # last changelog record before the commit reached the end
     changelog_records: int = 0
+    cpu_started: float = 0.0  # CPU seconds of the workers at ``started`` and at the end
+    cpu_ended: float = 0.0
 
 
 async def _scrape(workers: list[Worker]) -> Samples:
@@ -105,7 +116,7 @@ async def _drain(
         now = time.monotonic()
         ingested, written = await offsets.end([by_queue]), await offsets.end(changelogs)
         if ingested and not tl.started:
-            tl.started = now
+            tl.started, tl.cpu_started = now, cpu_seconds([w.pid for w in workers])
         if ingested >= n and not tl.ingested:
             tl.ingested = now
         if written and not tl.first_write:
@@ -129,6 +140,7 @@ async def _drain(
                 f"RSS {sampler.latest / MB:,.0f} MB"
             )
         if ingested >= n and await offsets.committed(app_id, [by_queue]) >= ingested:
+            tl.cpu_ended = cpu_seconds([w.pid for w in workers])
             return tl
 
 
@@ -185,6 +197,8 @@ def _timings(result: DrainResult, tl: Timeline, spawned: float, n: int) -> None:
         counting_started_after_seconds=tl.first_write - tl.started,
         changelog_records=tl.changelog_records,
         changelog_records_per_event=tl.changelog_records / n,
+        cpu_ms_per_event=1000 * (tl.cpu_ended - tl.cpu_started) / n,
+        cpu_percent=100 * (tl.cpu_ended - tl.cpu_started) / max(result.seconds, 1e-9),
     )
 
 

@@ -192,6 +192,16 @@ class Worker:
         return "\n".join([*worrying[:15], "...", *text[-lines:]])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of some processes, all threads included."""
+    seconds = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            t = psutil.Process(pid).cpu_times()
+            seconds += t.user + t.system
+    return seconds
+
+
 class RssSampler:
     """Samples the resident set size of some pids every ``interval`` seconds in a thread.
     ``peak`` is the largest summed RSS seen; ``latest`` the last sample."""
