@@ -211,9 +211,10 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
             )
             result["freshness"].append(asdict(await freshness.run(services, fresh, log)))
     if "costs" not in skip:
-        measured = drains[0].rate if drains and drains[0].system.startswith("ccmon") else 0.0
+        first = drains[0] if drains and drains[0].system.startswith("ccmon") else None
+        cpu_ms = float(first.extra.get("cpu_ms_per_event", 0.0)) if first else 0.0
         sample = dataset.records[:20_000]
-        result["costs"] = await costs.run(services, sample, measured, log)
+        result["costs"] = await costs.run(services, sample, cpu_ms * 1000, log)
 
 
 def main(argv: list[str] | None = None) -> int:

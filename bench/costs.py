@@ -139,7 +139,7 @@ async def measure_produce(bootstrap: str, records: Sequence[Record]) -> float:
 
 
 async def run(
-    services: Services, records: Sequence[Record], measured_rate: float, log: Log
+    services: Services, records: Sequence[Record], worker_cpu_us: float, log: Log
 ) -> dict[str, Any]:
     log(f"costs: measuring the per-event steps on {len(records):,} events")
     events = _events(records)
@@ -160,6 +160,6 @@ async def run(
     steps["sum (with the pipelined guard)"] = sum(
         v for k, v in steps.items() if "one round trip" not in k
     )
-    if measured_rate:
-        steps["measured in the worker: 1 / drain rate"] = 1e6 / measured_rate
+    if worker_cpu_us:
+        steps["worker CPU per event in the first drain"] = worker_cpu_us
     return {"per_event_us": steps, "changelog_writes_per_event": writes, "produce_us": produce_us}

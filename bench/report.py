@@ -66,6 +66,11 @@ def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
                 f"    ingest {x['ingest_rate']:,.0f} ev/s; counting began "
                 f"{x['counting_started_after_seconds']:.1f}s in; "
                 f"{x['changelog_records_per_event']:.2f} changelog records/event"
+                + (
+                    f"; {x['redelivered']:,.0f} re-delivered by a rebalance"
+                    if x.get("redelivered")
+                    else ""
+                )
             )
         lines.extend(f"    {p}" for p in d["problems"][:5])
     ccmon = [d for d in drains if d["system"].startswith("ccmon") and d["rate"] and _plain(d)]

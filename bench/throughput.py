@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,7 +178,9 @@ async def _scrape_costs(workers: list[Worker], rounds: int) -> dict[str, Any]:
         times.append(time.perf_counter() - began)
         sizes.append(len(text.encode()))
     samples = parse_metrics(text)
+    families = Counter(name.removesuffix("_bucket") for name, _ in samples)
     return {
+        "series_by_name": dict(families.most_common(12)),
         "scrape_p50_ms": statistics.median(times) * 1000,
         "scrape_max_ms": max(times) * 1000,
         "scrape_bytes": statistics.median(sizes),
@@ -237,6 +240,7 @@ async def run_ccmon(
                     log(f"{app_id}: timing /metrics")
                     result.extra.update(await _scrape_costs(workers, cfg.scrape_rounds))
                 result.rss_peak_mb = sampler.peak / MB  # scrapes are part of normal life
+                result.extra["redelivered"] = total(samples, "ccmon_events_total") - expected.events
                 result.extra["duplicates"] = total(samples, "ccmon_events_duplicate_total")
     except BenchError as exc:
         # One drain that stalls or crashes is a result (FAIL), not the end of the run.
