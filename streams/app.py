@@ -14,6 +14,7 @@ from typing import Any
 
 import faust
 
+from streams import transport
 from streams.settings import Settings, get_settings
 
 OWN_COMMANDS = ("demo", "simulate", "validate")
@@ -34,7 +35,8 @@ def _credentials(settings: Settings) -> Any:
 
 
 def create_app(settings: Settings) -> faust.App:
-    brokers = ";".join(f"kafka://{hostport.strip()}" for hostport in settings.kafka.split(","))
+    scheme = transport.register()
+    brokers = ";".join(f"{scheme}://{hostport.strip()}" for hostport in settings.kafka.split(","))
     return faust.App(
         settings.app_id,
         broker=brokers,
@@ -45,6 +47,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication_factor,
         table_standby_replicas=settings.standby_replicas,
         consumer_auto_offset_reset="earliest",
+        broker_commit_interval=settings.commit_interval_seconds,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
         producer_acks=-1,

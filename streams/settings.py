@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         "partitions move to the others.",
     )
     replication_factor: int = Field(1, ge=1, description="Replication of internal topics.")
+    commit_interval_seconds: float = Field(
+        2.8,
+        gt=0,
+        description="How often consumed offsets are committed: what a crashed worker's "
+        "successor reads again (exactly: the duplicate guard drops what was counted).",
+    )
 
     queue_config: Path | None = Field(None, description="Queue YAML file; None = defaults.")
     clock: Literal["wall", "stream"] = Field(
