@@ -27,6 +27,8 @@ RUN case "$WITH_ROCKSDB" in \
 COPY pyproject.toml README.m[d] ./
 COPY streams/ streams/
 COPY agents/ agents/
+# ccmon/ is the import namespace: streams/ and agents/ linked in (docs/architecture.md).
+COPY ccmon/ ccmon/
 RUN pip install --no-deps -r deploy/requirements-build.lock \
     && pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
     && pip --python /opt/ccmon/bin/python install --no-deps /tmp/wheels/ccmon-*.whl \

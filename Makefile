@@ -24,7 +24,7 @@ deps:
 demo: venv
 	$(BIN)/ccmon demo
 
-LINT_DIRS := streams agents tests alerts deploy $(wildcard bench)
+LINT_DIRS := ccmon streams agents tests alerts deploy $(wildcard bench)
 
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
@@ -36,6 +36,19 @@ typecheck: venv
 ## test: everything — lint, types, unit, rules, integration and end-to-end on real services
 test: venv deps lint typecheck
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+## the parts of `make test`, for a faster loop
+unit: venv
+	$(BIN)/python -m pytest -ra tests/unit $(PYTEST_ARGS)
+
+integration: venv deps
+	$(BIN)/python -m pytest -ra tests/integration $(PYTEST_ARGS)
+
+e2e: venv deps
+	$(BIN)/python -m pytest -ra tests/e2e $(PYTEST_ARGS)
+
+rules: venv deps
+	$(BIN)/python -m pytest -ra tests/unit/alerts $(PYTEST_ARGS)
 
 bench: venv deps
 	$(BIN)/pip install -q -e '.[bench]'

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import buckets as b
-from agents.ledger import HANDLE, WAIT, Ledger
-from streams.config import QueuePolicy
-from streams.events import Event
+from ccmon.agents import buckets as b
+from ccmon.agents.ledger import HANDLE, WAIT, Ledger
+from ccmon.streams.config import QueuePolicy
+from ccmon.streams.events import Event
 
 
 def live_key(ev: Event) -> str:

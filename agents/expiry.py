@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from agents import buckets as b
-from agents.ledger import Ledger
-from streams.config import QueuePolicy
+from ccmon.agents import buckets as b
+from ccmon.agents.ledger import Ledger
+from ccmon.streams.config import QueuePolicy
 
 PolicyFor = Callable[[str, str], QueuePolicy]
 

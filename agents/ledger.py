@@ -16,7 +16,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents import buckets as b
+from ccmon.agents import buckets as b
 
 Table = MutableMapping[str, Any]
 
@@ -35,7 +35,7 @@ class Tables:
 
 
 @dataclass
-class Limits:
+class StateLimits:
     bucket_retention_minutes: int = 120
     day_retention_days: int = 3
     closed_marker_seconds: float = 900.0
@@ -50,7 +50,7 @@ class Outcome:
 
 
 class Ledger:
-    def __init__(self, tables: Tables, limits: Limits, partition: int, offset: int) -> None:
+    def __init__(self, tables: Tables, limits: StateLimits, partition: int, offset: int) -> None:
         self.t = tables
         self.limits = limits
         self.partition = partition

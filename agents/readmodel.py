@@ -12,9 +12,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents import buckets as b
-from agents.ledger import Tables
-from streams.config import QueuePolicy
+from ccmon.agents import buckets as b
+from ccmon.agents.ledger import Tables
+from ccmon.streams.config import QueuePolicy
 
 PolicyFor = Callable[[str, str], QueuePolicy]
 

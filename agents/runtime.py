@@ -1,5 +1,6 @@
-"""Process-wide objects of a worker, built once from the settings: queue configuration,
-Redis clients, the duplicate guard, the metrics registry and the clock."""
+"""The objects one worker shares between its agents, built from the settings by the
+composition root (:func:`ccmon.agents.app.build_app`): queue configuration, Redis client,
+the duplicate guard, the metrics registry and the clock."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from functools import cached_property
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from agents.buckets import histogram_bounds
-from agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, Limits
-from agents.metrics.pipeline import PipelineMetrics
-from streams import events
-from streams.clock import Clock
-from streams.config import QueueConfig, QueuePolicy, load_queue_config
-from streams.dedupe import DuplicateGuard
-from streams.queuecap import QueueCap
-from streams.settings import Settings, get_settings
+from ccmon.agents.buckets import histogram_bounds
+from ccmon.agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, StateLimits
+from ccmon.agents.metrics.pipeline import PipelineMetrics
+from ccmon.streams import events
+from ccmon.streams.clock import Clock
+from ccmon.streams.config import QueueConfig, QueuePolicy, load_queue_config
+from ccmon.streams.dedupe import DuplicateGuard
+from ccmon.streams.queuecap import QueueCap
+from ccmon.streams.settings import Settings
 
 WAIT_LADDER = (
     5.0,
@@ -67,11 +68,13 @@ class Runtime:
         return self.config.policy(channel, queue)
 
     @cached_property
-    def limits(self) -> events.Limits:
-        return events.Limits(max_future_skew_seconds=self.settings.max_future_skew_seconds)
+    def limits(self) -> events.ValidationLimits:
+        return events.ValidationLimits(
+            max_future_skew_seconds=self.settings.max_future_skew_seconds
+        )
 
     @cached_property
-    def ledger_limits(self) -> Limits:
+    def ledger_limits(self) -> StateLimits:
         thresholds = self.config.all_thresholds()
         # Unknown queues get the defaults, so a name no queue uses stands for them.
         queues = [*self.config.configured_queues, "\x00defaults"]
@@ -81,7 +84,7 @@ class Runtime:
             for p in policies
             for v in (p.first_response_target_seconds, p.resolution_target_seconds)
         }
-        return Limits(
+        return StateLimits(
             bucket_retention_minutes=self.settings.bucket_retention_minutes,
             day_retention_days=self.settings.day_retention_days,
             histogram_bounds={
@@ -121,6 +124,3 @@ class Runtime:
             events.REASONS,
             topics.values(),
         )
-
-
-runtime = Runtime(get_settings())

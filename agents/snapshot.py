@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 
+import faust
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agents import buckets as b
-from agents.readmodel import QueueView, ReadModel
+from ccmon.agents import buckets as b
+from ccmon.agents.metrics.source import ReadModelSource
+from ccmon.agents.readmodel import QueueView, ReadModel
+from ccmon.agents.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +62,13 @@ async def publish(redis: Redis, prefix: str, model: ReadModel, ttl: int) -> None
             await pipe.execute()
     except RedisError as exc:  # the wallboard is stale for a second; counting goes on
         log.warning("snapshot not published: %s", exc)
+
+
+def register_publisher(app: faust.App, runtime: Runtime, source: ReadModelSource) -> None:
+    settings = runtime.settings
+
+    @app.timer(interval=settings.snapshot_interval_seconds, name="ccmon.snapshot")
+    async def publish_snapshot() -> None:
+        model = source.get()
+        runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
+        await publish(runtime.redis, settings.redis_prefix, model, settings.snapshot_ttl_seconds)

@@ -7,10 +7,10 @@ scores are computed at read time.
 
 from __future__ import annotations
 
-from agents import buckets as b
-from agents.ledger import Ledger
-from streams.config import QueuePolicy
-from streams.events import Event
+from ccmon.agents import buckets as b
+from ccmon.agents.ledger import Ledger
+from ccmon.streams.config import QueuePolicy
+from ccmon.streams.events import Event
 
 
 def survey_counters(ev: Event) -> dict[str, float]:

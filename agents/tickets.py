@@ -8,10 +8,10 @@ phantom open ticket in the backlog.
 
 from __future__ import annotations
 
-from agents import buckets as b
-from agents.ledger import TICKET_FRT, TICKET_RESOLUTION, Ledger
-from streams.config import QueuePolicy
-from streams.events import Event
+from ccmon.agents import buckets as b
+from ccmon.agents.ledger import TICKET_FRT, TICKET_RESOLUTION, Ledger
+from ccmon.streams.config import QueuePolicy
+from ccmon.streams.events import Event
 
 
 def ticket_key(ev: Event) -> str:

@@ -1,12 +1,12 @@
-"""The ccmon rules, written once; alerts/build.py fills in alerts/config.yaml and writes
+"""The ccmon rules, written once; `python -m alerts.build` fills in alerts/config.yaml and writes
 alerts/ccmon.rules.yml. The conventions (one value per queue, targets as metrics, counters
-summed per queue) are in alerts/build.py's docstring and docs/alerting.md."""
+summed per queue) are in the docstring of alerts/build.py and docs/alerting.md."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rulekit import (
+from alerts.rulekit import (
     ON,
     QUEUE,
     alert,

@@ -1,4 +1,4 @@
-"""PromQL and rule-building helpers of alerts/build.py (see its docstring)."""
+"""PromQL and rule-building helpers of `python -m alerts.build` (see its docstring)."""
 
 from __future__ import annotations
 

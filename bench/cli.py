@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--commit",
-        help="benchmark the worker of this commit (git archive of agents/ and streams/ into "
+        help="benchmark the worker of this commit (git archive of ccmon/, agents/, streams/ into "
         "the temporary directory), e.g. HEAD to ignore uncommitted changes, or HEAD~3",
     )
     add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
@@ -119,12 +119,19 @@ def source_state(tree: Path) -> dict[str, Any]:
 
 
 def export_commit(commit: str, directory: Path) -> dict[str, Any]:
-    """agents/ and streams/ of ``commit`` into ``directory`` (read-only for the repo)."""
+    """ccmon/, agents/ and streams/ of ``commit`` into ``directory`` (read-only for the
+    repo). The worker runs as ``python -m ccmon``, so commits older than the ccmon
+    namespace cannot run in this harness: benchmark them with their own bench/."""
     sha = _git(ROOT, "rev-parse", "--verify", f"{commit}^{{commit}}")
     if not sha:
         raise BenchError(f"--commit {commit}: not a commit of {ROOT}")
+    if not _git(ROOT, "ls-tree", "--name-only", sha, "ccmon"):
+        raise BenchError(
+            f"--commit {commit}: it has no ccmon/ package (older layout); run that commit's "
+            "own `python -m bench` from a checkout of it"
+        )
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", sha, "agents", "streams"],
+        ["git", "-C", str(ROOT), "archive", "--format=tar", sha, "ccmon", "agents", "streams"],
         capture_output=True,
         check=True,
     ).stdout

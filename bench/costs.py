@@ -12,17 +12,17 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from agents.contacts import apply_contact
-from agents.ledger import Ledger, Tables
-from agents.runtime import Runtime
-from agents.surveys import apply_survey
-from agents.tickets import apply_ticket
 from bench.events import TOPICS, Record
 from bench.kafka import create_topics, producer
 from bench.services import Services
-from streams.config import QueueConfig
-from streams.events import Event, validate
-from streams.settings import Settings
+from ccmon.agents.contacts import apply_contact
+from ccmon.agents.ledger import Ledger, Tables
+from ccmon.agents.runtime import Runtime
+from ccmon.agents.surveys import apply_survey
+from ccmon.agents.tickets import apply_ticket
+from ccmon.streams.config import QueueConfig
+from ccmon.streams.events import Event, validate
+from ccmon.streams.settings import Settings
 
 Log = Callable[[str], None]
 CHANNEL_OF = {topic: channel for channel, topic in TOPICS.items()}

@@ -1,39 +1,26 @@
 """Real Kafka and Redis for one benchmark run, started and stopped through
-``deploy/local/stack.py`` (the launchers the integration tests use)."""
+:mod:`ccmon.agents.devkit.stack` (the launchers the integration tests use)."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import Any
 
+from ccmon.agents.devkit import stack
+
 ROOT = Path(__file__).resolve().parent.parent
-STACK_DIR = ROOT / "deploy" / "local"
 
 
 class BenchError(RuntimeError):
     """A benchmark step that cannot go on; the message says what to do."""
-
-
-def _load_stack() -> ModuleType:
-    # stack.py imports its sibling stack_services by plain name, hence the path entry.
-    if str(STACK_DIR) not in sys.path:
-        sys.path.insert(0, str(STACK_DIR))
-    spec = importlib.util.spec_from_file_location("ccmon_local_stack", STACK_DIR / "stack.py")
-    if spec is None or spec.loader is None:
-        raise BenchError(f"cannot load {STACK_DIR / 'stack.py'}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -42,7 +29,7 @@ class Services:
 
     directory: Path
     env: dict[str, dict[str, str]] = field(default_factory=dict)
-    _stack: Any = None
+    _started: bool = False
 
     @property
     def kafka(self) -> str:
@@ -59,13 +46,13 @@ class Services:
         }
 
     def start(self, log: Any) -> None:
-        self._stack = _load_stack()
+        self._started = True
         for service in ("kafka", "redis"):
             began = time.monotonic()
             try:
                 # die_with_parent: a harness killed with SIGKILL still leaves no broker behind.
-                self.env[service] = self._stack.start(service, self.directory, die_with_parent=True)
-            except self._stack.StackError as exc:
+                self.env[service] = stack.start(service, self.directory, die_with_parent=True)
+            except stack.StackError as exc:
                 raise BenchError(
                     f"cannot start {service}: {exc}\n"
                     "Install the local services with `make deps` (deploy/local/install.sh)."
@@ -73,13 +60,13 @@ class Services:
             log(f"{service} ready in {time.monotonic() - began:.1f}s")
 
     def stop(self) -> dict[str, str]:
-        if self._stack is None:
+        if not self._started:
             return {}
         outcome = {}
         for service in ("redis", "kafka"):
             with contextlib.suppress(Exception):
-                outcome[service] = self._stack.stop(service, self.directory)
-        self._stack = None
+                outcome[service] = stack.stop(service, self.directory)
+        self._started = False
         return outcome
 
 

@@ -1,21 +1,11 @@
-"""A real ``ccmon worker`` subprocess (the approach of tests/support/worker.py), its
-/metrics, and the resident memory of any process under test."""
+"""A real ``ccmon worker`` subprocess (the dev kit's launcher), its /metrics, and the
+resident memory of any process under test."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,22 +14,13 @@ import psutil
 
 from bench.events import EVENT_COUNTERS
 from bench.services import ROOT, BenchError
+from ccmon.agents.devkit.launcher import WorkerError, WorkerProcess
 
 Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]
 
 _LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)")
 _LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def die_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def parse_metrics(text: str) -> Samples:
@@ -77,6 +58,9 @@ def total(samples: Samples, name: str, **match: str) -> float:
 
 @dataclass
 class Worker:
+    """A bench worker: the dev kit's launcher with the bench's settings, errors as
+    :class:`BenchError`, and a log tail that puts warnings first."""
+
     kafka: str
     redis: str
     workdir: Path
@@ -84,102 +68,80 @@ class Worker:
     tree: Path = ROOT  # the ccmon source tree whose worker runs (PYTHONPATH and cwd)
     env: dict[str, str] = field(default_factory=dict)
     name: str = "w1"
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    started_at: float = 0.0
     profile: Path | None = None  # cProfile the main thread; stats written on SIGTERM
+    process: WorkerProcess | None = None
+
+    @property
+    def proc(self) -> WorkerProcess:
+        if self.process is None:
+            raise BenchError(f"worker {self.name} not started")
+        return self.process
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.proc.url
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / f"{self.app_id}-{self.name}.log"
+        return self.proc.log_path
 
     @property
     def pid(self) -> int:
-        if self.proc is None:
-            raise BenchError("worker not started")
         return self.proc.pid
 
+    @property
+    def started_at(self) -> float:
+        return self.proc.started_at
+
     def start(self) -> Worker:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(self.tree),
+        settings = {
             "CCMON_APP_ID": self.app_id,
             "CCMON_KAFKA": self.kafka,
             "CCMON_REDIS": self.redis,
             "CCMON_REDIS_PREFIX": self.app_id,
-            "CCMON_WEB_HOST": "127.0.0.1",
-            "CCMON_WEB_PORT": str(self.port),
-            "CCMON_DATA_DIR": str(self.workdir / f"data-{self.app_id}-{self.name}"),
             "CCMON_DECLARE_SOURCE_TOPICS": "true",
             **self.env,
         }
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        code = "from streams.app import main; main()"
-        if self.profile is not None:
-            # cProfile.run catches the SystemExit of a worker stopped by SIGTERM, then dumps.
-            run = f"cProfile.run('main()', {str(self.profile)!r})"
-            code = f"import cProfile; from streams.app import main; {run}"
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", code, "worker", "-l", "info"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.tree,
-                start_new_session=True,  # Ctrl-C reaches the harness, which stops us in order
-                preexec_fn=die_with_parent,  # noqa: PLW1509
-            )
-        self.started_at = time.monotonic()
+        self.process = WorkerProcess(
+            settings,
+            self.workdir,
+            name=f"{self.app_id}-{self.name}",
+            tree=self.tree,
+            profile=self.profile,
+            new_session=True,  # Ctrl-C reaches the harness, which stops us in order
+        ).start()
         return self
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            if self.health() is not None:
-                return
-            time.sleep(0.2)
-        raise BenchError(f"worker {self.name} not ready in {timeout:.0f}s:\n{self.log_tail()}")
+        try:
+            self.proc.wait_ready(timeout)
+        except WorkerError:
+            raise BenchError(f"worker {self.name} not ready:\n{self.log_tail()}") from None
 
     def check_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise BenchError(
-                f"worker {self.name} exited with {self.proc.returncode}:\n{self.log_tail()}"
-            )
+        try:
+            self.proc.check_alive()
+        except WorkerError:
+            raise BenchError(f"worker {self.name} exited:\n{self.log_tail()}") from None
 
     def health(self) -> dict[str, object] | None:
-        try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                return dict(json.loads(r.read()))
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
+        return self.proc.health()
 
     def metrics_text(self, timeout: float = 30.0) -> str:
-        with urllib.request.urlopen(self.url + "/metrics", timeout=timeout) as r:
-            return str(r.read().decode())
+        return self.proc.metrics_text(timeout)
 
     def samples(self) -> Samples:
         return parse_metrics(self.metrics_text())
 
     def stop(self, timeout: float = 60.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        if self.process is not None:
+            self.process.stop(timeout=timeout)
 
     def log_tail(self, lines: int = 8) -> str:
         """Warnings and errors of the worker's log (Faust's INFO tables say little about a
         stall), then its last lines."""
         try:
-            text = self.log_path.read_text(errors="replace").splitlines()
+            text = self.proc.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return ""
         noisy = ("producer buffer full", "producer flush took")

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from streams.timeparse import parse_rfc3339
+from ccmon.streams.timeparse import parse_rfc3339
 
 SCHEMA_VERSIONS = frozenset({1})
 SCORE_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -22,7 +22,7 @@ _JSON_KINDS = {bool: "boolean", int: "integer", float: "number", str: "string",
 
 
 @dataclass(frozen=True)
-class Limits:
+class ValidationLimits:
     max_message_bytes: int = 65536
     max_future_skew_seconds: float = 300.0
     max_duration_seconds: float = 86400.0
@@ -31,7 +31,7 @@ class Limits:
     max_queue_length: int = 100
 
 
-DEFAULT_LIMITS = Limits()
+DEFAULT_LIMITS = ValidationLimits()
 
 
 class FieldError(Exception):
@@ -81,7 +81,7 @@ def text(obj: dict[str, Any], name: str, max_len: int) -> str:
     return value
 
 
-def agent_id(obj: dict[str, Any], limits: Limits) -> str | None:
+def agent_id(obj: dict[str, Any], limits: ValidationLimits) -> str | None:
     # "" is read as "no agent yet": producers commonly send it on offered events, and
     # rejecting those would lose the contact for a field ccmon never aggregates.
     value = obj.get("agent_id")
@@ -114,7 +114,7 @@ def schema_version(obj: dict[str, Any]) -> int:
     return version
 
 
-def occurred_at(obj: dict[str, Any], now: float, limits: Limits) -> float:
+def occurred_at(obj: dict[str, Any], now: float, limits: ValidationLimits) -> float:
     value = obj.get("occurred_at")
     if type(value) is str:
         try:
@@ -147,7 +147,7 @@ def occurred_at(obj: dict[str, Any], now: float, limits: Limits) -> float:
     return ts
 
 
-def duration(obj: dict[str, Any], name: str, limits: Limits) -> float | None:
+def duration(obj: dict[str, Any], name: str, limits: ValidationLimits) -> float | None:
     value = obj.get(name)
     if value is None:
         return None

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 import orjson
 
-from streams.eventfields import (
+from ccmon.streams.eventfields import (
     DEFAULT_LIMITS,
     SCHEMA_VERSIONS,
     SCORE_RANGES,
     FieldError,
-    Limits,
+    ValidationLimits,
     agent_id,
     boolean,
     duration,
@@ -44,8 +44,8 @@ __all__ = [
     "TYPES_BY_CHANNEL",
     "Channel",
     "Event",
-    "Limits",
     "Rejection",
+    "ValidationLimits",
     "validate",
 ]
 
@@ -127,18 +127,18 @@ class Rejection:
 
 
 _Base = tuple[str, str, str, float, str, str, str | None, int]
-_Parser = Callable[[dict[str, Any], _Base, Limits], Event]
+_Parser = Callable[[dict[str, Any], _Base, ValidationLimits], Event]
 
 
-def _plain(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _plain(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     return Event(*base)
 
 
-def _with_wait(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _with_wait(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     return Event(*base, wait_seconds=duration(obj, "wait_seconds", limits))
 
 
-def _blocked(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _blocked(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     value = obj.get("reason")
     if value is None:
         raise FieldError("missing_reason", "blocked events need a reason")
@@ -150,7 +150,7 @@ def _blocked(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
     return Event(*base, reason=value)
 
 
-def _ended(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _ended(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     talk = duration(obj, "talk_seconds", limits)
     if talk is None:
         raise FieldError("missing_durations", "ended events need talk_seconds")
@@ -166,11 +166,11 @@ def _ended(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
     )
 
 
-def _chat_first_response(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _chat_first_response(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     return Event(*base, response_seconds=duration(obj, "response_seconds", limits))
 
 
-def _created(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _created(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     value = obj.get("priority")
     if value is not None and (type(value) is not str or value not in PRIORITIES):
         raise FieldError(
@@ -180,11 +180,11 @@ def _created(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
     return Event(*base, priority=value)
 
 
-def _resolved(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _resolved(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     return Event(*base, resolved_first_contact=boolean(obj, "resolved_first_contact"))
 
 
-def _survey(obj: dict[str, Any], base: _Base, limits: Limits) -> Event:
+def _survey(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     csat, nps, ces = score(obj, "csat"), score(obj, "nps"), score(obj, "ces")
     if csat is None and nps is None and ces is None:
         raise FieldError("missing_score", "survey events need at least one of csat, nps, ces")
@@ -234,7 +234,7 @@ def _rejection(reason: str, detail: str) -> Rejection:
     return Rejection(reason, detail if len(detail) <= _DETAIL_MAX else detail[:197] + "...")
 
 
-def _validate(raw: bytes, channel: str, now: float, limits: Limits) -> Event:
+def _validate(raw: bytes, channel: str, now: float, limits: ValidationLimits) -> Event:
     parsers = _PARSERS.get(channel)
     if parsers is None:
         raise FieldError("unknown_channel", f"channel {show(channel)} is not one of {CHANNELS}")
@@ -269,7 +269,7 @@ def _validate(raw: bytes, channel: str, now: float, limits: Limits) -> Event:
 
 
 def validate(
-    raw: bytes, channel: str, now: float, limits: Limits = DEFAULT_LIMITS
+    raw: bytes, channel: str, now: float, limits: ValidationLimits = DEFAULT_LIMITS
 ) -> Event | Rejection:
     """Decode and check one Kafka record value; never raises, whatever the bytes.
 

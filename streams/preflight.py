@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from streams.settings import Settings
+from ccmon.streams.kafka import client_options
+from ccmon.streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,24 +55,10 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
     return specs
 
 
-def _client_options(settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka.split(",")}
-    protocol = settings.kafka_security_protocol
-    if protocol != "PLAINTEXT":
-        options["security_protocol"] = protocol
-        if "SSL" in protocol:
-            options["ssl_context"] = ssl.create_default_context()
-        if protocol.startswith("SASL"):
-            options["sasl_mechanism"] = settings.kafka_sasl_mechanism
-            options["sasl_plain_username"] = settings.kafka_sasl_username
-            options["sasl_plain_password"] = settings.kafka_sasl_password
-    return options
-
-
 async def ensure_topics(settings: Settings, wait_seconds: float = 60.0) -> list[str]:
     """Create what is missing, check what exists; return the names created."""
     specs = required_topics(settings)
-    admin = AIOKafkaAdminClient(**_client_options(settings), request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=15000)
     try:
         await admin.start()
     except KafkaError as exc:

@@ -7,7 +7,6 @@ the queue YAML file named by ``CCMON_QUEUE_CONFIG`` (see :mod:`streams.config`).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -86,8 +85,3 @@ class Settings(BaseSettings):
     def topic_channels(self) -> dict[str, str]:
         """Source topic name -> channel label."""
         return {self.topic_calls: "call", self.topic_chats: "chat", self.topic_tickets: "ticket"}
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

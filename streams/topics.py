@@ -1,45 +1,58 @@
 """Topics: the three sources, the dead-letter topic and the internal repartition topic.
 
-Values travel as raw bytes: sources are decoded by :mod:`streams.events` (orjson, our own
-validation), the repartition topic carries orjson-encoded normalised events.
+Values travel as raw bytes: sources are decoded by :mod:`ccmon.streams.events` (orjson, our
+own validation), the repartition topic carries orjson-encoded normalised events.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import faust
 from faust import TopicT
 
-from streams.app import app
-from streams.settings import get_settings
+from ccmon.streams.settings import Settings
 
-settings = get_settings()
 
-# Declared (created when missing, never altered) only when CCMON_DECLARE_SOURCE_TOPICS is
-# on: convenient for the demo and tests; in production the integration owns its topics.
-sources: dict[str, TopicT] = {
-    name: app.topic(
-        name,
+@dataclass(frozen=True)
+class Topics:
+    sources: dict[str, TopicT]  # source topic name -> topic
+    dead_letter: TopicT
+    by_queue: TopicT
+
+
+def repartition_key(channel: str, queue: str) -> bytes:
+    """Every event of one channel x queue goes to one partition of the repartition topic,
+    hence to the one worker that owns its state (Faust's group_by, made explicit)."""
+    return f"{channel}|{queue}".encode()
+
+
+def declare_topics(app: faust.App, settings: Settings) -> Topics:
+    # Sources are declared (created when missing, never altered) only with
+    # CCMON_DECLARE_SOURCE_TOPICS: convenient for the demo and tests; in production the
+    # integration owns its topics.
+    sources = {
+        name: app.topic(
+            name,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.source_partitions,
+            internal=settings.declare_source_topics,
+        )
+        for name in settings.topic_channels()
+    }
+    dead_letter = app.topic(
+        settings.topic_dead_letter,
         key_serializer="raw",
         value_serializer="raw",
-        partitions=settings.source_partitions,
-        internal=settings.declare_source_topics,
+        partitions=1,
+        internal=True,  # declared (created) by the worker so no rejected event is ever lost
     )
-    for name in settings.topic_channels()
-}
-
-dead_letter: TopicT = app.topic(
-    settings.topic_dead_letter,
-    key_serializer="raw",
-    value_serializer="raw",
-    partitions=1,
-    internal=True,  # declared (created) by the worker so no rejected event is ever lost
-)
-
-# Keyed by "channel|queue" with the tables' partition count: every event of one channel x
-# queue reaches the one worker that owns its state (Faust's group_by, made explicit).
-by_queue: TopicT = app.topic(
-    f"{settings.app_id}-events-by-queue",
-    key_serializer="raw",
-    value_serializer="raw",
-    partitions=settings.partitions,
-    internal=True,
-)
+    by_queue = app.topic(
+        f"{settings.app_id}-events-by-queue",
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        internal=True,
+    )
+    return Topics(sources, dead_letter, by_queue)

@@ -14,16 +14,11 @@ A service that cannot start fails the test (never skips), with or without CI=tru
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
-
-if str(Path(__file__).parent) not in sys.path:  # `support` is importable however pytest runs
-    sys.path.insert(0, str(Path(__file__).parent))
-
 from support.services import (
     HINT,
     AlertmanagerServer,
@@ -115,3 +110,17 @@ def pytest_terminal_summary(
         terminalreporter.write_sep("-", "services used")
         for line in manager.versions.values():
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, unique_name: str) -> Callable[..., Any]:
+    """Build a worker's Faust app with this test's own settings, in this process (the
+    composition root builds nothing at import time): ``app_factory(partitions=2)``."""
+    from ccmon.agents.app import build_app
+    from ccmon.streams.settings import Settings
+
+    def build(**overrides: Any) -> Any:
+        fields = {"app_id": unique_name, "data_dir": tmp_path / "faust", **overrides}
+        return build_app(Settings(**fields))
+
+    return build

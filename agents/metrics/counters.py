@@ -6,14 +6,15 @@ worker that owns a channel x queue exports it, and ``sum by (channel, queue)`` i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
-from agents import buckets as b
-from agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
-from agents.metrics.source import ReadModelSource, ViewCollector
+from ccmon.agents import buckets as b
+from ccmon.agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
+from ccmon.agents.metrics.source import ReadModelSource, ViewCollector
+from ccmon.agents.readmodel import QueueView
 
 LABELS = ["channel", "queue"]
 QUEUED = frozenset({"call", "chat"})
@@ -107,8 +108,7 @@ class CountersCollector(ViewCollector):
         super().__init__(source)
         self.bounds = bounds
 
-    def collect(self) -> Iterator[Metric]:
-        views = self.views()
+    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
         for name, doc, field in COUNTERS:
             family = CounterMetricFamily(name, doc, labels=LABELS)
             for v in views:

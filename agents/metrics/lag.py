@@ -17,7 +17,7 @@ class LagCollector(Collector):
         assigned: Callable[[], Collection[Any]],
         highwater: Callable[[Any], int | None],
         last_read: Callable[[Any], int | None],
-        topics: Callable[[], Collection[str]],
+        topics: Collection[str],
     ) -> None:
         self.assigned = assigned
         # Only the topics agents consume: changelog partitions are read during recovery and
@@ -26,10 +26,14 @@ class LagCollector(Collector):
         self.highwater = highwater
         self.last_read = last_read
 
-    def describe(self) -> list[Metric]:
-        return []
+    def describe(self) -> Iterator[Metric]:
+        return self.families([])
 
     def collect(self) -> Iterator[Metric]:
+        wanted = set(self.topics)
+        return self.families([tp for tp in self.assigned() if tp.topic in wanted])
+
+    def families(self, mine: Collection[Any]) -> Iterator[Metric]:
         lag = GaugeMetricFamily(
             "ccmon_consumer_lag",
             "Records in the partition not yet read by this worker.",
@@ -41,8 +45,6 @@ class LagCollector(Collector):
             labels=["topic"],
         )
         per_topic: dict[str, int] = {}
-        wanted = set(self.topics())
-        mine = [tp for tp in self.assigned() if tp.topic in wanted]
         for tp in sorted(mine, key=lambda t: (t.topic, t.partition)):
             per_topic[tp.topic] = per_topic.get(tp.topic, 0) + 1
             high = self.highwater(tp)

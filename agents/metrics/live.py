@@ -5,18 +5,18 @@ The oldest waiting contact is exported as the timestamp it started waiting, so i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from agents.metrics.source import ViewCollector
+from ccmon.agents.metrics.source import ViewCollector
+from ccmon.agents.readmodel import QueueView
 
 LABELS = ["channel", "queue"]
 
 
 class LiveCollector(ViewCollector):
-    def collect(self) -> Iterator[Metric]:
-        views = self.views()
+    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
         waiting = GaugeMetricFamily(
             "ccmon_contacts_waiting",
             "Contacts offered and not yet answered or abandoned.",

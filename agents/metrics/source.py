@@ -4,14 +4,14 @@ same second) shares the same build instead of walking the tables again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from agents import readmodel
-from agents.ledger import Tables
-from agents.readmodel import PolicyFor, QueueView, ReadModel
+from ccmon.agents import readmodel
+from ccmon.agents.ledger import Tables
+from ccmon.agents.readmodel import PolicyFor, QueueView, ReadModel
 
 
 class ReadModelSource:
@@ -43,14 +43,18 @@ class ReadModelSource:
 class ViewCollector(Collector):
     """Base of the per-queue collectors: they read the shared read model at scrape time.
 
-    ``describe`` is empty so registering never triggers a collect before the worker has
-    state (the registry is created with auto_describe=False)."""
+    ``families`` builds a collector's metric families from queue views. ``describe`` is
+    the same families with no views: real names and types for the registry's duplicate
+    check, without a collect (the registry is created with ``auto_describe=False``)."""
 
     def __init__(self, source: ReadModelSource) -> None:
         self.source = source
 
-    def describe(self) -> list[Metric]:
-        return []
+    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
+        raise NotImplementedError
 
-    def views(self) -> list[QueueView]:
-        return list(self.source.get().queues.values())
+    def describe(self) -> Iterator[Metric]:
+        return self.families([])
+
+    def collect(self) -> Iterator[Metric]:
+        return self.families(list(self.source.get().queues.values()))

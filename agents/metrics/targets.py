@@ -6,12 +6,13 @@ series: two workers exporting the same target would break one-to-one matching.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from agents.metrics.source import ViewCollector
-from streams.config import QueuePolicy
+from ccmon.agents.metrics.source import ViewCollector
+from ccmon.agents.readmodel import QueueView
+from ccmon.streams.config import QueuePolicy
 
 LABELS = ["channel", "queue"]
 
@@ -48,8 +49,7 @@ TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
 
 
 class TargetsCollector(ViewCollector):
-    def collect(self) -> Iterator[Metric]:
-        views = self.views()
+    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
         for name, doc, get in TARGETS:
             family = GaugeMetricFamily(name, doc, labels=LABELS)
             for v in views:

@@ -7,13 +7,14 @@ denominator is empty is not exported: no series rather than a made-up 0 or 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from agents import buckets as b
-from agents.metrics.counters import applies
-from agents.metrics.source import ViewCollector
+from ccmon.agents import buckets as b
+from ccmon.agents.metrics.counters import applies
+from ccmon.agents.metrics.source import ViewCollector
+from ccmon.agents.readmodel import QueueView
 
 LABELS = ["channel", "queue", "window"]
 
@@ -67,8 +68,7 @@ COUNTS: tuple[tuple[str, str, str], ...] = (
 
 
 class WindowsCollector(ViewCollector):
-    def collect(self) -> Iterator[Metric]:
-        views = self.views()
+    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
         ratios = {name: GaugeMetricFamily(name, doc, labels=LABELS) for name, doc, _ in RATIOS}
         counts = {name: GaugeMetricFamily(name, doc, labels=LABELS) for name, doc, _ in COUNTS}
         for v in views:

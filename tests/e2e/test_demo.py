@@ -11,7 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import psutil
-from support.worker import free_port
+
+from ccmon.agents.devkit.procs import free_port
 
 
 def _offered(url: str) -> float:
@@ -31,15 +32,7 @@ def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
     port = free_port()
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from streams.app import main; main()",
-            "demo",
-            "--no-view",
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "ccmon", "demo", "--no-view", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -27,7 +27,9 @@ from support.services import (
 )
 
 pytestmark = pytest.mark.integration
-STACK = ROOT / "deploy" / "local" / "stack.py"
+# As the Makefile and the docs run it: any python3, no site-packages (-S: standard library
+# only, before a virtualenv exists), from the repository root.
+STACK = [sys.executable, "-S", "-m", "ccmon.agents.devkit.stack"]
 
 
 def _alive(pid: int) -> bool:
@@ -148,8 +150,10 @@ def test_alertmanager_answers_amtool(
 
 def test_cli_start_is_idempotent_and_stop_is_clean(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, str(STACK), *args, "redis", str(tmp_path)]
-        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        command = [*STACK, *args, "redis", str(tmp_path)]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+        )
 
     started = run("start")
     assert started.returncode == 0, started.stderr

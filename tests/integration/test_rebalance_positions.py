@@ -15,7 +15,7 @@ from aiokafka.structs import TopicPartition
 from support.kafka_io import create_topics
 from support.services import KafkaServer
 
-from streams.transport import seek_to_committed_or_beginning
+from ccmon.streams.transport import seek_to_committed_or_beginning
 
 
 async def _positions_after_reseek(bootstrap: str, topic: str) -> tuple[int, int, int]:

@@ -1,6 +1,6 @@
 """Real Kafka, Redis, Prometheus and Alertmanager for the test suite.
 
-Started on demand by deploy/local/stack.py (free ports on 127.0.0.1, throw-away data) and
+Started on demand by ccmon.agents.devkit.stack (free ports on 127.0.0.1, throw-away data) and
 stopped by `Services.close()`. CCMON_TEST_KAFKA (host:port) and CCMON_TEST_REDIS (a redis://
 URL) point the suite at servers that are already running instead.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -18,12 +17,8 @@ from urllib.parse import urlsplit
 
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "deploy" / "local") not in sys.path:
-    sys.path.insert(0, str(ROOT / "deploy" / "local"))
-
-# Re-exported for tests; it lives in deploy/local so the Makefile runs it without the venv.
-import stack  # noqa: E402
+from ccmon.agents.devkit import stack
+from support.paths import ROOT
 
 __all__ = [
     "HINT",

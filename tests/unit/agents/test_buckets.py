@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agents import buckets as b
+from ccmon.agents import buckets as b
 
 PARIS = "Europe/Paris"
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from agents import buckets as b
-from agents.contacts import apply_contact
-from agents.expiry import apply_tick
-from agents.ledger import WAIT, Ledger, Limits, Tables
-from agents.surveys import apply_survey
-from agents.tickets import apply_ticket
-from streams.config import QueuePolicy
-from streams.events import Event
+from ccmon.agents import buckets as b
+from ccmon.agents.contacts import apply_contact
+from ccmon.agents.expiry import apply_tick
+from ccmon.agents.ledger import WAIT, Ledger, StateLimits, Tables
+from ccmon.agents.surveys import apply_survey
+from ccmon.agents.tickets import apply_ticket
+from ccmon.streams.config import QueuePolicy
+from ccmon.streams.events import Event
 
 NOW = 1_800_000_000.0
 POLICY = QueuePolicy(threshold_seconds=20.0, comparison="<=", timezone="UTC", max_wait_seconds=600)
@@ -35,7 +35,7 @@ def ev(kind: str, t: float, contact: str = "c1", channel: str = "call", **kw: An
 class World:
     def __init__(self) -> None:
         self.tables = Tables(buckets={}, totals={}, live={})
-        self.limits = Limits(histogram_bounds={WAIT: [10.0, 20.0, 60.0]})
+        self.limits = StateLimits(histogram_bounds={WAIT: [10.0, 20.0, 60.0]})
         self.offset = 0
 
     def led(self, offset: int | None = None) -> Ledger:

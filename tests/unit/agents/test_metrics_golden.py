@@ -13,27 +13,28 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from support.paths import ROOT
 
-from agents.contacts import apply_contact
-from agents.ledger import HANDLE, WAIT, Ledger, Limits, Tables
-from agents.metrics.counters import CountersCollector
-from agents.metrics.live import LiveCollector
-from agents.metrics.source import ReadModelSource
-from agents.metrics.targets import TargetsCollector
-from agents.metrics.windows import WindowsCollector
-from agents.surveys import apply_survey
-from agents.tickets import apply_ticket
-from streams.config import load_queue_config
-from streams.events import Event
+from ccmon.agents.contacts import apply_contact
+from ccmon.agents.ledger import HANDLE, WAIT, Ledger, StateLimits, Tables
+from ccmon.agents.metrics.counters import CountersCollector
+from ccmon.agents.metrics.live import LiveCollector
+from ccmon.agents.metrics.source import ReadModelSource
+from ccmon.agents.metrics.targets import TargetsCollector
+from ccmon.agents.metrics.windows import WindowsCollector
+from ccmon.agents.surveys import apply_survey
+from ccmon.agents.tickets import apply_ticket
+from ccmon.streams.config import load_queue_config
+from ccmon.streams.events import Event
 
 GOLDEN = Path(__file__).parent / "data" / "metrics.golden.txt"
 NOW = 1_795_435_200.0  # 2026-11-23T09:00:00Z
-CONFIG = load_queue_config(Path(__file__).parents[3] / "deploy" / "queues.example.yaml")
+CONFIG = load_queue_config(ROOT / "deploy" / "queues.example.yaml")
 
 
 def _tables() -> Tables:
     tables = Tables(buckets={}, totals={}, live={})
-    limits = Limits(histogram_bounds={WAIT: [20.0, 60.0, 89.99999999999999], HANDLE: [300.0]})
+    limits = StateLimits(histogram_bounds={WAIT: [20.0, 60.0, 89.99999999999999], HANDLE: [300.0]})
     events = [
         ("call", "offered", 600, "c1", {}),
         ("call", "answered", 590, "c1", {"wait_seconds": 10.0}),

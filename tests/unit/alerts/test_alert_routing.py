@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
+from ccmon.agents.devkit.procs import free_port
+
 CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 # The receivers' placeholder base URL; deployments and the e2e test substitute it.
 WEBHOOK_BASE = "http://127.0.0.1:9095"
@@ -83,13 +84,6 @@ def test_routes(labels: list[str], receiver: str) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == receiver
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def api(url: str, payload: Any = None) -> Any:

@@ -14,12 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from alerts.dashboards import metric_names  # noqa: E402
+from alerts.dashboards import metric_names
 
 ALERTS_DIR = ROOT / "alerts"
 RULE_FILES = sorted(ALERTS_DIR.glob("*.rules.yml"))
@@ -80,7 +77,7 @@ def duration_minutes(text: str) -> int:
 
 # ---------------------------------------------------------------- generation and promtool
 def test_rules_file_is_generated_from_config() -> None:
-    result = run(sys.executable, "alerts/build.py", "--check")
+    result = run(sys.executable, "-m", "alerts.build", "--check")
     assert result.returncode == 0, result.stderr
 
 

@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_DIR = ROOT / "deploy" / "compose"
 CONFIGS = [COMPOSE_DIR / "prometheus.yml", ROOT / "deploy" / "prometheus" / "prometheus.yml"]
 RULE_FILES = sorted((ROOT / "alerts").glob("*.rules.yml"))

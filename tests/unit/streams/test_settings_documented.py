@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from streams.settings import Settings
+from support.paths import ROOT
 
-DOC = Path(__file__).parents[3] / "docs" / "configuration.md"
+from ccmon.streams.settings import Settings
+
+DOC = ROOT / "docs" / "configuration.md"
 
 
 def test_every_setting_is_documented_and_no_ghost_is() -> None:

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-from streams.config import (
+from ccmon.streams.config import (
     BUILTIN_DEFAULTS,
     VARIANTS,
     QueueConfig,
@@ -17,7 +18,6 @@ from streams.config import (
     load_queue_config,
 )
 
-ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "deploy" / "queues.example.yaml"
 
 

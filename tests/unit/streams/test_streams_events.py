@@ -8,14 +8,14 @@ from typing import Any
 import orjson
 import pytest
 
-from streams import events
-from streams.events import (
+from ccmon.streams import events
+from ccmon.streams.events import (
     DEFAULT_LIMITS,
     REASONS,
     TYPES_BY_CHANNEL,
     Event,
-    Limits,
     Rejection,
+    ValidationLimits,
     validate,
 )
 
@@ -48,13 +48,15 @@ def raw(type_: str = "offered", **fields: Any) -> bytes:
     return orjson.dumps(doc(type_, **fields))
 
 
-def ok(data: bytes, channel: str = "call", limits: Limits = DEFAULT_LIMITS) -> Event:
+def ok(data: bytes, channel: str = "call", limits: ValidationLimits = DEFAULT_LIMITS) -> Event:
     result = validate(data, channel, NOW, limits)
     assert isinstance(result, Event), result
     return result
 
 
-def rejected(data: bytes, channel: str = "call", limits: Limits = DEFAULT_LIMITS) -> Rejection:
+def rejected(
+    data: bytes, channel: str = "call", limits: ValidationLimits = DEFAULT_LIMITS
+) -> Rejection:
     result = validate(data, channel, NOW, limits)
     assert isinstance(result, Rejection), result
     assert result.reason in REASONS
@@ -175,7 +177,7 @@ def test_naive_timestamp_detail_explains_the_offset() -> None:
 def test_future_skew_and_minimum_are_limits() -> None:
     assert ok(raw(occurred_at=int((NOW + 299) * 1000))).occurred_at == NOW + 299
     assert rejected(raw(occurred_at=int((NOW + 301) * 1000))).reason == "future_timestamp"
-    lax = Limits(max_future_skew_seconds=3600)
+    lax = ValidationLimits(max_future_skew_seconds=3600)
     assert ok(raw(occurred_at=int((NOW + 301) * 1000)), limits=lax)
     assert ok(raw(occurred_at="2000-01-01T00:00:00Z")).occurred_at == 946684800.0
     assert rejected(raw(occurred_at="1999-12-31T23:59:59Z")).reason == "timestamp_too_old"
@@ -322,13 +324,13 @@ def test_envelope_is_checked_in_a_fixed_order() -> None:
 
 
 def test_limits_are_configurable() -> None:
-    small = Limits(max_message_bytes=150, max_queue_length=5, max_duration_seconds=60)
+    small = ValidationLimits(max_message_bytes=150, max_queue_length=5, max_duration_seconds=60)
     assert rejected(raw(padding="x" * 150), limits=small).reason == "oversized"
     assert rejected(raw(queue="billing"), limits=small).reason == "field_too_long"
     too_long = raw("answered", queue="q", wait_seconds=61)
     assert rejected(too_long, limits=small).reason == "absurd_duration"
     exactly = raw(padding="x" * 10)
-    assert ok(exactly, limits=Limits(max_message_bytes=len(exactly)))
+    assert ok(exactly, limits=ValidationLimits(max_message_bytes=len(exactly)))
 
 
 def test_buffer_types_are_accepted() -> None:

@@ -9,7 +9,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.events import (
+from ccmon.streams.events import (
     BLOCK_REASONS,
     CHANNELS,
     PRIORITIES,
@@ -19,7 +19,7 @@ from streams.events import (
     Rejection,
     validate,
 )
-from streams.timeparse import parse_rfc3339
+from ccmon.streams.timeparse import parse_rfc3339
 
 NOW = 1717200000.0  # 2024-06-01T00:00:00Z
 MIN_TS = 946684800.0

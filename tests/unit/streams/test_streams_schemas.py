@@ -22,10 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
+from support.paths import ROOT
 
-from streams.events import CHANNELS, REASONS, TYPES_BY_CHANNEL, Event, Rejection, validate
+from ccmon.streams.events import CHANNELS, REASONS, TYPES_BY_CHANNEL, Event, Rejection, validate
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "streams" / "schemas"
+SCHEMAS = ROOT / "streams" / "schemas"
 EXAMPLES = SCHEMAS / "examples"
 NOW = 1717200000.0  # 2024-06-01T00:00:00Z; examples are dated May 2024
 SCHEMA_BLIND = {"future_timestamp"}

@@ -1,0 +1,7 @@
+"""ccmon: real-time contact-centre monitoring on Kafka, Faust and Prometheus.
+
+The import namespace of the distribution. ``ccmon.streams`` (the event contract and the
+Kafka and Redis plumbing) and ``ccmon.agents`` (the stream processors, state, metrics and
+the composition root) are the repository folders ``streams/`` and ``agents/``, linked here
+so that the source tree, mypy, pytest and the wheel all see one package: ``ccmon``.
+"""

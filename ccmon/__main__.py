@@ -1,0 +1,5 @@
+"""``python -m ccmon ...`` is the ``ccmon`` command."""
+
+from ccmon.agents.cli import main
+
+main()
