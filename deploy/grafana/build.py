@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Generate the ccmon Grafana dashboards (deploy/grafana/dashboards/*.json).
 
 Dashboards are code so that every panel gets the same datasource, fonts and colour rules;
-the JSON is committed because Grafana provisioning reads files. ``python
-deploy/grafana/build.py`` rewrites them, ``--check`` exits 1 when they are stale
+the JSON is committed because Grafana provisioning reads files. ``python -m
+deploy.grafana.build`` rewrites them, ``--check`` exits 1 when they are stale
 (tests/unit/alerts/test_dashboards.py runs it). Thresholds and their reasons:
 deploy/grafana/README.md.
 """
@@ -17,13 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-# The dashboard modules sit beside this script, which is run as a file.
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+from deploy.grafana.ops import ops
+from deploy.grafana.wall import wall
 
-from ops import ops  # noqa: E402
-from wall import wall  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 OUT = HERE / "dashboards"
 
@@ -51,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             OUT.mkdir(exist_ok=True)
             path.write_text(text, encoding="utf-8")
     if stale:
-        print(f"stale: {', '.join(stale)}: run `python deploy/grafana/build.py`", file=sys.stderr)
+        print(f"stale: {', '.join(stale)}: run `python -m deploy.grafana.build`", file=sys.stderr)
         return 1
     return 0
 

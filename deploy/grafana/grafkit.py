@@ -1,49 +1,68 @@
-"""Small Grafana JSON builders for deploy/grafana/build.py: one datasource, big stat fonts,
-thresholds as (colour, value) steps, panels laid out left to right on the 24-column grid."""
+"""The few builders wall.py and ops.py need, on grafana-foundation-sdk (Grafana's typed
+builders for its dashboard schema): one datasource, big stat fonts, thresholds as (colour,
+value) steps, panels laid out left to right on the 24-column grid."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from itertools import count
 from typing import Any
+
+from grafana_foundation_sdk.builders import common, heatmap, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.cog.builder import Builder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models.heatmap import HeatmapColorMode
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 # Colour steps: (colour, from value); the first step's value is None (the base colour).
 Steps = Sequence[tuple[str, float | None]]
+Panel = Builder[Any]
+Query = prometheus.Dataquery
 
-DS = {"type": "prometheus", "uid": "ccmon-prometheus"}
+DS = model.DataSourceRef(type_val="prometheus", uid="ccmon-prometheus")
 NEUTRAL: Steps = [("blue", None)]
 
 
-def steps(spec: Steps) -> dict[str, Any]:
-    return {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in spec]}
+def thresholds(spec: Steps) -> db.ThresholdsConfig:
+    return (
+        db.ThresholdsConfig()
+        .mode(model.ThresholdsMode.ABSOLUTE)
+        .steps([model.Threshold(color=c, value=v) for c, v in spec])
+    )
 
 
-def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "") -> dict[str, Any]:
-    t: dict[str, Any] = {"datasource": DS, "expr": expr, "legendFormat": legend or "__auto"}
+def target(expr: str, legend: str = "", *, instant: bool = False, fmt: str = "") -> Query:
+    query = prometheus.Dataquery().datasource(DS).expr(expr).legend_format(legend or "__auto")
     if instant:
-        t.update(instant=True, range=False)
+        query = query.instant()
     if fmt:
-        t["format"] = fmt
-    return t
+        query = query.format(PromQueryFormat(fmt))
+    return query
+
+
+def _targets(panel: Any, targets: list[Query]) -> Any:
+    return panel.targets([t.ref_id(chr(65 + i)) for i, t in enumerate(targets)])
 
 
 class Layout:
     """Places panels left to right, wrapping at 24 columns, and numbers them."""
 
     def __init__(self) -> None:
-        self.ids = count(1)
+        self.next_id = 1
         self.x = 0
         self.y = 0
         self.row_h = 0
-        self.panels: list[dict[str, Any]] = []
+        self.items: list[tuple[str, Any]] = []
 
-    def add(self, panel: dict[str, Any], w: int, h: int) -> None:
+    def add(self, panel: Panel, w: int, h: int) -> None:
         if self.x + w > 24:
             self.newline()
-        panel["id"] = next(self.ids)
-        panel["gridPos"] = {"h": h, "w": w, "x": self.x, "y": self.y}
-        panel["datasource"] = DS
-        self.panels.append(panel)
+        panel.id(self.next_id).grid_pos(model.GridPos(h=h, w=w, x=self.x, y=self.y))
+        self.next_id += 1
+        self.items.append(("panel", panel))
         self.x += w
         self.row_h = max(self.row_h, h)
 
@@ -55,116 +74,155 @@ class Layout:
     def row(self, title: str, repeat: str | None = None) -> None:
         if self.x:
             self.newline()
-        panel: dict[str, Any] = {"type": "row", "title": title, "collapsed": False, "panels": []}
+        row = (
+            db.Row(title)
+            .id(self.next_id)
+            .datasource(DS)
+            .grid_pos(model.GridPos(h=1, w=24, x=0, y=self.y))
+        )
+        self.next_id += 1
         if repeat:
-            panel["repeat"] = repeat
-        self.add(panel, 24, 1)
-        self.newline()
+            row = row.repeat(repeat)
+        self.items.append(("row", row))
+        self.y += 1
 
 
-def stat(
+def stat_panel(
     title: str,
-    targets: list[dict[str, Any]],
+    targets: list[Query],
     unit: str,
     colours: Steps,
     *,
     big: bool = True,
     decimals: int | None = 0,
     description: str = "",
-) -> dict[str, Any]:
-    defaults: dict[str, Any] = {
-        "unit": unit,
-        "color": {"mode": "thresholds"},
-        "thresholds": steps(colours),
-        "noValue": "-",
-    }
+) -> stat.Panel:
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .unit(unit)
+        .color_scheme(db.FieldColor().mode(model.FieldColorModeId.THRESHOLDS))
+        .thresholds(thresholds(colours))
+        .no_value("-")
+        .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False))
+        .color_mode(cm.BigValueColorMode.BACKGROUND)
+        .graph_mode(cm.BigValueGraphMode.NONE)
+        .justify_mode(cm.BigValueJustifyMode.CENTER)
+        .orientation(cm.VizOrientation.AUTO)
+        .text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
+        .text(common.VizTextDisplayOptions().title_size(22).value_size(64 if big else 40))
+    )
     if decimals is not None:
-        defaults["decimals"] = decimals
-    return {
-        "type": "stat",
-        "title": title,
-        "description": description,
-        "targets": [dict(t, refId=chr(65 + i)) for i, t in enumerate(targets)],
-        "fieldConfig": {"defaults": defaults, "overrides": []},
-        "options": {
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "colorMode": "background",
-            "graphMode": "none",
-            "justifyMode": "center",
-            "orientation": "auto",
-            "textMode": "value_and_name",
-            "text": {"titleSize": 22, "valueSize": 64 if big else 40},
-        },
-    }
+        panel = panel.decimals(decimals)
+    return _targets(panel, targets)  # type: ignore[no-any-return]
 
 
 def graph(
     title: str,
-    targets: list[dict[str, Any]],
+    targets: list[Query],
     unit: str = "short",
     *,
     description: str = "",
     stack: bool = False,
-) -> dict[str, Any]:
-    return {
-        "type": "timeseries",
-        "title": title,
-        "description": description,
-        "targets": [dict(t, refId=chr(65 + i)) for i, t in enumerate(targets)],
-        "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "custom": {
-                    "lineWidth": 2,
-                    "fillOpacity": 10,
-                    "stacking": {"mode": "normal" if stack else "none", "group": "A"},
-                },
-            },
-            "overrides": [],
-        },
-        "options": {
-            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-            "tooltip": {"mode": "multi", "sort": "desc"},
-        },
-    }
+) -> timeseries.Panel:
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .unit(unit)
+        .line_width(2)
+        .fill_opacity(10)
+        .stacking(
+            common.StackingConfig()
+            .mode(cm.StackingMode.NORMAL if stack else cm.StackingMode.NONE)
+            .group("A")
+        )
+        .legend(
+            common.VizLegendOptions()
+            .display_mode(cm.LegendDisplayMode.LIST)
+            .placement(cm.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(
+            common.VizTooltipOptions()
+            .mode(cm.TooltipDisplayMode.MULTI)
+            .sort(cm.SortOrder.DESCENDING)
+        )
+    )
+    return _targets(panel, targets)  # type: ignore[no-any-return]
 
 
-def variable(name: str, query: str, label: str, *, hide: int = 0) -> dict[str, Any]:
-    return {
-        "name": name,
-        "label": label,
-        "type": "query",
-        "datasource": DS,
-        "query": {"query": query, "refId": f"{name}-var"},
-        "definition": query,
-        "refresh": 2,
-        "multi": True,
-        "includeAll": True,
-        "allValue": ".+",
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-        "sort": 1,
-        "hide": hide,
-    }
+def heatmap_panel(title: str, targets: list[Query], unit: str = "s") -> heatmap.Panel:
+    """Pre-computed Prometheus histogram buckets (``fmt="heatmap"``), not recalculated."""
+    panel = (
+        heatmap.Panel()
+        .title(title)
+        .datasource(DS)
+        .calculate(False)
+        .y_axis(heatmap.YAxisConfig().unit(unit))
+        .color(heatmap.HeatmapColorOptions().mode(HeatmapColorMode.SCHEME).scheme("Oranges"))
+    )
+    return _targets(panel, targets)  # type: ignore[no-any-return]
+
+
+def table_panel(title: str, targets: list[Query], *, description: str = "") -> table.Panel:
+    panel = table.Panel().title(title).description(description).datasource(DS).show_header(True)
+    return _targets(panel, targets)  # type: ignore[no-any-return]
+
+
+def variable(name: str, query: str, label: str, *, hide: bool = False) -> db.QueryVariable:
+    variable = (
+        db.QueryVariable(name)
+        .label(label)
+        .datasource(DS)
+        .query(query)
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .multi(True)
+        .include_all(True)
+        .all_value(".+")
+        .current(model.VariableOption(selected=True, text=["All"], value=["$__all"]))
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+    )
+    if hide:
+        variable = variable.hide(model.VariableHide.HIDE_VARIABLE)
+    return variable
 
 
 def dashboard(
-    uid: str, title: str, panels: list[dict[str, Any]], variables: list[dict[str, Any]], **kw: Any
+    uid: str,
+    title: str,
+    layout: Layout,
+    variables: list[db.QueryVariable],
+    *,
+    time_from: str = "now-3h",
+    refresh: str = "30s",
+    links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    return {
-        "uid": uid,
-        "title": title,
-        "tags": ["ccmon"],
-        "editable": False,
-        "graphTooltip": 1,
-        "style": "dark",
-        "timezone": "browser",
-        "schemaVersion": 39,
-        "version": 1,
-        "time": {"from": kw.get("time_from", "now-3h"), "to": "now"},
-        "refresh": kw.get("refresh", "30s"),
-        "timepicker": {"refresh_intervals": ["5s", "10s", "30s", "1m", "5m"]},
-        "annotations": {"list": []},
-        "links": kw.get("links", []),
-        "templating": {"list": variables},
-        "panels": panels,
-    }
+    """The dashboard as the JSON Grafana provisioning reads."""
+    board = (
+        db.Dashboard(title)
+        .uid(uid)
+        .tags(["ccmon"])
+        .editable()
+        .readonly()
+        .tooltip(model.DashboardCursorSync.CROSSHAIR)
+        .timezone("browser")
+        .time(time_from, "now")
+        .refresh(refresh)
+        .timepicker(db.TimePicker().refresh_intervals(["5s", "10s", "30s", "1m", "5m"]))
+        .links(
+            [
+                db.DashboardLink(text).type(model.DashboardLinkType.LINK).url(url)
+                for text, url in links
+            ]
+        )
+    )
+    for kind, item in layout.items:
+        board = board.with_row(item) if kind == "row" else board.with_panel(item)
+    for v in variables:
+        board = board.with_variable(v)
+    encoded: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(board.build()))
+    return encoded

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from grafkit import NEUTRAL, Layout, Steps, dashboard, graph, stat, target, variable
+from deploy.grafana.grafkit import (
+    NEUTRAL,
+    Layout,
+    Steps,
+    dashboard,
+    graph,
+    heatmap_panel,
+    stat_panel,
+    table_panel,
+    target,
+    variable,
+)
 
 UP: Steps = [("red", None), ("green", 1)]
 # Seconds since the last event of a topic; CcmonEventSourceSilent pages at 10 min for calls.
@@ -20,7 +31,7 @@ def ops() -> dict[str, Any]:
     commit = f"rate(ccmon_faust_commit_seconds_bucket{{{inst}}}{ri})"
     lay.row("Workers")
     lay.add(
-        stat(
+        stat_panel(
             "Workers up",
             [target(f'up{{job="ccmon", {inst}}}', "{{instance}}", instant=True)],
             "short",
@@ -31,7 +42,7 @@ def ops() -> dict[str, Any]:
         5,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Partitions assigned",
             [target(f"ccmon_partitions_assigned{{{inst}}}", "{{instance}}", instant=True)],
             "short",
@@ -42,7 +53,7 @@ def ops() -> dict[str, Any]:
         5,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Versions",
             [target("count by (version) (ccmon_worker_info)", "{{version}}", instant=True)],
             "short",
@@ -74,7 +85,7 @@ def ops() -> dict[str, Any]:
         8,
         8,
     )
-    heat = graph(
+    heat = heatmap_panel(
         "Event processing time distribution",
         [
             target(
@@ -83,10 +94,6 @@ def ops() -> dict[str, Any]:
                 fmt="heatmap",
             )
         ],
-    )
-    heat.update(
-        type="heatmap",
-        options={"calculate": False, "yAxis": {"unit": "s"}, "color": {"scheme": "Oranges"}},
     )
     lay.add(heat, 8, 8)
     lay.add(
@@ -134,7 +141,7 @@ def ops() -> dict[str, Any]:
         8,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Last event age",
             [
                 target(
@@ -244,7 +251,7 @@ def ops() -> dict[str, Any]:
     )
 
     lay.row("Alerts")
-    table = graph(
+    table = table_panel(
         "Firing alerts",
         [
             target(
@@ -254,15 +261,14 @@ def ops() -> dict[str, Any]:
             )
         ],
     )
-    table.update(type="table", options={"showHeader": True})
     lay.add(table, 24, 8)
     return dashboard(
         "ccmon-ops",
         "ccmon operations",
-        lay.panels,
+        lay,
         [
             variable("instance", 'label_values(up{job="ccmon"}, instance)', "Worker"),
             variable("topic", "label_values(ccmon_events_total, topic)", "Topic"),
         ],
-        links=[{"title": "Wall screen", "type": "link", "url": "/d/ccmon-wall/ccmon-wall-screen"}],
+        links=[("Wall screen", "/d/ccmon-wall/ccmon-wall-screen")],
     )

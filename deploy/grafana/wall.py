@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from grafkit import NEUTRAL, Layout, Steps, dashboard, graph, stat, target, variable
+from deploy.grafana.grafkit import (
+    NEUTRAL,
+    Layout,
+    Steps,
+    dashboard,
+    graph,
+    stat_panel,
+    target,
+    variable,
+)
 
 # Selector of the per-queue row: the row repeats per value of $queue, so $queue is one
 # queue there; `=~` also works for "All" and multi-value selections elsewhere.
@@ -36,7 +45,7 @@ def wall() -> dict[str, Any]:
     lay = Layout()
     lay.row("Contact centre now")
     lay.add(
-        stat(
+        stat_panel(
             "Offered today",
             [
                 target(
@@ -58,7 +67,7 @@ def wall() -> dict[str, Any]:
         5,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Waiting now",
             [
                 target(
@@ -74,7 +83,7 @@ def wall() -> dict[str, Any]:
         5,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Pages firing",
             [
                 target(
@@ -144,7 +153,7 @@ def wall() -> dict[str, Any]:
     ]
     for title, expr, unit, colours, decimals in row:
         lay.add(
-            stat(
+            stat_panel(
                 title, [target(expr, "{{channel}}", instant=True)], unit, colours, decimals=decimals
             ),
             3,
@@ -153,7 +162,7 @@ def wall() -> dict[str, Any]:
 
     lay.row("Tickets")
     lay.add(
-        stat(
+        stat_panel(
             "Backlog",
             [
                 target(
@@ -167,7 +176,7 @@ def wall() -> dict[str, Any]:
         6,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Backlog trend (tickets per hour)",
             [
                 target(
@@ -184,7 +193,7 @@ def wall() -> dict[str, Any]:
         6,
     )
     lay.add(
-        stat(
+        stat_panel(
             "Overdue",
             [
                 target(
@@ -209,7 +218,7 @@ def wall() -> dict[str, Any]:
     return dashboard(
         "ccmon-wall",
         "ccmon wall screen",
-        lay.panels,
+        lay,
         [
             variable("channel", "label_values(ccmon_queue_info, channel)", "Channel"),
             variable(
@@ -218,5 +227,5 @@ def wall() -> dict[str, Any]:
         ],
         refresh="5s",
         time_from="now-1h",
-        links=[{"title": "Operations", "type": "link", "url": "/d/ccmon-ops/ccmon-operations"}],
+        links=[("Operations", "/d/ccmon-ops/ccmon-operations")],
     )

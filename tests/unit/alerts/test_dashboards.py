@@ -13,12 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from alerts.dashboards import (  # noqa: E402
+from alerts.dashboards import (
     DASHBOARDS,
     iter_dashboard_queries,
     iter_panels,
@@ -66,7 +63,7 @@ def is_known(name: str, known: set[str]) -> bool:
 
 def test_dashboards_are_generated() -> None:
     result = subprocess.run(
-        [sys.executable, "deploy/grafana/build.py", "--check"],
+        [sys.executable, "-m", "deploy.grafana.build", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -80,6 +77,12 @@ def test_dashboards_have_fixed_uids() -> None:
     assert {p.name for p in DASHBOARDS.glob("*.json")} == set(UIDS)
     for name, uid in UIDS.items():
         assert board(name)["uid"] == uid
+
+
+def variable_query(variable: dict[str, Any]) -> str:
+    """A query variable's PromQL: a string (Grafana's Prometheus shorthand) or an object."""
+    query = variable["query"]
+    return str(query if isinstance(query, str) else query["query"])
 
 
 @pytest.mark.parametrize("name", sorted(UIDS))
@@ -103,8 +106,8 @@ def test_every_query_reads_known_metrics(name: str) -> None:
         unknown = {n for n in names if not is_known(n, known)}
         assert not unknown, f"{title}: {unknown} not in docs/architecture.md nor the rules"
     for variable in board(name)["templating"]["list"]:
-        inner = re.fullmatch(r"label_values\((.+),\s*\w+\)", variable["definition"])
-        assert inner, variable["definition"]
+        inner = re.fullmatch(r"label_values\((.+),\s*\w+\)", variable_query(variable))
+        assert inner, variable_query(variable)
         assert metric_names(substitute(inner.group(1))) <= known
 
 
@@ -141,9 +144,9 @@ def test_wall_screen() -> None:
     wall = board("ccmon-wall.json")
     assert wall["refresh"] == "5s"
     variables = {v["name"]: v for v in wall["templating"]["list"]}
-    assert variables["queue"]["definition"].startswith("label_values(ccmon_queue_info")
-    assert variables["queue"]["definition"].endswith(", queue)")
-    assert variables["channel"]["definition"] == "label_values(ccmon_queue_info, channel)"
+    assert variable_query(variables["queue"]).startswith("label_values(ccmon_queue_info")
+    assert variable_query(variables["queue"]).endswith(", queue)")
+    assert variable_query(variables["channel"]) == "label_values(ccmon_queue_info, channel)"
     rows = [p for p in wall["panels"] if p["type"] == "row"]
     assert any(r.get("repeat") == "queue" for r in rows), "no per-queue repeated row"
     titles = {p["title"]: p for p in wall["panels"]}
