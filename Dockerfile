@@ -1,7 +1,6 @@
 # ccmon worker image (also runs `ccmon simulate` and `ccmon validate`).
 #
-#   docker build -t ccmon:0.1.0 .                                       # memory:// tables
-#   docker build -t ccmon:0.1.0-rocksdb --build-arg WITH_ROCKSDB=true .  # + rocksdb:// store
+#   docker build -t ccmon:0.1.0 .
 #
 # Dependencies are the exact pins of deploy/requirements*.lock (deploy/lock.py writes them).
 # No Docker engine runs in CI: tests/unit/deploy/test_compose.py parses this file with the
@@ -15,14 +14,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 # The runtime venv gets no pip/setuptools of its own: the system pip installs into it.
 RUN python -m venv --without-pip /opt/ccmon
-COPY deploy/requirements.lock deploy/requirements-rocksdb.lock deploy/requirements-build.lock deploy/
+COPY deploy/requirements.lock deploy/requirements-build.lock deploy/
 RUN pip --python /opt/ccmon/bin/python install --no-deps -r deploy/requirements.lock
-ARG WITH_ROCKSDB=false
-RUN case "$WITH_ROCKSDB" in \
-      true) pip --python /opt/ccmon/bin/python install --no-deps -r deploy/requirements-rocksdb.lock ;; \
-      false) ;; \
-      *) echo "WITH_ROCKSDB must be true or false, not '$WITH_ROCKSDB'" >&2; exit 1 ;; \
-    esac
 # README.md is optional (pyproject names it); the glob keeps COPY from failing without it.
 COPY pyproject.toml README.m[d] ./
 COPY streams/ streams/
@@ -36,11 +29,9 @@ RUN pip install --no-deps -r deploy/requirements-build.lock \
 
 
 FROM python:3.11.13-slim-bookworm
-ARG WITH_ROCKSDB=false
 LABEL org.opencontainers.image.title="ccmon" \
       org.opencontainers.image.description="Real-time contact-centre monitor (Faust worker)" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      io.ccmon.rocksdb="${WITH_ROCKSDB}"
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV PATH=/opt/ccmon/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

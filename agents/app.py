@@ -10,8 +10,9 @@ from __future__ import annotations
 import faust
 
 from ccmon.agents import exposition, snapshot
-from ccmon.agents.counting import declare_tables, register_counting
+from ccmon.agents.counting import register_counting
 from ccmon.agents.ingest import register_ingest
+from ccmon.agents.owner import Owner
 from ccmon.agents.runtime import Runtime
 from ccmon.agents.sensor import CcmonSensor
 from ccmon.agents.web import register_pages
@@ -29,11 +30,9 @@ def create_faust_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=";".join(f"{scheme}://{hostport}" for hostport in bootstrap_servers(settings)),
         broker_credentials=faust_credentials(settings),
-        store=settings.store,
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
-        table_standby_replicas=settings.standby_replicas,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=settings.commit_interval_seconds,
         broker_session_timeout=settings.session_timeout_seconds,
@@ -58,21 +57,21 @@ def build_app(settings: Settings) -> faust.App:
     app = create_faust_app(settings)
     runtime = Runtime(settings)
     topics = declare_topics(app, settings)
-    tables = declare_tables(app, settings.partitions)
+    owner = Owner(runtime.store)
     by_queue = topics.by_queue.get_topic_name()
 
-    def active_partitions() -> set[int]:
-        """Partitions of the repartition topic (hence of the tables) this worker owns."""
-        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == by_queue}
+    def owned_partitions() -> set[int]:
+        """Partitions of the repartition topic whose state this worker holds and exports."""
+        return set(owner.owned())
 
     sensor = CcmonSensor(runtime.registry)
     app.sensors.add(sensor)
     source = exposition.register(
-        runtime, tables, active_partitions, app, sensor, [*settings.topic_channels(), by_queue]
+        runtime, owner, app, sensor, [*settings.topic_channels(), by_queue]
     )
     register_ingest(app, topics, runtime)
-    register_counting(app, topics, tables, runtime, active_partitions)
-    register_pages(app, runtime.registry, active_partitions)
+    register_counting(app, topics, runtime, owner)
+    register_pages(app, runtime.registry, owned_partitions)
     snapshot.register_publisher(app, runtime, source)
     shared_clock = SharedStreamClock(
         runtime.redis, f"{settings.redis_prefix}:stream-time", runtime.clock

@@ -69,7 +69,13 @@ def zone(name: str) -> ZoneInfo:
 
 
 def local_day(ts: float, tz: str) -> str:
-    return datetime.fromtimestamp(ts, zone(tz)).strftime("%Y-%m-%d")
+    # Per minute: every zone in use today has offsets in whole minutes.
+    return _local_day_of_minute(int(ts // 60), tz)
+
+
+@lru_cache(maxsize=4096)
+def _local_day_of_minute(minute: int, tz: str) -> str:
+    return datetime.fromtimestamp(minute * 60, zone(tz)).strftime("%Y-%m-%d")
 
 
 def minute_key(channel: str, queue: str, minute: int) -> str:
@@ -212,5 +218,10 @@ def day_start(day: str, tz: str) -> float:
 
 
 def day_is_expired(day: str, now: float, keep_days: int) -> bool:
-    cutoff = datetime.fromtimestamp(now, UTC).date() - timedelta(days=keep_days)
-    return datetime.strptime(day, "%Y-%m-%d").date() < cutoff
+    return day < _cutoff_day(int(now // 86400), keep_days)  # ISO dates sort as text
+
+
+@lru_cache(maxsize=64)
+def _cutoff_day(utc_day: int, keep_days: int) -> str:
+    cutoff = datetime.fromtimestamp(utc_day * 86400, UTC).date() - timedelta(days=keep_days)
+    return cutoff.isoformat()

@@ -1,7 +1,7 @@
 """Queued contacts — calls and chats share one lifecycle: offered -> answered | abandoned
--> ended, or blocked. Pure domain logic over a :class:`~agents.ledger.Ledger`.
+-> ended, or blocked. Pure domain logic over an :class:`~ccmon.agents.effects.Effects`.
 
-Live entries (table ``live``, key ``channel|queue|contact_id``):
+Live entries (per channel x queue and contact id):
 ``k="w"`` waiting since ``t`` (the offered time); ``k="a"`` an answered chat still waiting
 for its first response; ``k="x"`` closed — kept a while so that an ``offered`` arriving
 after its own answer (out of order) does not reopen the contact.
@@ -12,13 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ccmon.agents import buckets as b
-from ccmon.agents.ledger import HANDLE, WAIT, Ledger
+from ccmon.agents.effects import HANDLE, WAIT, Effects
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.events import Event
-
-
-def live_key(ev: Event) -> str:
-    return f"{ev.channel}|{ev.queue}|{ev.contact_id}"
 
 
 def _resolve_wait(ev: Event, entry: dict[str, Any] | None) -> float | None:
@@ -31,10 +27,10 @@ def _resolve_wait(ev: Event, entry: dict[str, Any] | None) -> float | None:
     return None
 
 
-def apply_contact(ev: Event, led: Ledger, policy: QueuePolicy, now: float) -> bool:
+def apply_contact(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bool:
     """Count one call/chat event. Returns True when the event was late."""
-    key = live_key(ev)
-    entry = led.t.live.get(key)
+    cq, contact = b.cq_key(ev.channel, ev.queue), ev.contact_id
+    entry = fx.live(cq, contact)
     incs: dict[str, float] = {}
     observe: dict[str, float] = {}
     kind = ev.type
@@ -42,7 +38,7 @@ def apply_contact(ev: Event, led: Ledger, policy: QueuePolicy, now: float) -> bo
     if kind == "offered":
         incs[b.OFFERED] = 1
         if entry is None:
-            led.put(key, {"k": "w", "t": ev.occurred_at})
+            fx.put(cq, contact, {"k": "w", "t": ev.occurred_at})
     elif kind in ("answered", "abandoned"):
         wait = _resolve_wait(ev, entry)
         if kind == "answered":
@@ -61,9 +57,9 @@ def apply_contact(ev: Event, led: Ledger, policy: QueuePolicy, now: float) -> bo
             incs[b.ANSWERED_WITHIN if kind == "answered" else b.ABANDONED_WITHIN] = 1
         offered_at = entry["t"] if entry is not None and "t" in entry else ev.occurred_at
         if kind == "answered" and ev.channel == "chat":
-            led.put(key, {"k": "a", "t": offered_at})
+            fx.put(cq, contact, {"k": "a", "t": offered_at})
         else:
-            led.put(key, {"k": "x", "t": ev.occurred_at})
+            fx.put(cq, contact, {"k": "x", "t": ev.occurred_at})
     elif kind == "blocked":
         incs[b.BLOCKED] = 1
         incs[b.BLOCKED_BY + (ev.reason or "other")] = 1
@@ -75,7 +71,7 @@ def apply_contact(ev: Event, led: Ledger, policy: QueuePolicy, now: float) -> bo
         if ev.resolved_first_contact is not None:
             incs[b.FCR_N] = 1
             incs[b.FCR] = 1 if ev.resolved_first_contact else 0
-        led.put(key, {"k": "x", "t": ev.occurred_at})
+        fx.put(cq, contact, {"k": "x", "t": ev.occurred_at})
     elif kind == "first_response":
         frt = ev.response_seconds
         if frt is None and entry is not None and entry.get("k") in ("w", "a"):
@@ -86,4 +82,4 @@ def apply_contact(ev: Event, led: Ledger, policy: QueuePolicy, now: float) -> bo
             incs[b.FR_TIMED] = 1
     else:  # pragma: no cover - validation admits no other type on these channels
         raise ValueError(f"unexpected contact event type {kind!r}")
-    return led.count(ev.channel, ev.queue, ev.occurred_at, now, policy.timezone, incs, observe)
+    return fx.count(ev.channel, ev.queue, ev.occurred_at, now, policy.timezone, incs, observe)

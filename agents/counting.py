@@ -1,95 +1,161 @@
-"""The counting side of the worker: the state tables, the counting agent and the expiry
-ticks, registered on an app by :func:`register_counting`."""
+"""The counting agent and the expiry timer, registered on an app by
+:func:`register_counting`.
+
+A batch of repartition records is split by partition; for each, one Redis round trip looks
+up the duplicate guard, the domain modules compute the batch's effect on the partition's
+state, and one Lua script writes the guards and the coalesced changes atomically, fenced by
+our ownership token (:mod:`ccmon.streams.statestore`). Only then are the records
+acknowledged: what is committed is durable.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, cast
 
 import faust
 import orjson
 from faust import StreamT
 
 from ccmon.agents.contacts import apply_contact
+from ccmon.agents.effects import Effects
 from ccmon.agents.expiry import apply_tick
-from ccmon.agents.ledger import Ledger, Tables
+from ccmon.agents.owner import Owner
 from ccmon.agents.runtime import Runtime
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
-from ccmon.streams.dedupe import Verdict
 from ccmon.streams.events import Event
 from ccmon.streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
-TABLES = ("buckets", "totals", "live")
+Record = dict[str, Any]
 
 
-def declare_tables(app: faust.App, partitions: int) -> Tables:
-    def table(name: str) -> Any:
-        return app.Table(name, default=None, partitions=partitions)
+class Counting:
+    def __init__(self, runtime: Runtime, owner: Owner) -> None:
+        self.runtime = runtime
+        self.owner = owner
 
-    return Tables(buckets=table("buckets"), totals=table("totals"), live=table("live"))
+    async def batch(self, events: Sequence[Any]) -> None:
+        """Count a batch of repartition records (Faust events), partition by partition."""
+        by_partition: dict[int, list[Record]] = {}
+        for event in events:
+            by_partition.setdefault(event.message.partition, []).extend(orjson.loads(event.value))
+        for partition, records in by_partition.items():
+            await self.partition(partition, records)
 
-
-def count_one(
-    runtime: Runtime,
-    tables: Tables,
-    data: dict[str, Any],
-    verdict: Verdict,
-    partition: int,
-    offset: int,
-) -> None:
-    led = Ledger(tables, runtime.ledger_limits, partition, offset)
-    if "tick" in data:
-        removed = apply_tick(led, runtime.clock.now(), runtime.policy)
-        if any(removed.values()):
-            log.info("partition %d expiry: %s", partition, removed)
-        return
-    ev = Event.from_dict(data)
-    if verdict is Verdict.DUPLICATE:
-        runtime.pipeline.duplicates.labels(ev.channel).inc()
-        return
-    runtime.clock.observe(ev.occurred_at)
-    now = runtime.clock.now()
-    policy = runtime.policy(ev.channel, ev.queue)
-    if ev.type == "survey":
-        late = apply_survey(ev, led, policy, now)
-    elif ev.channel == "ticket":
-        late = apply_ticket(ev, led, policy, now)
-    else:
-        late = apply_contact(ev, led, policy, now)
-    if late:
-        runtime.pipeline.late.labels(ev.channel).inc()
-
-
-def register_counting(
-    app: faust.App,
-    topics: Topics,
-    tables: Tables,
-    runtime: Runtime,
-    active_partitions: Callable[[], set[int]],
-) -> None:
-    by_queue = topics.by_queue
-
-    @app.agent(by_queue, name="ccmon.count")
-    async def count(stream: StreamT[bytes]) -> None:
-        """One record at a time, one Redis round trip each."""
-        async for event in stream.events():
-            data = orjson.loads(event.value)
-            position = (event.message.partition, event.message.offset)
-            verdict = Verdict.NEW
-            if "tick" not in data:
-                verdict = await runtime.guard.check(
-                    data["event_id"], f"{position[0]}:{position[1]}"
+    async def partition(self, partition: int, records: list[Record]) -> None:
+        state = await self.owner.acquire(partition)
+        if state is None:
+            # Not ours (revoked, or fenced by a newer owner): its new owner reads these again;
+            # our commit of them cannot land (our group generation is over).
+            log.info(
+                "partition %d is not ours: %d events left to its owner", partition, len(records)
+            )
+            return
+        async with self.owner.locks[partition]:
+            ids = list(dict.fromkeys(str(r["event_id"]) for r in records))
+            while True:
+                seen = dict(zip(ids, await self.owner.store.seen(ids), strict=True))
+                fx, duplicates, late = self.effects(state, records, seen)
+                outcome = await self.owner.write(partition, fx.writes)
+                if outcome.status != "conflict":
+                    break
+                log.info(
+                    "partition %d: %d guards changed meanwhile; again",
+                    partition,
+                    len(outcome.conflicts),
                 )
-            count_one(runtime, tables, data, verdict, *position)
+            if outcome.status != "ok":
+                return
+            state.merge(fx.writes)
+        pipeline = self.runtime.pipeline
+        for channel, n in duplicates.items():
+            pipeline.duplicates.labels(channel).inc(n)
+        for channel, n in late.items():
+            pipeline.late.labels(channel).inc(n)
 
-    @app.timer(interval=runtime.settings.tick_interval_seconds, name="ccmon.tick")
-    async def tick() -> None:
-        """Ticks travel through the repartition topic so expiry runs inside an event of the
-        partition it cleans (see ccmon.agents.expiry)."""
-        payload = orjson.dumps({"tick": runtime.clock.now()})
-        for partition in sorted(active_partitions()):
-            await by_queue.send(key=None, value=payload, partition=partition)
+    def effects(
+        self, state: Any, records: list[Record], seen: dict[str, str | None]
+    ) -> tuple[Effects, Counter[str], Counter[str]]:
+        """The batch's effect: events already counted from the same source position are
+        replays (a record read again: skipped silently), from another position duplicates."""
+        runtime = self.runtime
+        fx = Effects(state, runtime.state_limits)
+        duplicates: Counter[str] = Counter()
+        late: Counter[str] = Counter()
+        first = dict(seen)
+        for record in records:
+            event_id, src = str(record["event_id"]), str(record["src"])
+            prior = first.get(event_id)
+            if prior is not None:
+                if prior != src:
+                    duplicates[str(record["channel"])] += 1
+                continue
+            first[event_id] = src
+            fx.writes.guards.append((event_id, src))
+            ev = Event.from_dict(record)
+            runtime.clock.observe(ev.occurred_at)
+            now = runtime.clock.now()
+            policy = runtime.policy(ev.channel, ev.queue)
+            if ev.type == "survey":
+                is_late = apply_survey(ev, fx, policy, now)
+            elif ev.channel == "ticket":
+                is_late = apply_ticket(ev, fx, policy, now)
+            else:
+                is_late = apply_contact(ev, fx, policy, now)
+            if is_late:
+                late[ev.channel] += 1
+        return fx, duplicates, late
+
+    async def expire(self) -> None:
+        for partition in sorted(self.owner.owned()):
+            state = self.owner.states.get(partition)
+            if state is None:
+                continue
+            async with self.owner.locks[partition]:
+                fx = Effects(state, self.runtime.state_limits)
+                removed = apply_tick(fx, self.runtime.clock.now(), self.runtime.policy)
+                if fx.writes.empty():
+                    continue
+                if (await self.owner.write(partition, fx.writes)).status == "ok":
+                    state.merge(fx.writes)
+                    log.info("partition %d expiry: %s", partition, removed)
+
+
+def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: Owner) -> Counting:
+    counting = Counting(runtime, owner)
+    settings = runtime.settings
+    by_queue = topics.by_queue.get_topic_name()
+
+    @app.agent(topics.by_queue, name="ccmon.count")
+    async def count(stream: StreamT[bytes]) -> None:
+        batches = runtime.batches(stream)
+        async for batch in batches:
+            await counting.batch(batch)
+            for event in batch:
+                await stream.ack(event)
+
+    @app.timer(interval=settings.tick_interval_seconds, name="ccmon.expire")
+    async def expire() -> None:
+        await counting.expire()
+
+    # Faust sends these at the end of its rebalance handlers: after a revocation has waited
+    # for every batch in flight to be acknowledged, before an assignment resumes streams.
+    async def on_revoked(sender: Any, *args: Any, **kwargs: Any) -> None:
+        revoked: set[Any] = args[0]
+        owner.revoke({tp.partition for tp in revoked if tp.topic == by_queue})
+
+    async def on_assigned(sender: Any, *args: Any, **kwargs: Any) -> None:
+        # Actives only: the state of standby partitions is never kept.
+        actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == by_queue}
+        owner.revoke(owner.assigned - actives)
+        owner.assign(actives)
+
+    cast(Any, app.on_partitions_revoked).connect(on_revoked)
+    cast(Any, app.on_partitions_assigned).connect(on_assigned)
+
+    return counting

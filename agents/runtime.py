@@ -1,23 +1,26 @@
 """The objects one worker shares between its agents, built from the settings by the
 composition root (:func:`ccmon.agents.app.build_app`): queue configuration, Redis client,
-the duplicate guard, the metrics registry and the clock."""
+the state store (with the duplicate guard), the metrics registry and the clock."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from functools import cached_property
+from typing import Any, cast
 
+from faust import StreamT
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from ccmon.agents.buckets import histogram_bounds
-from ccmon.agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, StateLimits
+from ccmon.agents.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, StateLimits
 from ccmon.agents.metrics.pipeline import PipelineMetrics
 from ccmon.streams import events
 from ccmon.streams.clock import Clock
 from ccmon.streams.config import QueueConfig, QueuePolicy, load_queue_config
-from ccmon.streams.dedupe import DuplicateGuard
 from ccmon.streams.queuecap import QueueCap
 from ccmon.streams.settings import Settings
+from ccmon.streams.statestore import StateStore
 
 WAIT_LADDER = (
     5.0,
@@ -60,6 +63,15 @@ class Runtime:
         self.clock = Clock(settings.clock)
         self.registry = CollectorRegistry(auto_describe=False)
 
+    def batches(self, stream: StreamT[Any]) -> AsyncIterator[list[Any]]:
+        """The stream's events in batches of up to ``CCMON_BATCH_MAX_EVENTS``, at most
+        ``CCMON_BATCH_MAX_WAIT_SECONDS`` late; none is acknowledged: the caller acknowledges
+        a batch once what it caused is durable (Faust's ``noack_take`` + ``stream.ack``)."""
+        taken = cast(Any, stream).noack_take(
+            self.settings.batch_max_events, self.settings.batch_max_wait_seconds
+        )
+        return cast(AsyncIterator[list[Any]], taken)
+
     @cached_property
     def config(self) -> QueueConfig:
         return load_queue_config(self.settings.queue_config)
@@ -74,7 +86,7 @@ class Runtime:
         )
 
     @cached_property
-    def ledger_limits(self) -> StateLimits:
+    def state_limits(self) -> StateLimits:
         thresholds = self.config.all_thresholds()
         # Unknown queues get the defaults, so a name no queue uses stands for them.
         queues = [*self.config.configured_queues, "\x00defaults"]
@@ -100,9 +112,18 @@ class Runtime:
         return Redis.from_url(self.settings.redis)
 
     @cached_property
-    def guard(self) -> DuplicateGuard:
-        return DuplicateGuard(
-            self.redis, self.settings.redis_prefix, self.settings.dedupe_ttl_seconds
+    def store(self) -> StateStore:
+        settings = self.settings
+        return StateStore(
+            self.redis,
+            settings.redis_prefix,
+            settings.dedupe_ttl_seconds,
+            # Safety nets only (the owner removes old buckets itself): a partition nobody
+            # owns any more does not keep its buckets in Redis for ever.
+            {
+                "m": (settings.bucket_retention_minutes + 60) * 60,
+                "d": (settings.day_retention_days + 1) * 86400,
+            },
         )
 
     @cached_property

@@ -8,6 +8,7 @@ SCAN ``{prefix}:live:*``; docs/metrics.md documents the fields.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
 import orjson
@@ -22,13 +23,21 @@ from ccmon.agents.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def document(view: QueueView, now: float) -> dict[str, object]:
-    p = view.policy
-    windows = {
-        name: {k: v for k, v in b.kpis(view.windows.get(name, {}), p.variant).items()}
+def window_documents(view: QueueView) -> dict[str, dict[str, float | None]]:
+    variant = view.policy.variant
+    return {
+        name: b.kpis(view.windows.get(name, {}), variant)
         | {"offered": view.windows.get(name, {}).get(b.OFFERED, 0.0)}
         for name in b.WINDOWS
     }
+
+
+def document(
+    view: QueueView, now: float, windows: dict[str, dict[str, float | None]] | None = None
+) -> dict[str, object]:
+    p = view.policy
+    if windows is None:
+        windows = window_documents(view)
     return {
         "channel": view.channel,
         "queue": view.queue,
@@ -48,27 +57,46 @@ def document(view: QueueView, now: float) -> dict[str, object]:
     }
 
 
-async def publish(redis: Redis, prefix: str, model: ReadModel, ttl: int) -> None:
-    if not model.queues:
-        return
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for (channel, queue), view in model.queues.items():
-                pipe.set(
-                    f"{prefix}:live:{channel}:{queue}",
-                    orjson.dumps(document(view, model.now)),
-                    ex=ttl,
-                )
-            await pipe.execute()
-    except RedisError as exc:  # the wallboard is stale for a second; counting goes on
-        log.warning("snapshot not published: %s", exc)
+class Publisher:
+    """Writes every owned queue's document each second (their TTL proves they are live);
+    the windows part is recomputed only for queues whose view changed."""
+
+    def __init__(self, redis: Redis, prefix: str, ttl: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl
+        self._windows: dict[tuple[str, str], tuple[QueueView, Any]] = {}
+
+    async def publish(self, model: ReadModel) -> None:
+        if not model.queues:
+            return
+        fresh: dict[tuple[str, str], tuple[QueueView, Any]] = {}
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, view in model.queues.items():
+                    cached = self._windows.get(key)
+                    windows = cached[1] if cached and cached[0] is view else None
+                    if windows is None:
+                        windows = window_documents(view)
+                    fresh[key] = (view, windows)
+                    pipe.set(
+                        f"{self.prefix}:live:{key[0]}:{key[1]}",
+                        orjson.dumps(document(view, model.now, windows)),
+                        ex=self.ttl,
+                    )
+                await pipe.execute()
+        except RedisError as exc:  # the wallboard is stale for a second; counting goes on
+            log.warning("snapshot not published: %s", exc)
+        self._windows = fresh
 
 
 def register_publisher(app: faust.App, runtime: Runtime, source: ReadModelSource) -> None:
     settings = runtime.settings
 
+    publisher = Publisher(runtime.redis, settings.redis_prefix, settings.snapshot_ttl_seconds)
+
     @app.timer(interval=settings.snapshot_interval_seconds, name="ccmon.snapshot")
     async def publish_snapshot() -> None:
         model = source.get()
         runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
-        await publish(runtime.redis, settings.redis_prefix, model, settings.snapshot_ttl_seconds)
+        await publisher.publish(model)

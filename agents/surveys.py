@@ -8,7 +8,7 @@ scores are computed at read time.
 from __future__ import annotations
 
 from ccmon.agents import buckets as b
-from ccmon.agents.ledger import Ledger
+from ccmon.agents.effects import Effects
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.events import Event
 
@@ -28,7 +28,7 @@ def survey_counters(ev: Event) -> dict[str, float]:
     return incs
 
 
-def apply_survey(ev: Event, led: Ledger, policy: QueuePolicy, now: float) -> bool:
+def apply_survey(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bool:
     """Count one survey answer. Returns True when the event was late."""
     incs = survey_counters(ev)
-    return led.count(ev.channel, ev.queue, ev.occurred_at, now, policy.timezone, incs)
+    return fx.count(ev.channel, ev.queue, ev.occurred_at, now, policy.timezone, incs)

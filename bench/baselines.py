@@ -15,7 +15,8 @@ from bench.events import Expected
 from bench.load import ForeignLoad
 from bench.services import ROOT, BenchError, Services
 from bench.throughput import DrainResult
-from bench.worker import MB, RssSampler, die_with_parent
+from bench.worker import MB, RssSampler
+from ccmon.agents.devkit.procs import die_with_parent
 
 Log = Callable[[str], None]
 TIMEOUT_SECONDS = 900.0

@@ -19,13 +19,13 @@ from typing import Any
 
 import psutil
 
-from bench import baselines, costs, freshness, profile, report
+from bench import baselines, costs, freshness, profile, report, restart
 from bench.events import TOPICS, build_dataset, queue_names
 from bench.kafka import create_topics, preload
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, DrainResult, run_ccmon
 
-PHASES = ("ccmon", "freshness", "naive", "quix", "costs")
+PHASES = ("ccmon", "freshness", "naive", "quix", "restart", "costs")
 QUICK_EVENTS, QUICK_QUEUES, QUICK_FRESH_SECONDS = 6_000, 150, 10.0
 QUICK = f"{QUICK_EVENTS:,} events, {QUICK_QUEUES} queues, {QUICK_FRESH_SECONDS:.0f}s freshness"
 SNAPSHOT, TICK = "CCMON_SNAPSHOT_INTERVAL_SECONDS", "CCMON_TICK_INTERVAL_SECONDS"
@@ -217,6 +217,17 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
                 workdir,
             )
             result["freshness"].append(asdict(await freshness.run(services, fresh, log)))
+    if "restart" not in skip:
+        restart_cfg = restart.RestartConfig(
+            n,
+            args.queues,
+            args.partitions[0],
+            run_id,
+            workdir,
+            args.tree,
+            _queue_config(workdir, args.queues),
+        )
+        result["restart"] = await restart.run(services, restart_cfg, log)
     if "costs" not in skip:
         first = drains[0] if drains and drains[0].system.startswith("ccmon") else None
         cpu_ms = float(first.extra.get("cpu_ms_per_event", 0.0)) if first else 0.0

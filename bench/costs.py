@@ -1,12 +1,13 @@
 """Where a worker's time per event goes: each step of ccmon's per-event path measured in
-isolation (in the harness process, on a sample of the preload), to set beside the
-measured drain rate. The remainder is Faust and aiokafka: consuming two topics, stream
-and event objects, acknowledgements, commits, sensors and scheduling."""
+isolation (in the harness process, on a sample of the preload), to set beside the worker's
+CPU per event in the drain. The remainder is Faust and aiokafka: consuming the source
+topics record by record (the repartition hop carries batches), stream and event objects,
+acknowledgements, commits, sensors and scheduling."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -16,41 +17,18 @@ from bench.events import TOPICS, Record
 from bench.kafka import create_topics, producer
 from bench.services import Services
 from ccmon.agents.contacts import apply_contact
-from ccmon.agents.ledger import Ledger, Tables
+from ccmon.agents.effects import Effects
 from ccmon.agents.runtime import Runtime
+from ccmon.agents.state import PartitionState
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
 from ccmon.streams.config import QueueConfig
 from ccmon.streams.events import Event, validate
 from ccmon.streams.settings import Settings
+from ccmon.streams.statestore import StateStore, Writes
 
 Log = Callable[[str], None]
 CHANNEL_OF = {topic: channel for channel, topic in TOPICS.items()}
-
-
-class CountingTable(MutableMapping[str, Any]):
-    """A dict that counts writes: each one is a changelog record in the worker."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.writes = 0
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.writes += 1
-        self.data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        self.writes += 1
-        del self.data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 def _per_event(seconds: float, n: int) -> float:
@@ -75,48 +53,63 @@ def measure_validate(records: Sequence[Record]) -> float:
     return _per_event(time.perf_counter() - began, len(records))
 
 
-def measure_repartition_codec(events: Sequence[Event]) -> float:
+def measure_repartition_codec(events: Sequence[Event], batch: int) -> float:
+    """A batch's events to one repartition record and back (what both hops pay)."""
+    dicts = [ev.to_dict() for ev in events]
     began = time.perf_counter()
-    for ev in events:
-        Event.from_dict(orjson.loads(orjson.dumps(ev.to_dict())))
+    for start in range(0, len(dicts), batch):
+        for d in orjson.loads(orjson.dumps(dicts[start : start + batch])):
+            Event.from_dict(d)
     return _per_event(time.perf_counter() - began, len(events))
 
 
-def measure_ledger(events: Sequence[Event]) -> tuple[float, float]:
-    """Domain logic + ledger on counting dicts: (microseconds, table writes) per event."""
+def _effects(events: Sequence[Event], batch: int) -> tuple[list[Writes], PartitionState, float]:
+    """Domain logic on one partition's state, batch by batch, merged as the owner does."""
     runtime = Runtime(Settings())
-    limits = runtime.ledger_limits
     config = QueueConfig()
-    tables = Tables(CountingTable(), CountingTable(), CountingTable())
+    state = PartitionState(0)
     now = max(ev.occurred_at for ev in events)
+    out: list[Writes] = []
     began = time.perf_counter()
-    for offset, ev in enumerate(events):
-        led = Ledger(tables, limits, 0, offset)
-        policy = config.policy(ev.channel, ev.queue)
-        if ev.type == "survey":
-            apply_survey(ev, led, policy, now)
-        elif ev.channel == "ticket":
-            apply_ticket(ev, led, policy, now)
-        else:
-            apply_contact(ev, led, policy, now)
-    seconds = time.perf_counter() - began
-    writes = sum(t.writes for t in (tables.buckets, tables.totals, tables.live))  # type: ignore[attr-defined]
-    return _per_event(seconds, len(events)), writes / len(events)
+    for start in range(0, len(events), batch):
+        fx = Effects(state, runtime.state_limits)
+        for ev in events[start : start + batch]:
+            fx.writes.guards.append((ev.event_id, f"call:0:{start}"))
+            policy = config.policy(ev.channel, ev.queue)
+            if ev.type == "survey":
+                apply_survey(ev, fx, policy, now)
+            elif ev.channel == "ticket":
+                apply_ticket(ev, fx, policy, now)
+            else:
+                apply_contact(ev, fx, policy, now)
+        state.merge(fx.writes)
+        out.append(fx.writes)
+    return out, state, _per_event(time.perf_counter() - began, len(events))
 
 
-async def measure_redis(url: str, events: Sequence[Event], batch: int) -> float:
-    """The duplicate guard's SET NX GET EX, ``batch`` commands per pipelined round trip
-    (1: one awaited round trip per event)."""
+async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[str, float]:
+    """The counting hop's two Redis round trips per batch, on a real server: the guard
+    lookup (MGET) and the state script (guards + coalesced increments + live entries)."""
     redis = Redis.from_url(url)
+    store = StateStore(redis, f"bench-costs-{time.time_ns()}", 600, {"m": 7200, "d": 86400})
     try:
-        began = time.perf_counter()
-        for start in range(0, len(events), batch):
-            async with redis.pipeline(transaction=False) as pipe:
-                for i, ev in enumerate(events[start : start + batch], start):
-                    key = f"bench-costs-{batch}:seen:{ev.event_id}"
-                    pipe.set(key, f"0:{i}", nx=True, get=True, ex=600)
-                await pipe.execute()
-        return _per_event(time.perf_counter() - began, len(events))
+        fence = await store.take_ownership(0)
+        lookup = apply = 0.0
+        fields = 0
+        for writes in batches:
+            began = time.perf_counter()
+            await store.seen([e for e, _ in writes.guards])
+            lookup += time.perf_counter() - began
+            began = time.perf_counter()
+            outcome = await store.apply(0, fence, writes)
+            apply += time.perf_counter() - began
+            assert outcome.status == "ok", outcome
+            fields += sum(len(f) for f in writes.incr.values())
+        return {
+            "lookup_us": _per_event(lookup, n),
+            "apply_us": _per_event(apply, n),
+            "fields_per_event": fields / n,
+        }
     finally:
         await redis.aclose()
 
@@ -143,23 +136,25 @@ async def run(
 ) -> dict[str, Any]:
     log(f"costs: measuring the per-event steps on {len(records):,} events")
     events = _events(records)
-    ledger_us, writes = measure_ledger(events)
+    batch = Settings().batch_max_events
+    batches, _, domain_us = _effects(events, batch)
+    redis = await measure_state_writes(services.redis, batches, len(events))
     produce_us = await measure_produce(services.kafka, records)
     steps = {
         "validate (orjson + contract checks)": measure_validate(records),
-        "repartition record encode + decode": measure_repartition_codec(events),
-        "Redis SET NX GET EX, one round trip per event": await measure_redis(
-            services.redis, events, 1
+        f"repartition batch encode + decode ({batch} events)": measure_repartition_codec(
+            events, batch
         ),
-        "Redis SET NX GET EX, pipelined 500 per round trip": await measure_redis(
-            services.redis, events, 500
-        ),
-        "domain logic + ledger on plain dicts": ledger_us,
-        f"Kafka sends: 1 repartition + {writes:.2f} changelog": produce_us * (1 + writes),
+        "domain logic -> coalesced effects, merged": domain_us,
+        "Redis guard lookup (MGET per batch)": redis["lookup_us"],
+        "Redis state script (per batch)": redis["apply_us"],
+        "Kafka send of the source record (the producer's floor)": produce_us,
     }
-    steps["sum (with the pipelined guard)"] = sum(
-        v for k, v in steps.items() if "one round trip" not in k
-    )
+    steps["sum"] = sum(steps.values())
     if worker_cpu_us:
         steps["worker CPU per event in the first drain"] = worker_cpu_us
-    return {"per_event_us": steps, "changelog_writes_per_event": writes, "produce_us": produce_us}
+    return {
+        "per_event_us": steps,
+        "redis_fields_per_event": redis["fields_per_event"],
+        "produce_us": produce_us,
+    }

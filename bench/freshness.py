@@ -268,7 +268,6 @@ async def run(services: Services, cfg: FreshConfig, log: Log) -> FreshnessResult
         services.kafka,
         topics.values(),
         f"bench-{tag}-events-by-queue",
-        f"bench-{tag}-totals-changelog",
         wall_began + WARMUP_SECONDS,
     )
     log(

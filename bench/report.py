@@ -15,7 +15,8 @@ def write(path: Path, result: dict[str, Any]) -> None:
 def all_verified(result: dict[str, Any]) -> bool:
     drains_ok = all(d["verified"] for d in result.get("drain", []))
     fresh_ok = all(f["unseen"] == 0 and not f["problems"] for f in result.get("freshness", []))
-    return drains_ok and fresh_ok
+    restart_ok = not result.get("restart", {}).get("problems")
+    return drains_ok and fresh_ok and restart_ok
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
@@ -65,7 +66,7 @@ def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
             lines.append(
                 f"    ingest {x['ingest_rate']:,.0f} ev/s; counting began "
                 f"{x['counting_started_after_seconds']:.1f}s in; "
-                f"{x['changelog_records_per_event']:.2f} changelog records/event"
+                f"{x['events_per_repartition_record']:.0f} events per repartition record"
                 + (
                     f"; {x['redelivered']:,.0f} re-delivered by a rebalance"
                     if x.get("redelivered")
@@ -127,16 +128,30 @@ def _freshness_lines(runs: list[dict[str, Any]]) -> list[str]:
             f"processes {f['foreign_cpu_percent']:.0f}% of a core"
         )
         st = f.get("stages", {})
-        if st.get("counted", {}).get("n"):
+        if st.get("ingest", {}).get("n"):
+            ing = st["ingest"]
             lines.append(
-                "    stages from Kafka timestamps, p50/p99 ms: "
-                + ", ".join(
-                    f"{name} {st[name]['p50_ms']:,.0f}/{st[name]['p99_ms']:,.0f}"
-                    for name in ("ingest", "count", "counted")
-                )
+                "    ingest stage (source record -> its repartition batch, Kafka timestamps): "
+                f"p50 {ing['p50_ms']:,.0f} ms, p99 {ing['p99_ms']:,.0f} ms"
             )
         lines.extend(f"    {p}" for p in f["problems"][:5])
     return lines
+
+
+def _restart_lines(r: dict[str, Any] | None) -> list[str]:
+    if not r:
+        return []
+    loads = r["state_load_seconds_by_partition"].values()
+    lines = [
+        "",
+        f"restart after SIGKILL, state of {r['events']:,} events over 115 min "
+        f"({r['channel_queues']:,} channel x queue): owns every partition after "
+        f"{r['owns_every_partition_after_seconds']:.1f}s, correct /metrics after "
+        f"{r['correct_metrics_after_seconds']:.1f}s; state loads "
+        f"{max(loads, default=0):.2f}s at most per partition; Redis "
+        f"{r['redis_used_memory_mb']:,.0f} MB in all",
+    ]
+    return lines + [f"    {p}" for p in r["problems"]]
 
 
 def _profile_lines(prof: dict[str, Any] | None) -> list[str]:
@@ -168,6 +183,7 @@ def table(result: dict[str, Any]) -> str:
     if drains:
         lines += ["", *_drain_table(drains), *_scrape_line(drains[0].get("extra", {}))]
     lines += _freshness_lines(result.get("freshness", []))
+    lines += _restart_lines(result.get("restart"))
     lines += _profile_lines(result.get("profile"))
     cost = result.get("costs")
     if cost:

@@ -1,11 +1,10 @@
 """Per-stage latency of the freshness run, read back from Kafka after it (no cost to the
 worker while it runs): every record carries the wall-clock time it was produced.
 
-- ingest: source record -> its repartition record (validate, queue cap, send);
-- count: repartition record -> the ``totals`` changelog record whose ``o``/``p`` name it
-  (dedupe round trip, domain logic, table writes, Faust's producer buffer);
-- counted: source record -> that changelog record (both stages).
-What /metrics adds on top is the read model's 0.5 s cache and the scrape itself.
+- ingest: source record -> the repartition record (a batch) that carried it (batching,
+  validation, queue cap, send).
+The counting hop leaves no Kafka record (its writes go to Redis): the freshness poller's
+figure minus this stage is the counting hop, the read model's cache and the scrape.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 async def stage_latencies(
-    bootstrap: str, sources: Iterable[str], by_queue: str, totals_changelog: str, since: float
+    bootstrap: str, sources: Iterable[str], by_queue: str, since: float
 ) -> dict[str, Any]:
     """Stage latencies in ms for the events produced at or after ``since`` (epoch s)."""
     produced: dict[str, int] = {}
@@ -56,26 +55,10 @@ async def stage_latencies(
         for rec in await read_topic(bootstrap, topic):
             if rec.timestamp >= since * 1000:
                 produced[orjson.loads(rec.value)["event_id"]] = rec.timestamp
-    repartitioned: dict[tuple[int, int], tuple[str, int]] = {}
     ingest: list[float] = []
     for rec in await read_topic(bootstrap, by_queue):
-        event_id = orjson.loads(rec.value).get("event_id")
-        if event_id in produced:
-            repartitioned[(rec.partition, rec.offset)] = (event_id, rec.timestamp)
-            ingest.append(rec.timestamp - produced[event_id])
-    count: list[float] = []
-    counted: list[float] = []
-    for rec in await read_topic(bootstrap, totals_changelog):
-        if rec.value is None:
-            continue
-        value = orjson.loads(rec.value)
-        found = repartitioned.pop((value.get("p"), value.get("o")), None)
-        if found is not None:
-            event_id, at = found
-            count.append(rec.timestamp - at)
-            counted.append(rec.timestamp - produced[event_id])
-    return {
-        "ingest": _summary(ingest),
-        "count": _summary(count),
-        "counted": _summary(counted),
-    }
+        for event in orjson.loads(rec.value):
+            at = produced.pop(event.get("event_id"), None)
+            if at is not None:
+                ingest.append(rec.timestamp - at)
+    return {"ingest": _summary(ingest)}

@@ -1,12 +1,13 @@
 """Phases 1 and 3: drain the preload with real ccmon workers, verify every count against
 the tally of what was produced, then measure memory and /metrics at that state.
 
-Progress is watched from outside, through Kafka, so watching costs the worker nothing
-(one /metrics scrape at 1500 channel x queue keeps its event loop busy for seconds):
-- ingested = end offsets of the repartition topic (ingest writes one record per event);
-- counted = end offsets of the three table changelogs (every table write is a record);
-- done = the group's committed offsets reached the end of the repartition topic.
-The drain ends at the last changelog write before "done" was seen (polled every 0.25 s).
+Progress is watched from outside, so watching costs the worker nothing (a /metrics scrape
+at 1500 channel x queue is work on its event loop):
+- started = the first repartition record (Kafka end offsets);
+- ingested = the group's committed offsets of the source topics reached their end;
+- counted = ``<prefix>:counted`` in Redis, which the state script raises by the events each
+  batch counted, atomically with the counts themselves.
+The drain ends when every event is counted (polled every 0.1 s).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import asyncio
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.events import Expected
+from redis.asyncio import Redis
+
+from bench.events import TOPICS, Expected
 from bench.kafka import Offsets
 from bench.load import ForeignLoad
 from bench.services import BenchError, Services
@@ -39,7 +42,7 @@ from bench.worker import (
 Log = Callable[[str], None]
 STALL_SECONDS = 180.0
 STARTUP_SECONDS = 90.0
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -85,9 +88,9 @@ class DrainResult:
 class Timeline:
     started: float = 0.0  # first record in the repartition topic
     ingested: float = 0.0  # all events in the repartition topic
-    first_write: float = 0.0  # first changelog record
-    ended: float = 0.0  # last changelog record before the commit reached the end
-    changelog_records: int = 0
+    first_write: float = 0.0  # first event counted
+    ended: float = 0.0  # every event counted
+    repartition_records: int = 0
     cpu_started: float = 0.0  # CPU seconds of the workers at ``started`` and at the end
     cpu_ended: float = 0.0
 
@@ -103,29 +106,36 @@ async def _scrape(workers: list[Worker]) -> Samples:
 
 
 async def _drain(
-    workers: list[Worker], offsets: Offsets, app_id: str, n: int, sampler: RssSampler, log: Log
+    workers: list[Worker],
+    offsets: Offsets,
+    counted: Callable[[], Awaitable[int]],
+    app_id: str,
+    sources: list[str],
+    n: int,
+    sampler: RssSampler,
+    log: Log,
 ) -> Timeline:
     by_queue = f"{app_id}-events-by-queue"
-    changelogs = [f"{app_id}-{table}-changelog" for table in ("buckets", "totals", "live")]
     tl = Timeline()
     last_log = last_move = time.monotonic()
-    seen = (-1, -1)
+    seen = -1
+    ingested = 0
     while True:
         await asyncio.sleep(POLL_SECONDS)
         for w in workers:
             w.check_alive()
         now = time.monotonic()
-        ingested, written = await offsets.end([by_queue]), await offsets.end(changelogs)
-        if ingested and not tl.started:
+        records, done = await offsets.end([by_queue]), await counted()
+        if records and not tl.started:
             tl.started, tl.cpu_started = now, cpu_seconds([w.pid for w in workers])
-        if ingested >= n and not tl.ingested:
-            tl.ingested = now
-        if written and not tl.first_write:
+        if done and not tl.first_write:
             tl.first_write = now
-        if (ingested, written) != seen:
-            if written != seen[1]:
-                tl.ended, tl.changelog_records = now, written
-            seen, last_move = (ingested, written), now
+        if not tl.ingested and tl.started:
+            ingested = await offsets.committed(app_id, sources)
+            if ingested >= n:
+                tl.ingested = now
+        if done != seen:
+            seen, last_move = done, now
         elif now - last_move > STALL_SECONDS:
             raise BenchError(f"no progress for {STALL_SECONDS:.0f}s:\n{workers[0].log_tail()}")
         if not tl.started and now - workers[0].started_at > STARTUP_SECONDS:
@@ -135,13 +145,15 @@ async def _drain(
         if now - last_log >= 3 and tl.started:
             last_log = now
             log(
-                f"{app_id}: ingested {min(ingested, n):,}/{n:,} "
-                f"({ingested / max(now - tl.started, POLL_SECONDS):,.0f} ev/s), "
-                f"changelog records {written:,}, "
-                f"RSS {sampler.latest / MB:,.0f} MB"
+                f"{app_id}: counted {done:,}/{n:,} "
+                f"({done / max(now - tl.started, POLL_SECONDS):,.0f} ev/s), "
+                f"repartition records {records:,}, RSS {sampler.latest / MB:,.0f} MB"
             )
-        if ingested >= n and await offsets.committed(app_id, [by_queue]) >= ingested:
+        if done >= n:
+            tl.ended, tl.repartition_records = now, records
             tl.cpu_ended = cpu_seconds([w.pid for w in workers])
+            if not tl.ingested:
+                tl.ingested = now
             return tl
 
 
@@ -198,8 +210,8 @@ def _timings(result: DrainResult, tl: Timeline, spawned: float, n: int) -> None:
         ingest_seconds=tl.ingested - tl.started,
         ingest_rate=n / max(tl.ingested - tl.started, 1e-9),
         counting_started_after_seconds=tl.first_write - tl.started,
-        changelog_records=tl.changelog_records,
-        changelog_records_per_event=tl.changelog_records / n,
+        repartition_records=tl.repartition_records,
+        events_per_repartition_record=n / max(tl.repartition_records, 1),
         cpu_ms_per_event=1000 * (tl.cpu_ended - tl.cpu_started) / n,
         cpu_percent=100 * (tl.cpu_ended - tl.cpu_started) / max(result.seconds, 1e-9),
     )
@@ -226,9 +238,17 @@ async def run_ccmon(
         for w in workers:
             w.start()
         spawned = time.monotonic()
-        async with Offsets(services.kafka) as offsets:
+        redis = Redis.from_url(services.redis)
+
+        async def counted() -> int:
+            return int(await redis.get(f"{app_id}:counted") or 0)
+
+        async with Offsets(services.kafka) as offsets, redis:
             with RssSampler([w.pid for w in workers]) as sampler, ForeignLoad() as load:
-                tl = await _drain(workers, offsets, app_id, expected.events, sampler, log)
+                sources = list(TOPICS.values())
+                tl = await _drain(
+                    workers, offsets, counted, app_id, sources, expected.events, sampler, log
+                )
                 result.extra["foreign_cpu_percent"] = load.sample()
                 _timings(result, tl, spawned, expected.events)
                 result.rss_peak_mb = sampler.peak / MB

@@ -17,14 +17,17 @@ def _index(samples: Samples) -> dict[tuple[str, str, str], float]:
     return out
 
 
-def verify(samples: Samples, expected: Expected) -> list[str]:
-    """Every per-queue counter and the 1h windows against the recount of what was
-    produced, exactly; an empty list means PASS.
+def verify(
+    samples: Samples, expected: Expected, one_hour: bool = True, intake: bool = True
+) -> list[str]:
+    """Every per-queue counter (and, with ``one_hour``, the 1h windows) against the recount
+    of what was produced, exactly; an empty list means PASS. ``intake`` checks what this
+    process received (not for a worker restarted after everything was counted).
 
-    ``ccmon_events_total`` counts records *received* per worker process: a rebalance
-    (a second worker joining) re-delivers source records since the last commit, and the
-    re-ingested events must then all be caught by the duplicate guard. So the intake may
-    exceed what was produced, by exactly ``ccmon_events_duplicate_total``."""
+    ``ccmon_events_total`` counts records *received* per worker process: a rebalance or a
+    restart reads source records again since the last commit, so the intake may exceed
+    what was produced. Those are replays, recognised by their source position, never
+    duplicates: the preload has no duplicate, so ``ccmon_events_duplicate_total`` is 0."""
     problems: list[str] = []
     index = _index(samples)
     for (channel, queue), counters in sorted(expected.by_queue.items()):
@@ -35,26 +38,22 @@ def verify(samples: Samples, expected: Expected) -> list[str]:
     extra = {cq for cq, v in queue_sums(samples).items() if v} - set(expected.by_queue)
     if extra:
         problems.append(f"{len(extra)} unexpected channel x queue series, e.g. {min(extra)}")
-    for (topic, kind), want in sorted(expected.by_topic_type.items()):
+    for (topic, kind), want in sorted(expected.by_topic_type.items() if intake else ()):
         got = total(samples, "ccmon_events_total", topic=topic, type=kind)
         if got < want:
             problems.append(
                 f"ccmon_events_total{{topic={topic},type={kind}}} = {got:g}, want >= {want}"
             )
-    redelivered = total(samples, "ccmon_events_total") - expected.events
-    duplicates = total(samples, "ccmon_events_duplicate_total")
-    if redelivered != duplicates:
-        problems.append(
-            f"{redelivered:g} events ingested more than once but ccmon_events_duplicate_total "
-            f"= {duplicates:g}: a re-delivered event was not recognised as a duplicate"
-        )
     for name in (
+        "ccmon_events_duplicate_total",
         "ccmon_events_rejected_total",
         "ccmon_events_late_total",
         "ccmon_events_queue_overflow_total",
     ):
         if (got := total(samples, name)) != 0:
             problems.append(f"{name} = {got:g}, want 0")
+    if not one_hour:
+        return _capped(problems)
     # Event times span < 1 h before the stream clock, so the 1h window holds everything.
     want_offered = sum(
         c["ccmon_contacts_offered_total"]
@@ -65,4 +64,8 @@ def verify(samples: Samples, expected: Expected) -> list[str]:
     if got_offered != want_offered:
         name = 'ccmon_window_contacts_offered{window="1h"}'
         problems.append(f"{name} sum = {got_offered:g}, want {want_offered}")
+    return _capped(problems)
+
+
+def _capped(problems: list[str]) -> list[str]:
     return problems[:20] + ([f"... {len(problems) - 20} more"] if len(problems) > 20 else [])

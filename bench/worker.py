@@ -83,7 +83,7 @@ class Worker:
 
     @property
     def log_path(self) -> Path:
-        return self.proc.log_path
+        return self.workdir / f"{self.app_id}-{self.name}.log"
 
     @property
     def pid(self) -> int:

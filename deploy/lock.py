@@ -7,10 +7,6 @@
     passed, so the image runs exactly what the tests ran. Walked through the installed
     distributions' metadata (markers evaluated for this interpreter, which must be CPython
     3.11 on Linux like the image), so dev, bench and embedded packages never get in.
-``deploy/requirements-rocksdb.lock``
-    What the ``rocksdb`` extra adds on top (``--build-arg WITH_ROCKSDB=true``). The venv does
-    not carry it (Faust prefers ``rocksdict`` when importable, which the bench extra brings),
-    so pip's resolver picks it, constrained by the runtime lock.
 ``deploy/requirements-build.lock``
     The ``[build-system] requires`` of pyproject.toml, so the image builds the ccmon wheel with
     pinned tools and ``--no-build-isolation``.
@@ -40,7 +36,6 @@ from packaging.utils import canonicalize_name
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RUNTIME = HERE / "requirements.lock"
-ROCKSDB = HERE / "requirements-rocksdb.lock"
 BUILD = HERE / "requirements-build.lock"
 
 HEADER = """\
@@ -120,16 +115,10 @@ def main() -> int:
     except LockError as exc:
         print(f"deploy/lock.py: {exc} (pip install -e '.[dev]' first)", file=sys.stderr)
         return 1
-    rocksdb = {
-        n: v
-        for n, v in resolve(project["project"]["optional-dependencies"]["rocksdb"], runtime).items()
-        if n not in runtime
-    }
     build = resolve(project["build-system"]["requires"], {})
     RUNTIME.write_text(render("runtime closure of [project.dependencies]", runtime), "utf-8")
-    ROCKSDB.write_text(render("what the rocksdb extra adds to requirements.lock", rocksdb), "utf-8")
     BUILD.write_text(render("[build-system] requires of pyproject.toml", build), "utf-8")
-    for path in (RUNTIME, ROCKSDB, BUILD):
+    for path in (RUNTIME, BUILD):
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -42,12 +42,17 @@ class SharedStreamClock:
     maximum in Redis and all adopt it (stream mode only; a second of staleness at most)."""
 
     def __init__(self, redis: Any, key: str, clock: Clock) -> None:
+        self.redis = redis
         self.key = key
         self.clock = clock
         self._script = redis.register_script(_RAISE_TO)
 
     async def sync(self) -> None:
+        """Raise the shared time to ours and adopt it; a worker that has seen no event yet
+        (one that joined after the traffic) adopts the shared time too."""
         if self.clock.stream_time is None:
-            return
-        shared = await self._script(keys=[self.key], args=[repr(self.clock.stream_time)])
-        self.clock.observe(float(shared))
+            shared = await self.redis.get(self.key)
+        else:
+            shared = await self._script(keys=[self.key], args=[repr(self.clock.stream_time)])
+        if shared is not None:
+            self.clock.observe(float(shared))

@@ -22,8 +22,6 @@ from ccmon.streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TABLES = ("buckets", "totals", "live")
-
 
 class PreflightError(RuntimeError):
     pass
@@ -34,7 +32,7 @@ class TopicSpec:
     name: str
     partitions: int
     config: dict[str, str]
-    must_match: bool  # partitions must equal the tables' (co-partitioning)
+    must_match: bool  # partitions must equal CCMON_PARTITIONS (state ownership)
 
 
 def required_topics(settings: Settings) -> list[TopicSpec]:
@@ -43,10 +41,6 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(f"{settings.app_id}-events-by-queue", n, {}, True),
         TopicSpec(settings.topic_dead_letter, 1, {}, False),
         TopicSpec(f"{settings.app_id}-__assignor-__leader", 1, {}, False),
-        *(
-            TopicSpec(f"{settings.app_id}-{t}-changelog", n, {"cleanup.policy": "compact"}, True)
-            for t in TABLES
-        ),
     ]
     if settings.declare_source_topics:
         specs += [

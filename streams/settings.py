@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str = Field("PLAIN", description="SASL mechanism when SASL is used.")
     kafka_sasl_username: str = Field("", description="SASL user name.")
     kafka_sasl_password: str = Field("", description="SASL password (use a Secret).")
-    redis: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (duplicate guard).")
+    redis: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis URL: counting state and duplicate guard."
+    )
     redis_prefix: str = Field("ccmon", description="Prefix of every Redis key ccmon writes.")
 
     topic_calls: str = Field("contact-center.calls", description="Source topic of call events.")
@@ -35,7 +37,9 @@ class Settings(BaseSettings):
         "contact-center.dead-letter", description="Where rejected events go, bytes unchanged."
     )
     partitions: int = Field(
-        8, ge=1, description="Partitions of the internal repartition topic and of the tables."
+        8,
+        ge=1,
+        description="Partitions of the internal repartition topic: the unit of state ownership.",
     )
     declare_source_topics: bool = Field(
         False, description="Create missing source topics (demo, tests); never alters them."
@@ -44,10 +48,10 @@ class Settings(BaseSettings):
         3, ge=1, description="Partitions of source topics the worker creates."
     )
     session_timeout_seconds: float = Field(
-        30.0,
+        10.0,
         gt=1,
         description="Kafka group session timeout: how soon a dead worker's "
-        "partitions move to the others.",
+        "partitions move to the others (heartbeats every third of it).",
     )
     replication_factor: int = Field(1, ge=1, description="Replication of internal topics.")
     commit_interval_seconds: float = Field(
@@ -68,18 +72,29 @@ class Settings(BaseSettings):
     )
     day_retention_days: int = Field(3, ge=2, description="How long daily aggregates are kept.")
     dedupe_ttl_seconds: int = Field(86400, ge=60, description="Duplicate-guard memory.")
+    batch_max_events: int = Field(
+        1000,
+        ge=1,
+        description="Most events an agent takes in one batch (one Redis write per partition).",
+    )
+    batch_max_wait_seconds: float = Field(
+        0.05,
+        gt=0,
+        description="Longest an agent waits to fill a batch: the latency it adds per hop.",
+    )
     tick_interval_seconds: float = Field(
-        10.0, gt=0, description="Expiry/timeout tick per owned partition."
+        10.0,
+        gt=0,
+        description="How often each owned partition is expired (old buckets, long waits).",
     )
     snapshot_interval_seconds: float = Field(1.0, gt=0, description="Redis read-model refresh.")
     snapshot_ttl_seconds: int = Field(5, ge=2, description="TTL of a read-model entry.")
-    store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://.")
-    standby_replicas: int = Field(
-        0, ge=0, description="Faust table standby replicas (never exported, only kept warm)."
-    )
     web_host: str = Field("0.0.0.0", description="Bind address of /metrics.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics.")
-    data_dir: Path = Field(Path("/tmp/ccmon"), description="Faust data directory.")
+    data_dir: Path = Field(
+        Path("/tmp/ccmon"),
+        description="Faust data directory (no state is kept there: it lives in Redis).",
+    )
     max_future_skew_seconds: float = Field(300.0, description="Reject events further ahead.")
 
     def topic_channels(self) -> dict[str, str]:

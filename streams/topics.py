@@ -1,11 +1,13 @@
 """Topics: the three sources, the dead-letter topic and the internal repartition topic.
 
 Values travel as raw bytes: sources are decoded by :mod:`ccmon.streams.events` (orjson, our
-own validation), the repartition topic carries orjson-encoded normalised events.
+own validation). A repartition record is a batch: an orjson list of the normalised events
+an ingest batch had for that partition, each with ``src``, its source position.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import faust
@@ -21,10 +23,11 @@ class Topics:
     by_queue: TopicT
 
 
-def repartition_key(channel: str, queue: str) -> bytes:
-    """Every event of one channel x queue goes to one partition of the repartition topic,
-    hence to the one worker that owns its state (Faust's group_by, made explicit)."""
-    return f"{channel}|{queue}".encode()
+def partition_for(cq: str, partitions: int) -> int:
+    """The repartition partition of a channel x queue (``"channel|queue"``): every event of
+    it goes there, hence to the one worker that owns its state (Faust's group_by, made
+    explicit). CRC-32, not ``hash()``: it must be the same in every process."""
+    return zlib.crc32(cq.encode()) % partitions
 
 
 def declare_topics(app: faust.App, settings: Settings) -> Topics:

@@ -12,7 +12,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 from ccmon.agents import buckets as b
-from ccmon.agents.ledger import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
+from ccmon.agents.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
 from ccmon.agents.metrics.source import ReadModelSource, ViewCollector
 from ccmon.agents.readmodel import QueueView
 

@@ -1,31 +1,31 @@
 """One read model per scrape: every collector of a scrape (and the Redis snapshot in the
-same second) shares the same build instead of walking the tables again."""
+same instant) shares the same build instead of walking the state again."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from ccmon.agents import readmodel
-from ccmon.agents.ledger import Tables
-from ccmon.agents.readmodel import PolicyFor, QueueView, ReadModel
+from ccmon.agents.readmodel import PolicyFor, QueueView, ReadModel, ReadModelBuilder
+from ccmon.agents.state import PartitionState
 
 
 class ReadModelSource:
+    """The read model of the owned partitions, rebuilt at most every ``max_age_seconds``
+    (a scrape and the snapshot of the same instant share one)."""
+
     def __init__(
         self,
-        tables: Tables,
-        partitions: Callable[[], Collection[int]],
+        states: Callable[[], Mapping[int, PartitionState]],
         policy_for: PolicyFor,
         now: Callable[[], float],
-        max_age_seconds: float = 0.5,
+        max_age_seconds: float = 0.25,
     ) -> None:
-        self.tables = tables
-        self.partitions = partitions
-        self.policy_for = policy_for
+        self.states = states
+        self.builder = ReadModelBuilder(policy_for)
         self.now = now
         self.max_age = max_age_seconds
         self._cached: ReadModel | None = None
@@ -33,9 +33,7 @@ class ReadModelSource:
 
     def get(self) -> ReadModel:
         if self._cached is None or time.monotonic() - self._built_at > self.max_age:
-            self._cached = readmodel.build(
-                self.tables, set(self.partitions()), self.policy_for, self.now()
-            )
+            self._cached = self.builder.build(self.states(), self.now())
             self._built_at = time.monotonic()
         return self._cached
 

@@ -10,100 +10,17 @@ from pathlib import Path
 
 import orjson
 import pytest
-from golden_reference import PHASES, POLICY, load, recount, service_level
+from golden_reference import PHASES, expected_samples_of, load, recount
 from support.expect import combined, sample, wait_until_equal
 from support.kafka_io import create_topics, produce
 from support.services import KafkaServer, RedisServer
 from support.worker import Sample, Worker
 
 DATA = Path(__file__).parent / "data"
-TOTALS = {
-    "offered": "ccmon_contacts_offered_total",
-    "answered": "ccmon_contacts_answered_total",
-    "answered_within": "ccmon_contacts_answered_within_threshold_total",
-    "abandoned": "ccmon_contacts_abandoned_total",
-    "abandoned_short": "ccmon_contacts_abandoned_short_total",
-    "abandoned_within": "ccmon_contacts_abandoned_within_threshold_total",
-    "ended": "ccmon_contacts_ended_total",
-    "wait_unknown": "ccmon_contacts_wait_unknown_total",
-    "tickets_created": "ccmon_tickets_created_total",
-    "tickets_resolved": "ccmon_tickets_resolved_total",
-    "tickets_reopened": "ccmon_tickets_reopened_total",
-    "wait_n": "ccmon_contact_wait_seconds_count",
-    "wait_sum": "ccmon_contact_wait_seconds_sum",
-}
-WINDOW_COUNTS = {
-    "offered": "ccmon_window_contacts_offered",
-    "answered": "ccmon_window_contacts_answered",
-    "abandoned": "ccmon_window_contacts_abandoned",
-    "blocked": "ccmon_window_contacts_blocked",
-    "tickets_created": "ccmon_window_tickets_created",
-}
-WINDOWS = ("5m", "15m", "30m", "1h", "interval_15m", "interval_30m", "today")
 
 
 def expected_samples(phases: tuple[str, ...] = PHASES) -> dict[Sample, float]:
-    ref = recount(phases)
-    totals: dict[tuple[str, str, str], float] = ref["totals"]  # type: ignore[assignment]
-    windows: dict[tuple[str, str, str, str], float] = ref["windows"]  # type: ignore[assignment]
-    out: dict[Sample, float] = {}
-    pairs = {(c, q) for c, q, _ in totals}
-    for channel, queue in pairs:
-        for what, name in TOTALS.items():
-            # A histogram series exists once it has an observation.
-            histogram = what.startswith("wait_") and what != "wait_unknown"
-            if histogram and not totals.get((channel, queue, "wait_n")):
-                continue
-            if ("ticket" in name) != (channel == "ticket"):
-                continue  # contact families for calls and chats, ticket families for tickets
-            out[sample(name, channel=channel, queue=queue)] = totals.get(
-                (channel, queue, what), 0.0
-            )
-        for (c, q, what), value in totals.items():
-            if (c, q) == (channel, queue) and what.startswith("blocked:"):
-                reason = what.split(":", 1)[1]
-                out[sample("ccmon_contacts_blocked_total", channel=c, queue=q, reason=reason)] = (
-                    value
-                )
-        for w in WINDOWS:
-            counts = {
-                what: v
-                for (c, q, ww, what), v in windows.items()
-                if (c, q, ww) == (channel, queue, w)
-            }
-            for what, name in WINDOW_COUNTS.items():
-                if ("ticket" in name) != (channel == "ticket"):
-                    continue
-                out[sample(name, channel=channel, queue=queue, window=w)] = counts.get(what, 0.0)
-            if channel != "ticket":
-                sl = service_level(counts, POLICY[queue]["variant"])  # type: ignore[arg-type]
-                if sl is not None:
-                    out[
-                        sample("ccmon_service_level_ratio", channel=channel, queue=queue, window=w)
-                    ] = sl
-                if counts.get("wait_n"):
-                    out[
-                        sample(
-                            "ccmon_answer_wait_average_seconds",
-                            channel=channel,
-                            queue=queue,
-                            window=w,
-                        )
-                    ] = counts["wait_sum"] / counts["wait_n"]
-    waiting: dict[tuple[str, str, str], float] = ref["waiting"]  # type: ignore[assignment]
-    for channel, queue in pairs:
-        mine = [t for (c, q, _), t in waiting.items() if (c, q) == (channel, queue)]
-        if channel == "ticket":
-            out[sample("ccmon_tickets_open", channel=channel, queue=queue)] = len(mine)
-        else:
-            out[sample("ccmon_contacts_waiting", channel=channel, queue=queue)] = len(mine)
-            if mine:
-                out[
-                    sample(
-                        "ccmon_oldest_waiting_since_timestamp_seconds", channel=channel, queue=queue
-                    )
-                ] = min(mine)
-    return out
+    return expected_samples_of(recount(phases))
 
 
 def test_reference_recount_covers_the_edge_cases() -> None:

@@ -23,7 +23,6 @@ COMPOSE_DIR = ROOT / "deploy" / "compose"
 COMPOSE = COMPOSE_DIR / "compose.yaml"
 LOCKS = {
     "runtime": ROOT / "deploy" / "requirements.lock",
-    "rocksdb": ROOT / "deploy" / "requirements-rocksdb.lock",
     "build": ROOT / "deploy" / "requirements-build.lock",
 }
 IMAGE_UID = 10001

@@ -9,7 +9,6 @@ from support.paths import ROOT
 
 K8S = ROOT / "deploy" / "kubernetes"
 BASE = K8S / "base"
-ROCKSDB_OVERLAY = K8S / "overlays" / "rocksdb"
 # The oldest Kubernetes ccmon supports (docs/operations.md) and a current one.
 K8S_VERSIONS = ("1.30", "1.35")
 KUSTOMIZE_VERSION = "v5.7.1"

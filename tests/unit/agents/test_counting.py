@@ -1,16 +1,16 @@
-"""The counting rules on plain dicts: idempotency per key, out-of-order outcomes, derived
-waits, late events, tickets and expiry."""
+"""The counting rules on a partition's state in memory: out-of-order outcomes, derived
+waits, late events, tickets and expiry; each event's effect computed, then merged, as the
+owner does once Redis has accepted it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from ccmon.agents import buckets as b
 from ccmon.agents.contacts import apply_contact
+from ccmon.agents.effects import TOTALS, WAIT, Effects, StateLimits
 from ccmon.agents.expiry import apply_tick
-from ccmon.agents.ledger import WAIT, Ledger, StateLimits, Tables
+from ccmon.agents.state import PartitionState
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
 from ccmon.streams.config import QueuePolicy
@@ -34,65 +34,60 @@ def ev(kind: str, t: float, contact: str = "c1", channel: str = "call", **kw: An
 
 class World:
     def __init__(self) -> None:
-        self.tables = Tables(buckets={}, totals={}, live={})
+        self.state = PartitionState(0)
         self.limits = StateLimits(histogram_bounds={WAIT: [10.0, 20.0, 60.0]})
-        self.offset = 0
 
-    def led(self, offset: int | None = None) -> Ledger:
-        if offset is None:
-            self.offset += 1
-            offset = self.offset
-        return Ledger(self.tables, self.limits, partition=0, offset=offset)
+    def effects(self) -> Effects:
+        return Effects(self.state, self.limits)
 
-    def apply(self, e: Event, offset: int | None = None) -> bool:
-        led = self.led(offset)
+    def apply(self, e: Event) -> bool:
+        fx = self.effects()
         if e.channel == "ticket":
-            return apply_ticket(e, led, POLICY, NOW)
-        if e.type == "survey":
-            return apply_survey(e, led, POLICY, NOW)
-        return apply_contact(e, led, POLICY, NOW)
+            late = apply_ticket(e, fx, POLICY, NOW)
+        elif e.type == "survey":
+            late = apply_survey(e, fx, POLICY, NOW)
+        else:
+            late = apply_contact(e, fx, POLICY, NOW)
+        self.state.merge(fx.writes)
+        return late
+
+    def live(self, cq: str, contact: str) -> dict[str, Any] | None:
+        return self.state.live.get(cq, {}).get(contact)
 
     @property
     def totals(self) -> dict[str, Any]:
-        return dict(self.tables.totals.get("call|q", {}))
+        return dict(self.state.totals.get("call|q", {}))
 
 
 def test_lifecycle_and_derived_wait() -> None:
     w = World()
     w.apply(ev("offered", NOW - 100))
-    assert w.tables.live["call|q|c1"]["k"] == "w"
+    assert w.live("call|q", "c1")["k"] == "w"  # type: ignore[index]
     w.apply(ev("answered", NOW - 85))  # no wait_seconds: derived from the offer, 15 s
     t = w.totals
     assert t[b.OFFERED] == 1 and t[b.ANSWERED] == 1 and t[b.ANSWERED_WITHIN] == 1
     assert t[b.WAIT_SUM] == 15 and t["h:wait:20.0"] == 1
-    assert w.tables.live["call|q|c1"]["k"] == "x"
+    assert w.live("call|q", "c1")["k"] == "x"  # type: ignore[index]
 
 
-def test_replayed_record_changes_nothing() -> None:
+def test_effects_change_nothing_until_merged() -> None:
     w = World()
-    w.apply(ev("offered", NOW - 100), offset=7)
-    before = {k: dict(v) for k, v in w.tables.totals.items()}
-    w.apply(ev("offered", NOW - 100), offset=7)  # the same record after a crash
-    w.apply(ev("offered", NOW - 100), offset=5)  # an older one
-    assert {k: dict(v) for k, v in w.tables.totals.items()} == before
-
-
-def test_partial_apply_is_completed_on_replay() -> None:
-    w = World()
-    e = ev("offered", NOW - 100)
-    w.apply(e, offset=3)
-    del w.tables.totals["call|q"]  # crash: the bucket write landed, the totals write did not
-    w.apply(e, offset=3)
-    assert w.totals[b.OFFERED] == 1
-    minute = b.minute_key("call", "q", b.minute_of(NOW - 100))
-    assert w.tables.buckets[minute][b.OFFERED] == 1
+    fx = w.effects()
+    apply_contact(ev("offered", NOW - 100), fx, POLICY, NOW)
+    apply_contact(ev("answered", NOW - 90, wait_seconds=10.0), fx, POLICY, NOW)
+    assert w.state.totals == {} and w.state.live == {}
+    assert fx.live("call|q", "c1") == {"k": "x", "t": NOW - 90}  # the batch sees its own
+    coalesced = fx.writes.incr[TOTALS]
+    assert coalesced["call|q|off"] == 1 and coalesced["call|q|ans"] == 1
+    w.state.merge(fx.writes)
+    assert w.totals[b.OFFERED] == 1 and w.live("call|q", "c1")["k"] == "x"  # type: ignore[index]
 
 
 def test_outcome_before_offer_does_not_leave_a_waiting_contact() -> None:
     w = World()
     w.apply(ev("answered", NOW - 50, wait_seconds=30.0))
     w.apply(ev("offered", NOW - 80))
-    assert w.tables.live["call|q|c1"]["k"] == "x"
+    assert w.live("call|q", "c1")["k"] == "x"  # type: ignore[index]
     assert w.totals.get(b.ANSWERED_WITHIN, 0) == 0  # 30 s > 20 s
 
 
@@ -107,8 +102,8 @@ def test_late_event_reaches_totals_and_day_but_no_minute_bucket() -> None:
     old = NOW - 3 * 3600
     assert w.apply(ev("offered", old)) is True
     assert w.totals[b.OFFERED] == 1
-    assert not any(k.split("|")[2] == "m" for k in w.tables.buckets)
-    assert b.day_key("call", "q", b.local_day(old, "UTC")) in w.tables.buckets
+    assert "call|q" not in w.state.minutes
+    assert b.local_day(old, "UTC") in w.state.days["call|q"]
 
 
 def test_short_abandon_and_blocked_reason() -> None:
@@ -125,7 +120,7 @@ def test_chat_first_response_from_offer_time() -> None:
     w.apply(ev("offered", NOW - 60, channel="chat"))
     w.apply(ev("answered", NOW - 50, channel="chat", wait_seconds=10.0))
     w.apply(ev("first_response", NOW - 40, channel="chat"))
-    t = dict(w.tables.totals["chat|q"])
+    t = dict(w.state.totals["chat|q"])
     assert t[b.FR_SUM] == 20 and t[b.FR_TIMED] == 1
 
 
@@ -134,10 +129,10 @@ def test_ticket_backlog_reopen_and_resolution_time() -> None:
     w.apply(ev("created", NOW - 1000, contact="T", channel="ticket"))
     w.apply(ev("first_response", NOW - 900, contact="T", channel="ticket"))
     w.apply(ev("resolved", NOW - 400, contact="T", channel="ticket"))
-    assert w.tables.live["ticket|q|T"]["k"] == "tc"
+    assert w.live("ticket|q", "T")["k"] == "tc"  # type: ignore[index]
     w.apply(ev("reopened", NOW - 300, contact="T", channel="ticket"))
-    assert w.tables.live["ticket|q|T"]["k"] == "t"
-    t = dict(w.tables.totals["ticket|q"])
+    assert w.live("ticket|q", "T")["k"] == "t"  # type: ignore[index]
+    t = dict(w.state.totals["ticket|q"])
     assert t[b.T_RES_SUM] == 600 and t[b.FR_SUM] == 100 and t[b.T_REOPENED] == 1
 
 
@@ -145,7 +140,7 @@ def test_created_after_resolved_leaves_no_phantom_backlog() -> None:
     w = World()
     w.apply(ev("resolved", NOW - 100, contact="T", channel="ticket"))
     w.apply(ev("created", NOW - 500, contact="T", channel="ticket"))
-    assert w.tables.live["ticket|q|T"]["k"] == "tc"
+    assert w.live("ticket|q", "T")["k"] == "tc"  # type: ignore[index]
 
 
 def test_survey_scores() -> None:
@@ -160,27 +155,14 @@ def test_tick_expires_waiting_buckets_and_markers() -> None:
     w.apply(ev("offered", NOW - 700, contact="stuck"))
     w.apply(ev("offered", NOW - 100, contact="fresh"))
     w.apply(ev("answered", NOW - 2000, contact="old", wait_seconds=1.0))
-    w.tables.buckets[b.minute_key("call", "q", b.minute_of(NOW) - 500)] = {"off": 1, "p": 0}
-    w.tables.buckets[b.minute_key("call", "q", b.minute_of(NOW) - 500) + "x"] = {"p": 1}
-    removed = apply_tick(w.led(), NOW, lambda c, q: POLICY)
-    assert "call|q|stuck" not in w.tables.live and "call|q|fresh" in w.tables.live
-    assert "call|q|old" not in w.tables.live  # closed marker older than 15 min
+    old_minute = b.minute_of(NOW) - 500
+    w.state.minutes["call|q"][old_minute] = {"off": 1.0}
+    fx = w.effects()
+    removed = apply_tick(fx, NOW, lambda c, q: POLICY)
+    assert ("m", str(old_minute)) in fx.writes.drop
+    w.state.merge(fx.writes)
+    assert w.live("call|q", "stuck") is None and w.live("call|q", "fresh") is not None
+    assert w.live("call|q", "old") is None  # closed marker older than 15 min
+    assert old_minute not in w.state.minutes["call|q"]
     assert w.totals[b.EXPIRED] == 1
     assert removed["expired_waiting"] == 1 and removed["buckets"] >= 1
-    assert any(v.get("p") == 1 for v in w.tables.buckets.values()), "other partitions untouched"
-
-
-@pytest.mark.parametrize("kind", ["offered", "answered", "abandoned", "ended", "blocked"])
-def test_every_contact_event_counts_once_per_offset(kind: str) -> None:
-    w = World()
-    e = ev(
-        kind,
-        NOW - 30,
-        wait_seconds=5.0 if kind in ("answered", "abandoned") else None,
-        reason="other" if kind == "blocked" else None,
-        talk_seconds=60.0 if kind == "ended" else None,
-    )
-    w.apply(e, offset=1)
-    first = w.totals
-    w.apply(e, offset=1)
-    assert w.totals == first

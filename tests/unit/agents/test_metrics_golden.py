@@ -16,12 +16,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from support.paths import ROOT
 
 from ccmon.agents.contacts import apply_contact
-from ccmon.agents.ledger import HANDLE, WAIT, Ledger, StateLimits, Tables
+from ccmon.agents.effects import HANDLE, WAIT, Effects, StateLimits
 from ccmon.agents.metrics.counters import CountersCollector
 from ccmon.agents.metrics.live import LiveCollector
 from ccmon.agents.metrics.source import ReadModelSource
 from ccmon.agents.metrics.targets import TargetsCollector
 from ccmon.agents.metrics.windows import WindowsCollector
+from ccmon.agents.state import PartitionState
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
 from ccmon.streams.config import load_queue_config
@@ -32,8 +33,8 @@ NOW = 1_795_435_200.0  # 2026-11-23T09:00:00Z
 CONFIG = load_queue_config(ROOT / "deploy" / "queues.example.yaml")
 
 
-def _tables() -> Tables:
-    tables = Tables(buckets={}, totals={}, live={})
+def _state() -> PartitionState:
+    state = PartitionState(0)
     limits = StateLimits(histogram_bounds={WAIT: [20.0, 60.0, 89.99999999999999], HANDLE: [300.0]})
     events = [
         ("call", "offered", 600, "c1", {}),
@@ -57,20 +58,21 @@ def _tables() -> Tables:
             contact_id=contact,
             **extra,
         )
-        led = Ledger(tables, limits, partition=0, offset=offset)
+        fx = Effects(state, limits)
         policy = CONFIG.policy(channel, "billing")
         if kind == "survey":
-            apply_survey(ev, led, policy, NOW)
+            apply_survey(ev, fx, policy, NOW)
         elif channel == "ticket":
-            apply_ticket(ev, led, policy, NOW)
+            apply_ticket(ev, fx, policy, NOW)
         else:
-            apply_contact(ev, led, policy, NOW)
-    return tables
+            apply_contact(ev, fx, policy, NOW)
+        state.merge(fx.writes)
+    return state
 
 
 def exposition() -> bytes:
-    tables = _tables()
-    source = ReadModelSource(tables, lambda: {0}, CONFIG.policy, lambda: NOW)
+    state = _state()
+    source = ReadModelSource(lambda: {0: state}, CONFIG.policy, lambda: NOW)
     registry = CollectorRegistry(auto_describe=False)
     bounds = {WAIT: [20.0, 60.0, 89.99999999999999], HANDLE: [300.0]}
     for collector in (
@@ -100,6 +102,9 @@ def test_exposition_passes_promtool_check_metrics() -> None:
     assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
 
 
-def test_standby_partitions_are_not_exported() -> None:
-    source = ReadModelSource(_tables(), lambda: {3}, CONFIG.policy, lambda: NOW)
+def test_only_owned_partitions_are_exported() -> None:
+    owned: dict[int, PartitionState] = {0: _state()}
+    source = ReadModelSource(lambda: owned, CONFIG.policy, lambda: NOW, max_age_seconds=0)
+    assert source.get().queues
+    owned.clear()  # revoked: its queues leave the read model with it
     assert source.get().queues == {}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support.kube import BASE, KUSTOMIZE_MODULE, KUSTOMIZE_VERSION, ROCKSDB_OVERLAY
+from support.kube import BASE, KUSTOMIZE_MODULE, KUSTOMIZE_VERSION
 
 
 def _cache() -> Path:
@@ -62,8 +62,3 @@ def build(kustomize: str, directory: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def base(kustomize: str) -> list[dict[str, Any]]:
     return build(kustomize, BASE)
-
-
-@pytest.fixture(scope="session")
-def rocksdb(kustomize: str) -> list[dict[str, Any]]:
-    return build(kustomize, ROCKSDB_OVERLAY)

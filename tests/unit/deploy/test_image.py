@@ -15,13 +15,10 @@ from typing import Any
 
 import dockerfile
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from support.deploy import (
     DOCKERFILE,
     DOCKERIGNORE,
     IMAGE_UID,
-    lock,
     pyproject,
     setting_fields,
     tool,
@@ -159,18 +156,6 @@ def test_healthcheck_command_really_checks_healthz(status: int, healthy: bool) -
         server.shutdown()
         server.server_close()
     assert _run_check(argv, free_port()) != 0, "nothing listening must be unhealthy"
-
-
-def test_rocksdb_is_an_optional_build_arg() -> None:
-    for stage in stages():
-        args = [c.value[0] for c in instructions(stage, "ARG")]
-        assert "WITH_ROCKSDB=false" in args, "off by default, declared in every stage"
-    text = DOCKERFILE.read_text(encoding="utf-8")
-    assert "requirements-rocksdb.lock" in text
-    rocksdb = lock("rocksdb")
-    (extra,) = pyproject()["project"]["optional-dependencies"]["rocksdb"]
-    req = Requirement(extra)
-    assert req.specifier.contains(rocksdb[canonicalize_name(req.name)]), extra
 
 
 def dockerignored(path: str) -> bool:

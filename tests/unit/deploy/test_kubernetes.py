@@ -50,7 +50,7 @@ def test_kubernetes_validate_bundles_the_pinned_versions() -> None:
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
-@pytest.mark.parametrize("variant", ["base", "rocksdb"])
+@pytest.mark.parametrize("variant", ["base"])
 def test_built_in_kinds_validate_strictly(
     variant: str, version: str, request: pytest.FixtureRequest
 ) -> None:
@@ -84,8 +84,8 @@ def test_kubernetes_validate_does_not_know_the_operator_crds(base: list[dict[str
             kubernetes_validate.validate(one(base, kind), K8S_VERSIONS[-1], strict=True)
 
 
-def test_namespace_agnostic_and_valid_labels(rocksdb: list[dict[str, Any]]) -> None:
-    for doc in rocksdb:
+def test_namespace_agnostic_and_valid_labels(base: list[dict[str, Any]]) -> None:
+    for doc in base:
         meta = doc["metadata"]
         assert "namespace" not in meta, f"{doc['kind']}/{meta['name']} names a namespace"
         for key, value in meta.get("labels", {}).items():
@@ -104,8 +104,7 @@ def test_worker_settings_are_real_settings(base: list[dict[str, Any]]) -> None:
     settings = Settings(**literal)  # validates every literal value
     replicas = one(base, "StatefulSet")["spec"]["replicas"]
     assert 2 <= replicas <= settings.partitions, "workers beyond the partitions idle"
-    assert settings.standby_replicas >= 1, "a failover should find warm tables"
-    assert settings.store == "memory://" and not settings.declare_source_topics
+    assert not settings.declare_source_topics
 
 
 def test_secrets_are_references_never_values(base: list[dict[str, Any]]) -> None:
@@ -150,7 +149,7 @@ def test_pod_runs_non_root_on_a_read_only_root(base: list[dict[str, Any]]) -> No
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes[mounts["/tmp"]], "/tmp stays writable"
-    assert "emptyDir" in volumes[mounts[env(base)["CCMON_DATA_DIR"]]], "memory store: emptyDir"
+    assert "emptyDir" in volumes[mounts[env(base)["CCMON_DATA_DIR"]]], "no local state: emptyDir"
 
 
 def test_resources_have_requests_and_limits(base: list[dict[str, Any]]) -> None:
@@ -171,24 +170,8 @@ def test_probes_ask_healthz_on_the_web_port(base: list[dict[str, Any]]) -> None:
     assert '@app.page("/healthz"' in (ROOT / "agents" / "web.py").read_text("utf-8")
 
 
-def test_image_tag_follows_the_project_version(
-    base: list[dict[str, Any]], rocksdb: list[dict[str, Any]]
-) -> None:
+def test_image_tag_follows_the_project_version(base: list[dict[str, Any]]) -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     version = pyproject["project"]["version"]
     assert worker(base)["image"] == f"ccmon:{version}"
-    assert worker(rocksdb)["image"] == f"ccmon:{version}-rocksdb"
     assert worker(base)["args"] == ["worker", "-l", "info"]
-
-
-def test_rocksdb_overlay_keeps_state_on_a_volume_claim(rocksdb: list[dict[str, Any]]) -> None:
-    sts = one(rocksdb, "StatefulSet")
-    values = env(rocksdb)
-    assert values["CCMON_STORE"] == "rocksdb://"
-    (claim,) = sts["spec"]["volumeClaimTemplates"]
-    mounts = {m["mountPath"]: m["name"] for m in worker(rocksdb)["volumeMounts"]}
-    assert mounts[values["CCMON_DATA_DIR"]] == claim["metadata"]["name"]
-    volumes = {v["name"] for v in sts["spec"]["template"]["spec"]["volumes"]}
-    assert claim["metadata"]["name"] not in volumes, "the emptyDir of the base is gone"
-    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
-    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"] == "Delete"

@@ -1,0 +1,56 @@
+"""How a batch's events are told apart before anything is written: first seen (counted),
+the same source record again (a replay: skipped quietly), another record with the same
+event id (a duplicate: skipped and counted as one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccmon.agents.counting import Counting
+from ccmon.agents.owner import Owner
+from ccmon.agents.runtime import Runtime
+from ccmon.agents.state import PartitionState
+from ccmon.streams.settings import Settings
+
+NOW = 1_800_000_000.0
+
+
+def record(event_id: str, src: str, kind: str = "offered", contact: str = "c1") -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "src": src,
+        "channel": "call",
+        "type": kind,
+        "occurred_at": NOW - 60,
+        "queue": "sales",
+        "contact_id": contact,
+    }
+
+
+def counting() -> Counting:
+    runtime = Runtime(Settings(clock="stream"))
+    return Counting(runtime, Owner(runtime.store))
+
+
+def test_new_replayed_and_duplicate_events() -> None:
+    records = [
+        record("e1", "call:0:10"),  # new
+        record("e2", "call:0:11", contact="c2"),  # counted before from this very record
+        record("e3", "call:0:12", contact="c3"),  # counted before from another record
+        record("e1", "call:0:10"),  # e1's record read twice in one batch: a replay
+        record("e1", "call:1:99"),  # e1 again from another record: a duplicate
+    ]
+    seen = {"e1": None, "e2": "call:0:11", "e3": "call:2:5"}
+    fx, duplicates, late = counting().effects(PartitionState(0), records, seen)
+    assert fx.writes.guards == [("e1", "call:0:10")]
+    assert fx.writes.incr[("t", "")] == {"call|sales|off": 1.0}
+    assert duplicates == {"call": 2} and not late
+
+
+def test_a_late_event_is_counted_in_totals_and_reported() -> None:
+    old = record("e1", "call:0:1")
+    old["occurred_at"] = NOW - 4 * 3600
+    fresh = record("e2", "call:0:2", contact="c2")
+    fx, _, late = counting().effects(PartitionState(0), [fresh, old], {"e1": None, "e2": None})
+    assert late == {"call": 1}
+    assert fx.writes.incr[("t", "")]["call|sales|off"] == 2.0
