@@ -66,12 +66,12 @@ def build_app(settings: Settings) -> faust.App:
 
     sensor = CcmonSensor(runtime.registry)
     app.sensors.add(sensor)
-    source = exposition.register(
+    source, metrics = exposition.register(
         runtime, owner, app, sensor, [*settings.topic_channels(), by_queue]
     )
     register_ingest(app, topics, runtime)
     register_counting(app, topics, runtime, owner)
-    register_pages(app, runtime.registry, owned_partitions)
+    register_pages(app, metrics.body, owned_partitions)
     snapshot.register_publisher(app, runtime, source)
     shared_clock = SharedStreamClock(
         runtime.redis, f"{settings.redis_prefix}:stream-time", runtime.clock

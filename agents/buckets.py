@@ -155,20 +155,26 @@ def ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
-def service_level(c: Mapping[str, float], variant: str) -> float | None:
-    """The four industry variants (docs/metrics.md gives their sources)."""
+def service_level_parts(c: Mapping[str, float], variant: str) -> tuple[float, float]:
+    """(good, eligible) of the four industry variants (docs/metrics.md gives their sources):
+    the service level is good / eligible. Both only grow as contacts are counted, so they
+    are counters too, and a ratio over any window is exact from their increases."""
     within = c.get(ANSWERED_WITHIN, 0.0)
     answered = c.get(ANSWERED, 0.0)
     abandoned = c.get(ABANDONED, 0.0)
     if variant == "answered_abandoned":
-        return ratio(within, answered + abandoned)
+        return within, answered + abandoned
     if variant == "answered_abandoned_excl_short":
-        return ratio(within, answered + abandoned - c.get(ABANDONED_SHORT, 0.0))
+        return within, answered + abandoned - c.get(ABANDONED_SHORT, 0.0)
     if variant == "answered":
-        return ratio(within, answered)
+        return within, answered
     if variant == "offered_within":
-        return ratio(within + c.get(ABANDONED_WITHIN, 0.0), c.get(OFFERED, 0.0))
+        return within + c.get(ABANDONED_WITHIN, 0.0), c.get(OFFERED, 0.0)
     raise ValueError(f"unknown service-level variant {variant!r}")
+
+
+def service_level(c: Mapping[str, float], variant: str) -> float | None:
+    return ratio(*service_level_parts(c, variant))
 
 
 def kpis(c: Mapping[str, float], variant: str) -> dict[str, float | None]:

@@ -135,9 +135,10 @@ def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: O
     async def count(stream: StreamT[bytes]) -> None:
         batches = runtime.batches(stream)
         async for batch in batches:
-            await counting.batch(batch)
-            for event in batch:
-                await stream.ack(event)
+            with runtime.pipeline.batches.labels("count").time():
+                await counting.batch(batch)
+                for event in batch:
+                    await stream.ack(event)
 
     @app.timer(interval=settings.tick_interval_seconds, name="ccmon.expire")
     async def expire() -> None:

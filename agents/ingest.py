@@ -134,9 +134,10 @@ def register_ingest(app: faust.App, topics: Topics, runtime: Runtime) -> None:
         async def agent(stream: StreamT[bytes], topic: str = topic_name, ch: str = channel) -> None:
             batches = runtime.batches(stream)
             async for batch in batches:
-                await ingest.batch(batch, topic, ch)
-                for event in batch:
-                    await stream.ack(event)
+                with runtime.pipeline.batches.labels("ingest").time():
+                    await ingest.batch(batch, topic, ch)
+                    for event in batch:
+                        await stream.ack(event)
 
         agent.__name__ = agent.__qualname__ = f"ingest_{channel}"
         app.agent(topics.sources[topic_name], name=f"ccmon.ingest.{channel}")(agent)

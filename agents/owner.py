@@ -35,6 +35,8 @@ class Owner:
         # Our copies of revoked partitions, until the assignment says where they went: one
         # that comes back with no other owner in between is current and need not be loaded.
         self._retired: dict[int, tuple[PartitionState, str]] = {}
+        # Changes whenever the set of exported partitions changes (read-model caches).
+        self.generation = 0
         self._on_redis = on_redis or (lambda up: None)
 
     # ---- membership ----------------------------------------------------------------
@@ -65,6 +67,7 @@ class Owner:
             state, fence = self.states.pop(p, None), self.fences.pop(p, None)
             if state is not None and fence is not None:
                 self._retired[p] = (state, fence)
+                self.generation += 1
 
     def owned(self) -> dict[int, PartitionState]:
         return dict(self.states)
@@ -97,6 +100,7 @@ class Owner:
         self._on_redis(True)
         self.states[partition] = state
         self.fences[partition] = fence
+        self.generation += 1
         self.load_seconds[partition] = time.perf_counter() - started
         self._loading.pop(partition, None)
         log.info(
@@ -135,6 +139,7 @@ class Owner:
             log.error("partition %d: another worker owns it now; dropping our copy", partition)
             self.states.pop(partition, None)
             self.fences.pop(partition, None)
+            self.generation += 1
         return outcome
 
     async def _reseed(self, partition: int) -> None:

@@ -85,9 +85,8 @@ class Runtime:
             max_future_skew_seconds=self.settings.max_future_skew_seconds
         )
 
-    @cached_property
-    def state_limits(self) -> StateLimits:
-        thresholds = self.config.all_thresholds()
+    def _thresholds(self) -> tuple[set[tuple[float, str]], set[tuple[float, str]]]:
+        """(answer thresholds, ticket targets) of every queue policy."""
         # Unknown queues get the defaults, so a name no queue uses stands for them.
         queues = [*self.config.configured_queues, "\x00defaults"]
         policies = [self.config.policy("ticket", q) for q in queues]
@@ -96,6 +95,24 @@ class Runtime:
             for p in policies
             for v in (p.first_response_target_seconds, p.resolution_target_seconds)
         }
+        return self.config.all_thresholds(), ticket_targets
+
+    def exported_bounds(self, full: bool) -> dict[str, list[float]]:
+        """Histogram buckets on /metrics: the whole ladder, or only the thresholds and
+        targets (the counts are kept per ladder bound either way)."""
+        if full:
+            return self.state_limits.histogram_bounds
+        thresholds, ticket_targets = self._thresholds()
+        return {
+            WAIT: histogram_bounds(thresholds, ()),
+            HANDLE: [],
+            TICKET_FRT: histogram_bounds(ticket_targets, ()),
+            TICKET_RESOLUTION: histogram_bounds(ticket_targets, ()),
+        }
+
+    @cached_property
+    def state_limits(self) -> StateLimits:
+        thresholds, ticket_targets = self._thresholds()
         return StateLimits(
             bucket_retention_minutes=self.settings.bucket_retention_minutes,
             day_retention_days=self.settings.day_retention_days,

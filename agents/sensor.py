@@ -2,8 +2,9 @@
 
 Faust's bundled Prometheus monitor observes its latency histograms with values that come
 out ~0 ms (pitfall 8 in DEVELOPERS.md). This sensor times what we care about with
-``time.perf_counter`` itself: per-event processing, commits, rebalances, and remembers the
-last offset read per partition for the lag collector.
+``time.perf_counter`` itself: commits and rebalances, and remembers the last offset read
+per partition for the lag collector. (Batch processing is timed by the agents themselves:
+with manual acknowledgement Faust's per-event stream hooks never see an event leave.)
 """
 
 from __future__ import annotations
@@ -43,13 +44,6 @@ class CcmonSensor(Sensor):
             ["topic"],
             registry=registry,
         )
-        self.processing = Histogram(
-            "ccmon_faust_event_processing_seconds",
-            "Time from an event entering an agent's stream to its acknowledgement.",
-            ["topic"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
-        )
         self.commits = Histogram(
             "ccmon_faust_commit_seconds",
             "Duration of offset commits.",
@@ -65,15 +59,6 @@ class CcmonSensor(Sensor):
     def on_message_in(self, tp: Any, offset: int, message: Any) -> None:
         self.last_read[tp] = offset
         self.messages.labels(tp.topic).inc()
-
-    def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> Any:
-        return {"started": time.perf_counter()}
-
-    def on_stream_event_out(
-        self, tp: Any, offset: int, stream: Any, event: Any, state: Any = None
-    ) -> None:
-        if state:
-            self.processing.labels(tp.topic).observe(time.perf_counter() - state["started"])
 
     def on_commit_initiated(self, consumer: Any) -> Any:
         return time.perf_counter()

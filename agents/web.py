@@ -7,16 +7,16 @@ from collections.abc import Callable
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 
 def register_pages(
-    app: faust.App, registry: CollectorRegistry, active_partitions: Callable[[], set[int]]
+    app: faust.App, body: Callable[[], bytes], active_partitions: Callable[[], set[int]]
 ) -> None:
     @app.page("/metrics", name="ccmon.metrics")
     async def metrics_page(self: View, request: Request) -> Response:
         # aiohttp refuses a charset in content_type=, so the full header goes in headers=.
-        return self.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return self.bytes(body(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/healthz", name="ccmon.healthz")
     async def health_page(self: View, request: Request) -> Response:

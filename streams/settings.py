@@ -8,10 +8,14 @@ the queue YAML file named by ``CCMON_QUEUE_CONFIG`` (see :mod:`streams.config`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The windows the worker computes (ccmon.agents.buckets.WINDOWS, repeated here because the
+# settings sit below the agents): validated so that a typo fails at start-up.
+WINDOWS = ("5m", "15m", "30m", "1h", "interval_15m", "interval_30m", "today")
 
 
 class Settings(BaseSettings):
@@ -87,6 +91,21 @@ class Settings(BaseSettings):
         gt=0,
         description="How often each owned partition is expired (old buckets, long waits).",
     )
+    windows: Annotated[list[str], NoDecode] = Field(
+        ["30m", "today"],
+        description="Windows exported on /metrics (comma separated; any of 5m, 15m, 30m, 1h, "
+        "interval_15m, interval_30m, today). The Redis read model always has all of them.",
+    )
+    export_ratios: bool = Field(
+        False,
+        description="Also export the KPI ratio gauges (ccmon_service_level_ratio ...) per "
+        "window; by default recording rules derive them from the windowed counts.",
+    )
+    export_detail: bool = Field(
+        False,
+        description="Also export secondary counters, full histogram ladders and windowed sums "
+        "(docs/metrics.md, series budget).",
+    )
     snapshot_interval_seconds: float = Field(1.0, gt=0, description="Redis read-model refresh.")
     snapshot_ttl_seconds: int = Field(5, ge=2, description="TTL of a read-model entry.")
     web_host: str = Field("0.0.0.0", description="Bind address of /metrics.")
@@ -96,6 +115,21 @@ class Settings(BaseSettings):
         description="Faust data directory (no state is kept there: it lives in Redis).",
     )
     max_future_skew_seconds: float = Field(300.0, description="Reject events further ahead.")
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _split_windows(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [w.strip() for w in value.split(",") if w.strip()]
+        return value
+
+    @field_validator("windows")
+    @classmethod
+    def _known_windows(cls, value: list[str]) -> list[str]:
+        unknown = [w for w in value if w not in WINDOWS]
+        if unknown:
+            raise ValueError(f"unknown windows {unknown}; choose among {', '.join(WINDOWS)}")
+        return [w for w in WINDOWS if w in value]  # canonical order, no repeats
 
     def topic_channels(self) -> dict[str, str]:
         """Source topic name -> channel label."""

@@ -5,50 +5,42 @@ The oldest waiting contact is exported as the timestamp it started waiting, so i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
-from prometheus_client.core import GaugeMetricFamily, Metric
-
-from ccmon.agents.metrics.source import ViewCollector
+from ccmon.agents.metrics.text import Family, line, pair_labels
 from ccmon.agents.readmodel import QueueView
 
-LABELS = ["channel", "queue"]
+FAMILIES = (
+    Family(
+        "ccmon_contacts_waiting", "gauge", "Contacts offered and not yet answered or abandoned."
+    ),
+    Family(
+        "ccmon_oldest_waiting_since_timestamp_seconds",
+        "gauge",
+        "Event time at which the longest-waiting contact entered the queue.",
+    ),
+    Family("ccmon_tickets_open", "gauge", "Ticket backlog: created + reopened - resolved."),
+    Family(
+        "ccmon_tickets_overdue", "gauge", "Open tickets older than the queue's resolution target."
+    ),
+    Family(
+        "ccmon_oldest_open_ticket_since_timestamp_seconds",
+        "gauge",
+        "Creation time of the oldest open ticket.",
+    ),
+)
 
 
-class LiveCollector(ViewCollector):
-    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
-        waiting = GaugeMetricFamily(
-            "ccmon_contacts_waiting",
-            "Contacts offered and not yet answered or abandoned.",
-            labels=LABELS,
-        )
-        oldest = GaugeMetricFamily(
-            "ccmon_oldest_waiting_since_timestamp_seconds",
-            "Event time at which the longest-waiting contact entered the queue.",
-            labels=LABELS,
-        )
-        tickets_open = GaugeMetricFamily(
-            "ccmon_tickets_open", "Ticket backlog: created + reopened - resolved.", labels=LABELS
-        )
-        overdue = GaugeMetricFamily(
-            "ccmon_tickets_overdue",
-            "Open tickets older than the queue's resolution target.",
-            labels=LABELS,
-        )
-        oldest_ticket = GaugeMetricFamily(
-            "ccmon_oldest_open_ticket_since_timestamp_seconds",
-            "Creation time of the oldest open ticket.",
-            labels=LABELS,
-        )
-        for v in views:
-            labels = [v.channel, v.queue]
-            if v.channel == "ticket":
-                tickets_open.add_metric(labels, v.tickets_open)
-                overdue.add_metric(labels, v.tickets_overdue)
-                if v.oldest_open_ticket_since is not None:
-                    oldest_ticket.add_metric(labels, v.oldest_open_ticket_since)
-            else:
-                waiting.add_metric(labels, v.waiting)
-                if v.oldest_waiting_since is not None:
-                    oldest.add_metric(labels, v.oldest_waiting_since)
-        yield from (waiting, oldest, tickets_open, overdue, oldest_ticket)
+def lines(view: QueueView, out: dict[str, list[str]]) -> None:
+    labels = pair_labels(view.channel, view.queue)
+
+    def put(name: str, value: float) -> None:
+        out.setdefault(name, []).append(line(name, labels, value))
+
+    if view.channel == "ticket":
+        put("ccmon_tickets_open", view.tickets_open)
+        put("ccmon_tickets_overdue", view.tickets_overdue)
+        if view.oldest_open_ticket_since is not None:
+            put("ccmon_oldest_open_ticket_since_timestamp_seconds", view.oldest_open_ticket_since)
+    else:
+        put("ccmon_contacts_waiting", view.waiting)
+        if view.oldest_waiting_since is not None:
+            put("ccmon_oldest_waiting_since_timestamp_seconds", view.oldest_waiting_since)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 def _version() -> str:
@@ -66,6 +68,14 @@ class PipelineMetrics:
             "Distinct queue labels admitted by this worker.",
             registry=registry,
         )
+        self.batches = Histogram(
+            "ccmon_batch_seconds",
+            "Time to process one batch, from taking it to its acknowledgement, by stage "
+            "(ingest: validate and send; count: guard lookup, effects, state write).",
+            ["stage"],
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
         self.readmodel_seconds = Gauge(
             "ccmon_readmodel_build_seconds",
             "Time the last read-model build (windows for every owned queue) took.",
@@ -81,6 +91,8 @@ class PipelineMetrics:
                 self.rejected.labels(topic, reason)
             for kind in types_by_topic.get(topic, ()):
                 self.events.labels(topic, kind)
+        for stage in ("ingest", "count"):
+            self.batches.labels(stage)
         for channel in channels:
             self.duplicates.labels(channel)
             self.late.labels(channel)

@@ -4,12 +4,9 @@ same instant) shares the same build instead of walking the state again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
-from prometheus_client.core import Metric
-from prometheus_client.registry import Collector
-
-from ccmon.agents.readmodel import PolicyFor, QueueView, ReadModel, ReadModelBuilder
+from ccmon.agents.readmodel import PolicyFor, ReadModel, ReadModelBuilder
 from ccmon.agents.state import PartitionState
 
 
@@ -23,36 +20,27 @@ class ReadModelSource:
         policy_for: PolicyFor,
         now: Callable[[], float],
         max_age_seconds: float = 0.25,
+        generation: Callable[[], int] = lambda: 0,
     ) -> None:
         self.states = states
         self.builder = ReadModelBuilder(policy_for)
         self.now = now
         self.max_age = max_age_seconds
+        # Bumped on every assignment and revocation: a partition that moves invalidates the
+        # model at once, so two workers never export the same pair from a cache.
+        self.generation = generation
         self._cached: ReadModel | None = None
-        self._built_at = 0.0
+        self._seen_generation = -1
+        self.built_at = 0.0
 
     def get(self) -> ReadModel:
-        if self._cached is None or time.monotonic() - self._built_at > self.max_age:
+        generation = self.generation()
+        if (
+            self._cached is None
+            or generation != self._seen_generation
+            or time.monotonic() - self.built_at > self.max_age
+        ):
             self._cached = self.builder.build(self.states(), self.now())
-            self._built_at = time.monotonic()
+            self.built_at = time.monotonic()
+            self._seen_generation = generation
         return self._cached
-
-
-class ViewCollector(Collector):
-    """Base of the per-queue collectors: they read the shared read model at scrape time.
-
-    ``families`` builds a collector's metric families from queue views. ``describe`` is
-    the same families with no views: real names and types for the registry's duplicate
-    check, without a collect (the registry is created with ``auto_describe=False``)."""
-
-    def __init__(self, source: ReadModelSource) -> None:
-        self.source = source
-
-    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
-        raise NotImplementedError
-
-    def describe(self) -> Iterator[Metric]:
-        return self.families([])
-
-    def collect(self) -> Iterator[Metric]:
-        return self.families(list(self.source.get().queues.values()))

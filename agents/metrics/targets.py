@@ -6,15 +6,11 @@ series: two workers exporting the same target would break one-to-one matching.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-
-from ccmon.agents.metrics.source import ViewCollector
+from ccmon.agents.metrics.text import Family, escape, line, pair_labels
 from ccmon.agents.readmodel import QueueView
 from ccmon.streams.config import QueuePolicy
-
-LABELS = ["channel", "queue"]
 
 TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
     ("ccmon_service_level_target_ratio", "Service-level objective.", lambda p: p.target_ratio),
@@ -48,21 +44,22 @@ TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
 )
 
 
-class TargetsCollector(ViewCollector):
-    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
-        for name, doc, get in TARGETS:
-            family = GaugeMetricFamily(name, doc, labels=LABELS)
-            for v in views:
-                if name.startswith("ccmon_ticket_") != (v.channel == "ticket"):
-                    continue
-                family.add_metric([v.channel, v.queue], float(get(v.policy)))
-            yield family
-        info = GaugeMetricFamily(
-            "ccmon_queue_info",
-            "Queue configuration: service-level variant, comparison and time zone.",
-            labels=[*LABELS, "variant", "comparison", "timezone"],
-        )
-        for v in views:
-            p = v.policy
-            info.add_metric([v.channel, v.queue, p.variant, p.comparison, p.timezone], 1.0)
-        yield info
+INFO = Family(
+    "ccmon_queue_info",
+    "gauge",
+    "Queue configuration: service-level variant, comparison and time zone.",
+)
+FAMILIES = (*(Family(name, "gauge", doc) for name, doc, _ in TARGETS), INFO)
+
+
+def lines(view: QueueView, out: dict[str, list[str]]) -> None:
+    labels = pair_labels(view.channel, view.queue)
+    p = view.policy
+    for name, _, get in TARGETS:
+        if name.startswith("ccmon_ticket_") == (view.channel == "ticket"):
+            out.setdefault(name, []).append(line(name, labels, float(get(p))))
+    info = (
+        f'{labels},variant="{escape(p.variant)}",comparison="{escape(p.comparison)}",'
+        f'timezone="{escape(p.timezone)}"'
+    )
+    out.setdefault(INFO.name, []).append(line(INFO.name, info, 1.0))

@@ -1,24 +1,25 @@
-"""Event-time windowed gauges, computed at scrape time from the minute and day buckets.
+"""Event-time windowed numbers, from the 1-minute and day buckets of each channel x queue.
 
 These are the numbers ``increase()`` over scrape time cannot give: a late event lands in
-the minute it happened, and ``today`` resets at the queue's local midnight. A ratio whose
-denominator is empty is not exported: no series rather than a made-up 0 or 1.
-"""
+the minute it happened, and ``today`` resets at the queue's local midnight. By default the
+windowed *counts* are exported (numerators and denominators: recording rules derive the
+ratios exactly) for the windows of ``CCMON_WINDOWS``; the ratio gauges themselves are opt-in
+(``CCMON_EXPORT_RATIOS``). A ratio with an empty denominator is never exported: no series
+rather than a made-up 0 or 1."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
-from prometheus_client.core import GaugeMetricFamily, Metric
+from collections.abc import Callable, Mapping
 
 from ccmon.agents import buckets as b
-from ccmon.agents.metrics.counters import applies
-from ccmon.agents.metrics.source import ViewCollector
+from ccmon.agents.metrics.budget import WINDOW_COUNTS_TODAY, Budget
+from ccmon.agents.metrics.counters import CONTACTS, TICKETS
+from ccmon.agents.metrics.text import Family, line, pair_labels
 from ccmon.agents.readmodel import QueueView
 
-LABELS = ["channel", "queue", "window"]
+Counters = Mapping[str, float]
 
-# metric name, help, kpi key (see agents.buckets.kpis)
+# metric name, help, kpi key (see ccmon.agents.buckets.kpis)
 RATIOS: tuple[tuple[str, str, str], ...] = (
     (
         "ccmon_service_level_ratio",
@@ -45,43 +46,155 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
     ("ccmon_ticket_resolution_average_seconds", "Mean ticket resolution time.", "resolution"),
 )
 
+
+def _field(name: str) -> Callable[[Counters, str], float]:
+    return lambda c, variant: c.get(name, 0.0)
+
+
+def _good(c: Counters, variant: str) -> float:
+    return b.service_level_parts(c, variant)[0]
+
+
+def _eligible(c: Counters, variant: str) -> float:
+    return b.service_level_parts(c, variant)[1]
+
+
 # Windowed counts. Named ccmon_window_* because ccmon_contacts_offered is already the
-# counter family (ccmon_contacts_offered_total); OpenMetrics forbids two families of one name.
-COUNTS: tuple[tuple[str, str, str], ...] = (
-    ("ccmon_window_contacts_offered", "Contacts offered in the window.", b.OFFERED),
-    ("ccmon_window_contacts_answered", "Contacts answered in the window.", b.ANSWERED),
+# counter family (ccmon_contacts_offered_total); OpenMetrics forbids two families of one
+# name. (short name, metric name, help, value, channels, only with CCMON_EXPORT_DETAIL)
+COUNTS: tuple[tuple[str, str, str, Callable[[Counters, str], float], frozenset[str], bool], ...] = (
     (
+        "offered",
+        "ccmon_window_contacts_offered",
+        "Contacts offered in the window.",
+        _field(b.OFFERED),
+        CONTACTS,
+        False,
+    ),
+    (
+        "answered",
+        "ccmon_window_contacts_answered",
+        "Contacts answered in the window.",
+        _field(b.ANSWERED),
+        CONTACTS,
+        True,
+    ),
+    (
+        "answered_within",
         "ccmon_window_contacts_answered_within_threshold",
         "Contacts answered within threshold in the window.",
-        b.ANSWERED_WITHIN,
+        _field(b.ANSWERED_WITHIN),
+        CONTACTS,
+        True,
     ),
-    ("ccmon_window_contacts_abandoned", "Contacts abandoned in the window.", b.ABANDONED),
     (
+        "abandoned",
+        "ccmon_window_contacts_abandoned",
+        "Contacts abandoned in the window.",
+        _field(b.ABANDONED),
+        CONTACTS,
+        False,
+    ),
+    (
+        "abandoned_short",
         "ccmon_window_contacts_abandoned_short",
         "Short abandons in the window.",
-        b.ABANDONED_SHORT,
+        _field(b.ABANDONED_SHORT),
+        CONTACTS,
+        True,
     ),
-    ("ccmon_window_contacts_blocked", "Contacts blocked in the window.", b.BLOCKED),
-    ("ccmon_window_tickets_created", "Tickets created in the window.", b.T_CREATED),
-    ("ccmon_window_tickets_resolved", "Tickets resolved in the window.", b.T_RESOLVED),
+    (
+        "blocked",
+        "ccmon_window_contacts_blocked",
+        "Contacts blocked in the window.",
+        _field(b.BLOCKED),
+        CONTACTS,
+        False,
+    ),
+    (
+        "service_level_good",
+        "ccmon_window_service_level_good",
+        "Contacts that met the service level in the window (the queue's variant).",
+        _good,
+        CONTACTS,
+        False,
+    ),
+    (
+        "service_level_eligible",
+        "ccmon_window_service_level_eligible",
+        "Contacts the window's service level is computed over (the queue's variant).",
+        _eligible,
+        CONTACTS,
+        False,
+    ),
+    (
+        "wait_sum",
+        "ccmon_window_answer_wait_seconds",
+        "Waits of answered contacts summed in the window (ASA = this / wait known).",
+        _field(b.WAIT_SUM),
+        CONTACTS,
+        True,
+    ),
+    (
+        "wait_n",
+        "ccmon_window_contacts_wait_known",
+        "Answered contacts whose wait is known, in the window.",
+        _field(b.WAIT_N),
+        CONTACTS,
+        True,
+    ),
+    (
+        "tickets_created",
+        "ccmon_window_tickets_created",
+        "Tickets created in the window.",
+        _field(b.T_CREATED),
+        TICKETS,
+        False,
+    ),
+    (
+        "tickets_resolved",
+        "ccmon_window_tickets_resolved",
+        "Tickets resolved in the window.",
+        _field(b.T_RESOLVED),
+        TICKETS,
+        False,
+    ),
 )
+TODAY_TICKETS = ("tickets_created", "tickets_resolved")
 
 
-class WindowsCollector(ViewCollector):
-    def families(self, views: Sequence[QueueView]) -> Iterator[Metric]:
-        ratios = {name: GaugeMetricFamily(name, doc, labels=LABELS) for name, doc, _ in RATIOS}
-        counts = {name: GaugeMetricFamily(name, doc, labels=LABELS) for name, doc, _ in COUNTS}
-        for v in views:
-            for window in b.WINDOWS:
-                counters = v.windows.get(window, {})
-                labels = [v.channel, v.queue, window]
-                values = b.kpis(counters, v.policy.variant)
-                for name, _, kpi in RATIOS:
-                    value = values[kpi]
-                    if value is not None:
-                        ratios[name].add_metric(labels, value)
-                for name, _, field in COUNTS:
-                    if applies(name, v.channel):
-                        counts[name].add_metric(labels, counters.get(field, 0.0))
-        yield from ratios.values()
-        yield from counts.values()
+def _exported(short: str, window: str, detail: bool) -> bool:
+    """``today`` needs only what the day's totals on a wall screen show; other windows get
+    every default count (the alerts and dashboards read 30m)."""
+    if detail or window != "today":
+        return True
+    return short in WINDOW_COUNTS_TODAY or short in TODAY_TICKETS
+
+
+def families(budget: Budget) -> list[Family]:
+    out = [
+        Family(name, "gauge", doc)
+        for _, name, doc, _, _, detail in COUNTS
+        if budget.detail or not detail
+    ]
+    if budget.ratios:
+        out += [Family(name, "gauge", doc) for name, doc, _ in RATIOS]
+    return out
+
+
+def lines(view: QueueView, budget: Budget, out: dict[str, list[str]]) -> None:
+    base = pair_labels(view.channel, view.queue)
+    variant = view.policy.variant
+    for window in budget.windows:
+        counters = view.windows.get(window, {})
+        labels = f'{base},window="{window}"'
+        for short, name, _, value, channels, detail in COUNTS:
+            if view.channel not in channels or (detail and not budget.detail):
+                continue
+            if _exported(short, window, budget.detail):
+                out.setdefault(name, []).append(line(name, labels, value(counters, variant)))
+        if budget.ratios:
+            kpis = b.kpis(counters, variant)
+            for name, _, kpi in RATIOS:
+                if (ratio := kpis[kpi]) is not None:
+                    out.setdefault(name, []).append(line(name, labels, ratio))

@@ -1,5 +1,6 @@
-"""Golden-file test of the /metrics exposition (node_exporter style): fixed table contents
-and a fixed clock give byte-identical output, which promtool accepts.
+"""Golden-file tests of the per-queue /metrics exposition (node_exporter style): a fixed
+state and a fixed clock give byte-identical output, with the default series budget and with
+everything opted in; promtool and prometheus_client's parser accept both.
 
 Regenerate on purpose with ``CCMON_UPDATE_GOLDEN=1 pytest tests/unit/agents``.
 """
@@ -12,23 +13,25 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from support.paths import ROOT
 
 from ccmon.agents.contacts import apply_contact
 from ccmon.agents.effects import HANDLE, WAIT, Effects, StateLimits
-from ccmon.agents.metrics.counters import CountersCollector
-from ccmon.agents.metrics.live import LiveCollector
+from ccmon.agents.metrics.budget import Budget
+from ccmon.agents.metrics.queues import QueueExposition
 from ccmon.agents.metrics.source import ReadModelSource
-from ccmon.agents.metrics.targets import TargetsCollector
-from ccmon.agents.metrics.windows import WindowsCollector
 from ccmon.agents.state import PartitionState
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
 from ccmon.streams.config import load_queue_config
 from ccmon.streams.events import Event
 
-GOLDEN = Path(__file__).parent / "data" / "metrics.golden.txt"
+GOLDEN = {
+    "default": Path(__file__).parent / "data" / "metrics.golden.txt",
+    "everything": Path(__file__).parent / "data" / "metrics-everything.golden.txt",
+}
+BUDGETS = {"default": Budget(), "everything": Budget.everything()}
 NOW = 1_795_435_200.0  # 2026-11-23T09:00:00Z
 CONFIG = load_queue_config(ROOT / "deploy" / "queues.example.yaml")
 
@@ -70,36 +73,52 @@ def _state() -> PartitionState:
     return state
 
 
-def exposition() -> bytes:
+def exposition(budget: str) -> bytes:
     state = _state()
     source = ReadModelSource(lambda: {0: state}, CONFIG.policy, lambda: NOW)
-    registry = CollectorRegistry(auto_describe=False)
     bounds = {WAIT: [20.0, 60.0, 89.99999999999999], HANDLE: [300.0]}
-    for collector in (
-        CountersCollector(source, bounds),
-        WindowsCollector(source),
-        LiveCollector(source),
-        TargetsCollector(source),
-    ):
-        registry.register(collector)
-    return generate_latest(registry)
+    text = QueueExposition(source, BUDGETS[budget], bounds).render()
+    # The staleness gauge is the one number that depends on when the test runs.
+    lines = [x for x in text.splitlines(keepends=True) if not x.startswith("ccmon_metrics_stal")]
+    return "".join(lines).encode()
 
 
-def test_metrics_match_the_golden_file() -> None:
-    got = exposition()
+@pytest.mark.parametrize("budget", sorted(GOLDEN))
+def test_metrics_match_the_golden_file(budget: str) -> None:
+    got = exposition(budget)
     if os.environ.get("CCMON_UPDATE_GOLDEN") == "1":
-        GOLDEN.write_bytes(got)
-    assert got.decode() == GOLDEN.read_text()
+        GOLDEN[budget].write_bytes(got)
+    assert got.decode() == GOLDEN[budget].read_text()
 
 
-def test_exposition_passes_promtool_check_metrics() -> None:
+@pytest.mark.parametrize("budget", sorted(GOLDEN))
+def test_exposition_passes_promtool_and_the_client_parser(budget: str) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool not found: run `make deps` (Debian package prometheus)")
+    body = exposition(budget)
     result = subprocess.run(
-        [promtool, "check", "metrics"], input=exposition(), capture_output=True, check=False
+        [promtool, "check", "metrics"], input=body, capture_output=True, check=False
     )
     assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
+    families = list(text_string_to_metric_families(body.decode()))
+    assert len({f.name for f in families}) == len(families), "a family twice"
+    assert sum(len(f.samples) for f in families) > 0
+
+
+def test_label_values_are_escaped() -> None:
+    state = _state()
+    for bucket in (state.totals,):
+        bucket['call|say "hi"\\ or\nnot'] = dict(bucket["call|billing"])
+    source = ReadModelSource(lambda: {0: state}, CONFIG.policy, lambda: NOW)
+    text = QueueExposition(source, Budget(), {WAIT: [20.0]}).render()
+    queues = {
+        s.labels["queue"]
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if "queue" in s.labels
+    }
+    assert 'say "hi"\\ or\nnot' in queues
 
 
 def test_only_owned_partitions_are_exported() -> None:
