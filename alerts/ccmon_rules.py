@@ -10,7 +10,6 @@ from alerts.rulekit import (
     ON,
     QUEUE,
     alert,
-    either,
     expr,
     q,
     runbook,
@@ -28,12 +27,51 @@ def slo_windows(config: dict[str, Any]) -> list[str]:
     return sorted(windows, key=seconds)
 
 
+def windowed(metric: str, window: str) -> str:
+    return q(f'{metric}{{window="{window}"}}')
+
+
+def window_ratio(numerator: str, denominator: str) -> str:
+    """An event-time ratio from the windowed counts (series budget: the worker exports the
+    counts, not the ratios); no series where the denominator is empty."""
+    return f"{numerator}\n/ {ON}\n({denominator} > 0)"
+
+
 def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
     window = config["queues"]["window"]
+    offered = windowed("ccmon_window_contacts_offered", window)
+    blocked = windowed("ccmon_window_contacts_blocked", window)
     rules: list[dict[str, Any]] = [
         {
             "record": f"ccmon:service_level:ratio{window}",
-            "expr": q(f'ccmon_service_level_ratio{{window="{window}"}}'),
+            "expr": window_ratio(
+                windowed("ccmon_window_service_level_good", window),
+                windowed("ccmon_window_service_level_eligible", window),
+            ),
+        },
+        {
+            "record": f"ccmon:abandon:ratio{window}",
+            "expr": window_ratio(windowed("ccmon_window_contacts_abandoned", window), offered),
+        },
+        {
+            "record": f"ccmon:blocking:ratio{window}",
+            "expr": window_ratio(blocked, f"({offered} + {ON} {blocked})"),
+        },
+        {
+            "record": "ccmon:service_level:ratio_today",
+            "expr": window_ratio(
+                windowed("ccmon_window_service_level_good", "today"),
+                windowed("ccmon_window_service_level_eligible", "today"),
+            ),
+        },
+        {
+            # Scrape-time (the histogram's increase), not event time: a wall-screen figure;
+            # CCMON_EXPORT_DETAIL exports the event-time sums for those who need them.
+            "record": f"ccmon:answer_wait:mean{window}",
+            "expr": (
+                f"{sum_increase('ccmon_contact_wait_seconds_sum', window)}\n/ {ON}\n"
+                f"({sum_increase('ccmon_contact_wait_seconds_count', window)} > 0)"
+            ),
         },
         {
             "record": "ccmon:sl_error_budget:ratio",
@@ -41,11 +79,12 @@ def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
         },
     ]
     for w in slo_windows(config):
-        answered = sum_increase("ccmon_contacts_answered_total", w)
-        abandoned = sum_increase("ccmon_contacts_abandoned_total", w)
-        good = sum_increase("ccmon_contacts_answered_within_threshold_total", w)
+        # Good and eligible in the queue's own variant: the burn rate of the right SLO.
+        good = sum_increase("ccmon_service_level_good_total", w)
         eligible = f"ccmon:sl_eligible:increase{w}"
-        rules.append({"record": eligible, "expr": either(answered, abandoned)})
+        rules.append(
+            {"record": eligible, "expr": sum_increase("ccmon_service_level_eligible_total", w)}
+        )
         rules.append(
             {
                 "record": f"ccmon:sl_error:ratio_rate{w}",
@@ -107,8 +146,8 @@ def slo_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
                 f"allows (threshold {factor}x): "
                 '{{ with printf "ccmon:sl_error:ratio_rate' + long + '{channel=%q,queue=%q}" '
                 "$labels.channel $labels.queue | query }}{{ . | first | value | "
-                "humanizePercentage }}{{ end }} of answered + abandoned contacts missed the "
-                "answer threshold, against a budget of "
+                "humanizePercentage }}{{ end }} of the contacts its service level counts "
+                "missed the answer threshold, against a budget of "
                 '{{ with printf "ccmon:sl_error_budget:ratio{channel=%q,queue=%q}" '
                 "$labels.channel $labels.queue | query }}{{ . | first | value | "
                 "humanizePercentage }}{{ end }}.",
@@ -197,7 +236,7 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
             "CcmonAbandonRatioHigh",
             f"""
             (
-              {q(f'ccmon_abandon_ratio{{window="{w}"}}')}
+              ccmon:abandon:ratio{w}
               > {ON} {q("ccmon_abandon_ratio_limit")}
             )
             and {ON}

@@ -28,6 +28,7 @@ import tempfile
 import tomllib
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
@@ -48,14 +49,14 @@ class LockError(RuntimeError):
     """The environment cannot produce a lock (missing or mismatched distribution)."""
 
 
-def pyproject() -> dict:
+def pyproject() -> dict[str, Any]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
 def wanted(req: Requirement, extras: frozenset[str]) -> bool:
     if req.marker is None:
         return True
-    env = dict(default_environment())
+    env = {k: str(v) for k, v in default_environment().items()}
     return any(req.marker.evaluate({**env, "extra": e}) for e in (extras or {""}))
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common, heatmap, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as model
@@ -19,7 +18,7 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 # Colour steps: (colour, from value); the first step's value is None (the base colour).
 Steps = Sequence[tuple[str, float | None]]
-Panel = Builder[Any]
+Panel = stat.Panel | timeseries.Panel | heatmap.Panel | table.Panel
 Query = prometheus.Dataquery
 
 DS = model.DataSourceRef(type_val="prometheus", uid="ccmon-prometheus")

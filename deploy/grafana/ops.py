@@ -27,7 +27,7 @@ def ops() -> dict[str, Any]:
     topic = 'topic=~"$topic"'
     inst = 'instance=~"$instance"'
     ri = "[$__rate_interval]"
-    processing = f"rate(ccmon_faust_event_processing_seconds_bucket{{{inst}}}{ri})"
+    processing = f"rate(ccmon_batch_seconds_bucket{{{inst}}}{ri})"
     commit = f"rate(ccmon_faust_commit_seconds_bucket{{{inst}}}{ri})"
     lay.row("Workers")
     lay.add(
@@ -65,15 +65,15 @@ def ops() -> dict[str, Any]:
     )
     lay.add(
         graph(
-            "Event processing time",
+            "Batch processing time",
             [
                 target(
-                    f"histogram_quantile(0.5, sum by (le) ({processing}))",
-                    "p50",
+                    f"histogram_quantile(0.5, sum by (stage, le) ({processing}))",
+                    "p50 {{stage}}",
                 ),
                 target(
-                    f"histogram_quantile(0.99, sum by (le) ({processing}))",
-                    "p99",
+                    f"histogram_quantile(0.99, sum by (stage, le) ({processing}))",
+                    "p99 {{stage}}",
                 ),
                 target(
                     f"histogram_quantile(0.99, sum by (instance, le) ({processing}))",
@@ -86,10 +86,10 @@ def ops() -> dict[str, Any]:
         8,
     )
     heat = heatmap_panel(
-        "Event processing time distribution",
+        "Batch processing time distribution",
         [
             target(
-                f"sum by (le) (rate(ccmon_faust_event_processing_seconds_bucket{{{inst}}}{ri}))",
+                f"sum by (le) (rate(ccmon_batch_seconds_bucket{{{inst}}}{ri}))",
                 "{{le}}",
                 fmt="heatmap",
             )
@@ -236,11 +236,14 @@ def ops() -> dict[str, Any]:
             "Contacts expired / wait unknown",
             [
                 target(
-                    f"sum by (channel) (rate(ccmon_contacts_expired_total{ri}))",
+                    # Exported once non-zero: 0 per channel until then, not "no data".
+                    f"sum by (channel) (rate(ccmon_contacts_expired_total{ri}))"
+                    " or sum by (channel) (ccmon_contacts_offered_total) * 0",
                     "expired {{channel}}",
                 ),
                 target(
-                    f"sum by (channel) (rate(ccmon_contacts_wait_unknown_total{ri}))",
+                    f"sum by (channel) (rate(ccmon_contacts_wait_unknown_total{ri}))"
+                    " or sum by (channel) (ccmon_contacts_offered_total) * 0",
                     "wait unknown {{channel}}",
                 ),
             ],

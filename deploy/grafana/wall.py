@@ -126,13 +126,13 @@ def wall() -> dict[str, Any]:
         f" or {by_channel('ccmon_contacts_waiting')} * 0"
     )
     vs_target = (
-        f"{by_channel('ccmon_service_level_ratio', '30m')}"
+        f"{by_channel('ccmon:service_level:ratio30m')}"
         f" - on (channel) {by_channel('ccmon_service_level_target_ratio')}"
     )
     row: list[tuple[str, str, str, Steps, int]] = [
         (
             "Service level 30 min",
-            by_channel("ccmon_service_level_ratio", "30m"),
+            by_channel("ccmon:service_level:ratio30m"),
             "percentunit",
             SL,
             0,
@@ -140,16 +140,16 @@ def wall() -> dict[str, Any]:
         ("SL vs target", vs_target, "percentunit", SL_VS_TARGET, 0),
         (
             "Service level today",
-            by_channel("ccmon_service_level_ratio", "today"),
+            by_channel("ccmon:service_level:ratio_today"),
             "percentunit",
             SL,
             0,
         ),
         ("Waiting", by_channel("ccmon_contacts_waiting"), "short", WAITING, 0),
         ("Oldest waiting", oldest, "s", OLDEST, 0),
-        ("ASA 30 min", by_channel("ccmon_answer_wait_average_seconds", "30m"), "s", ASA, 0),
-        ("Abandoned 30 min", by_channel("ccmon_abandon_ratio", "30m"), "percentunit", ABANDON, 1),
-        ("Blocked 30 min", by_channel("ccmon_blocking_ratio", "30m"), "percentunit", BLOCKING, 1),
+        ("ASA 30 min", by_channel("ccmon:answer_wait:mean30m"), "s", ASA, 0),
+        ("Abandoned 30 min", by_channel("ccmon:abandon:ratio30m"), "percentunit", ABANDON, 1),
+        ("Blocked 30 min", by_channel("ccmon:blocking:ratio30m"), "percentunit", BLOCKING, 1),
     ]
     for title, expr, unit, colours, decimals in row:
         lay.add(

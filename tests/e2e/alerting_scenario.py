@@ -128,10 +128,10 @@ class Scenario:
             lambda: "\n".join(
                 f"{expr} = {[(r['metric'].get('queue'), r['value'][1]) for r in prom_query(self.prom, expr)]}"  # noqa: E501
                 for expr in (
-                    'ccmon_service_level_ratio{channel="call", window="30m"}',
+                    'ccmon:service_level:ratio30m{channel="call"}',
                     'ccmon_window_contacts_offered{channel="call", window="30m"}',
                     'ccmon_contacts_waiting{channel="call"}',
-                    'ccmon_abandon_ratio{channel="call", window="30m"}',
+                    'ccmon:abandon:ratio30m{channel="call"}',
                     "ccmon:sl_error:ratio_rate5m",
                     "ccmon:sl_error:ratio_rate1h",
                     "ccmon:sl_eligible:increase1h",
@@ -348,7 +348,8 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
         lambda: run.sink.find("/ticket", OLDEST, "resolved", queue=SALES),
         timeout=60,
     )
-    sl = run.value('ccmon_service_level_ratio{channel="call", queue="sales", window="30m"}')
+    # The default series budget: the ratio is the recording rule over the windowed counts.
+    sl = run.value('ccmon:service_level:ratio30m{channel="call", queue="sales"}')
     assert sl is not None and sl >= 0.8, sl
 
     # The other sales tickets resolved while muted: they never reached /ticket.

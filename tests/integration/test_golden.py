@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from golden_reference import PHASES, expected_samples_of, load, recount
+from golden_reference import EVERYTHING, PHASES, expected_samples_of, load, recount
 from support.expect import combined, sample, wait_until_equal
 from support.kafka_io import create_topics, produce
 from support.services import KafkaServer, RedisServer
@@ -65,6 +65,7 @@ def test_golden_metrics_equal_reference(
         "CCMON_TOPIC_TICKETS": topics["ticket"],
         "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
         "CCMON_CLOCK": "stream",
+        **EVERYTHING,
         "CCMON_QUEUE_CONFIG": str(DATA / "golden-queues.yaml"),
         "CCMON_TICK_INTERVAL_SECONDS": "3600",
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from golden_reference import expected_samples_of, recount_events
+from golden_reference import EVERYTHING, expected_samples_of, recount_events
 from support.expect import combined, wait_until_equal
 from support.kafka_io import create_topics, produce
 from support.paths import ROOT
@@ -90,6 +90,7 @@ def test_rebalance_storm_leaves_every_number_exact(
         "CCMON_TOPIC_TICKETS": topics["ticket"],
         "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
         "CCMON_CLOCK": "stream",
+        **EVERYTHING,
         "CCMON_PARTITIONS": "6",
         "CCMON_QUEUE_CONFIG": str(ROOT / "tests" / "integration" / "data" / "golden-queues.yaml"),
         "CCMON_TICK_INTERVAL_SECONDS": "3600",

@@ -168,7 +168,7 @@ def test_ops_dashboard_covers_the_pipeline() -> None:
     for metric in (
         "ccmon_events_total", "ccmon_events_rejected_total", "ccmon_events_duplicate_total",
         "ccmon_events_late_total", "ccmon_consumer_lag", "ccmon_last_event_timestamp_seconds",
-        'up{job="ccmon"', "ccmon_faust_event_processing_seconds_bucket",
+        'up{job="ccmon"', "ccmon_batch_seconds_bucket",
     ):  # fmt: skip
         assert metric in exprs, metric
 
