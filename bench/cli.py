@@ -29,8 +29,9 @@ PHASES = ("ccmon", "freshness", "naive", "quix", "restart", "costs")
 QUICK_EVENTS, QUICK_QUEUES, QUICK_FRESH_SECONDS = 6_000, 150, 10.0
 QUICK = f"{QUICK_EVENTS:,} events, {QUICK_QUEUES} queues, {QUICK_FRESH_SECONDS:.0f}s freshness"
 SNAPSHOT, TICK = "CCMON_SNAPSHOT_INTERVAL_SECONDS", "CCMON_TICK_INTERVAL_SECONDS"
+SCRAPED = "scraped every 1 s"
 SOURCE_PARTITIONS = 3
-SPAN_SECONDS = 50 * 60  # event times of the preload: < 1 h, so the 1h windows hold them all
+SPAN_SECONDS = 50 * 60  # event times of the preload: within the 1h window, usually one UTC day
 
 _began = time.monotonic()
 
@@ -165,6 +166,8 @@ def _drain_configs(
             for name, env in (("no snapshot", {SNAPSHOT: "86400"}), ("no ticks", {TICK: "86400"})):
                 configs.append(make(p, w, variant=", ".join(filter(None, (name, again))), env=env))
     configs[0].scrape_rounds = 3 if args.quick else 8
+    # Issue 11's bar: the same drain with Prometheus scraping worker 1 every second.
+    configs.append(make(p, w, variant=SCRAPED, scrape_every=1.0))
     if args.profile:
         stats = workdir / f"worker-{run_id}.prof"
         configs.append(make(p, w, variant="cProfile", profile=stats))

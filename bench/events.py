@@ -61,6 +61,7 @@ class Expected:
     events: int = 0
     by_topic_type: Counter[tuple[str, str]] = field(default_factory=Counter)
     by_queue: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    one_day: bool = True  # every event time on one UTC day: the "today" window holds them all
 
     def add(self, channel: str, event: dict[str, Any]) -> None:
         self.events += 1
@@ -203,4 +204,10 @@ def build_dataset(n: int, queues: list[str], prefix: str, end: float, span: floa
                 int(ts * 1000),
             )
         )
-    return Dataset(records, expected, timed[0][0], timed[-1][0])
+    first, last = timed[0][0], timed[-1][0]
+    expected.one_day = _utc_day(first) == _utc_day(last)
+    return Dataset(records, expected, first, last)
+
+
+def _utc_day(ts: float) -> int:
+    return int(ts // 86400)

@@ -85,16 +85,34 @@ def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _scrape_line(extra: dict[str, Any]) -> list[str]:
+def _scrape_lines(drains: list[dict[str, Any]]) -> list[str]:
+    extra = drains[0].get("extra", {}) if drains else {}
     if "scrape_p50_ms" not in extra:
         return []
-    return [
+    lines = [
         "",
         f"/metrics of worker 1 with {extra['channel_queues']} channel x queue populated: "
         f"{extra['scrape_p50_ms']:,.0f} ms p50, {extra['scrape_max_ms']:,.0f} ms max, "
         f"{extra['scrape_bytes'] / 1e6:.1f} MB, {extra['scrape_series']:,} series, "
+        f"{extra.get('series_per_pair', 0):.1f} per pair; "
         f"read-model build {extra['readmodel_build_ms']:.0f} ms",
     ]
+    plain = next((d for d in drains if _plain(d) and d["rate"]), None)
+    for d in drains:
+        x = d.get("extra", {})
+        if "drain_scrapes" not in x or not d["rate"]:
+            continue
+        lines.append(
+            f"while draining, scraped every second: {x.get('drain_scrape_p50_ms', 0):,.0f} ms "
+            f"p50, {x.get('drain_scrape_max_ms', 0):,.0f} ms max over {x['drain_scrapes']} "
+            f"scrapes ({x['drain_scrape_errors']} failed)"
+            + (
+                f"; drain rate {d['rate'] / plain['rate']:.3f} of the unscraped drain"
+                if plain
+                else ""
+            )
+        )
+    return lines
 
 
 def _freshness_lines(runs: list[dict[str, Any]]) -> list[str]:
@@ -181,7 +199,7 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"preload: {p['events']:,} events in {p['seconds']:.1f}s")
     drains = result.get("drain", [])
     if drains:
-        lines += ["", *_drain_table(drains), *_scrape_line(drains[0].get("extra", {}))]
+        lines += ["", *_drain_table(drains), *_scrape_lines(drains)]
     lines += _freshness_lines(result.get("freshness", []))
     lines += _restart_lines(result.get("restart"))
     lines += _profile_lines(result.get("profile"))

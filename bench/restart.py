@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,9 @@ async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any
     channel_of = {t: c for c, t in TOPICS.items()}
     records = [replace(r, topic=topics[channel_of[r.topic]]) for r in data.records]
     expected = data.expected
-    expected.by_topic_type = {
-        (topics[channel_of[t]], kind): n for (t, kind), n in expected.by_topic_type.items()
-    }
+    expected.by_topic_type = Counter(
+        {(topics[channel_of[t]], kind): n for (t, kind), n in expected.by_topic_type.items()}
+    )
     await create_topics(services.kafka, topics.values(), SOURCE_PARTITIONS)
     await preload(services.kafka, records, log)
     app_id = f"bench-restart-{cfg.run_id}"
@@ -101,7 +102,7 @@ async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any
                 if owned == cfg.partitions:
                     healthy = healthy or time.monotonic() - spawned
                     text = await asyncio.to_thread(second.metrics_text)
-                    problems = verify(parse_metrics(text), expected, one_hour=False, intake=False)
+                    problems = verify(parse_metrics(text), expected, intake=False)
                     if not problems:
                         correct = time.monotonic() - spawned
                         break

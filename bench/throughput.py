@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from redis.asyncio import Redis
 from bench.events import TOPICS, Expected
 from bench.kafka import Offsets
 from bench.load import ForeignLoad
+from bench.scrape import DrainScraper, settled_costs
 from bench.services import BenchError, Services
 from bench.verify import verify
 from bench.worker import (
@@ -35,7 +35,6 @@ from bench.worker import (
     Worker,
     cpu_seconds,
     parse_metrics,
-    queue_sums,
     total,
 )
 
@@ -54,6 +53,7 @@ class DrainConfig:
     tree: Path
     queue_config: Path | None
     scrape_rounds: int = 0  # timed /metrics scrapes after the drain (0: none)
+    scrape_every: float = 0.0  # scrape worker 1 this often during the drain (0: never)
     variant: str = ""  # a name for ``env``, e.g. "no snapshot"
     env: dict[str, str] = field(default_factory=dict)
     profile: Path | None = None  # run the (first) worker under cProfile, stats to this file
@@ -180,28 +180,6 @@ async def _steady_rss(sampler: RssSampler) -> float:
     return statistics.median(values)
 
 
-async def _scrape_costs(workers: list[Worker], rounds: int) -> dict[str, Any]:
-    times, sizes = [], []
-    text = ""
-    for _ in range(rounds):
-        await asyncio.sleep(1.0)  # past the read model's 0.5 s cache: every scrape rebuilds
-        began = time.perf_counter()
-        text = await asyncio.to_thread(workers[0].metrics_text)
-        times.append(time.perf_counter() - began)
-        sizes.append(len(text.encode()))
-    samples = parse_metrics(text)
-    families = Counter(name.removesuffix("_bucket") for name, _ in samples)
-    return {
-        "series_by_name": dict(families.most_common(12)),
-        "scrape_p50_ms": statistics.median(times) * 1000,
-        "scrape_max_ms": max(times) * 1000,
-        "scrape_bytes": statistics.median(sizes),
-        "scrape_series": len(samples),
-        "readmodel_build_ms": total(samples, "ccmon_readmodel_build_seconds") * 1000,
-        "channel_queues": len([v for v in queue_sums(samples).values() if v]),
-    }
-
-
 def _timings(result: DrainResult, tl: Timeline, spawned: float, n: int) -> None:
     result.seconds = tl.ended - tl.started
     result.rate = n / result.seconds if result.seconds > 0 else 0.0
@@ -246,9 +224,16 @@ async def run_ccmon(
         async with Offsets(services.kafka) as offsets, redis:
             with RssSampler([w.pid for w in workers]) as sampler, ForeignLoad() as load:
                 sources = list(TOPICS.values())
-                tl = await _drain(
-                    workers, offsets, counted, app_id, sources, expected.events, sampler, log
-                )
+                scraper = DrainScraper(workers[0], cfg.scrape_every)
+                if cfg.scrape_every:
+                    scraper.start()
+                try:
+                    tl = await _drain(
+                        workers, offsets, counted, app_id, sources, expected.events, sampler, log
+                    )
+                finally:
+                    if cfg.scrape_every:
+                        result.extra.update(scraper.stop())
                 result.extra["foreign_cpu_percent"] = load.sample()
                 _timings(result, tl, spawned, expected.events)
                 result.rss_peak_mb = sampler.peak / MB
@@ -258,7 +243,7 @@ async def run_ccmon(
                 result.rss_steady_mb = await _steady_rss(sampler) / MB
                 if cfg.scrape_rounds:
                     log(f"{app_id}: timing /metrics")
-                    result.extra.update(await _scrape_costs(workers, cfg.scrape_rounds))
+                    result.extra.update(await settled_costs(workers, cfg.scrape_rounds))
                 result.rss_peak_mb = sampler.peak / MB  # scrapes are part of normal life
                 result.extra["redelivered"] = total(samples, "ccmon_events_total") - expected.events
                 result.extra["duplicates"] = total(samples, "ccmon_events_duplicate_total")
