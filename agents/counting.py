@@ -44,10 +44,18 @@ class Counting:
         by_partition: dict[int, list[Record]] = {}
         for event in events:
             by_partition.setdefault(event.message.partition, []).extend(orjson.loads(event.value))
+        # A repartition record carries up to a whole ingest batch, so a batch of them can
+        # hold tens of thousands of events: counted in steps of at most batch_max_events,
+        # each its own Redis round trips, so the event loop (scrapes, heartbeats, the
+        # metrics refresher) runs between steps instead of waiting a second or more.
+        step = self.runtime.settings.batch_max_events
         for partition, records in by_partition.items():
-            await self.partition(partition, records)
+            for i in range(0, len(records), step):
+                if not await self.partition(partition, records[i : i + step]):
+                    break
 
-    async def partition(self, partition: int, records: list[Record]) -> None:
+    async def partition(self, partition: int, records: list[Record]) -> bool:
+        """Count one step of a partition's events; False when the partition is not ours."""
         state = await self.owner.acquire(partition)
         if state is None:
             # Not ours (revoked, or fenced by a newer owner): its new owner reads these again;
@@ -55,7 +63,7 @@ class Counting:
             log.info(
                 "partition %d is not ours: %d events left to its owner", partition, len(records)
             )
-            return
+            return False
         async with self.owner.locks[partition]:
             ids = list(dict.fromkeys(str(r["event_id"]) for r in records))
             while True:
@@ -70,13 +78,14 @@ class Counting:
                     len(outcome.conflicts),
                 )
             if outcome.status != "ok":
-                return
+                return False
             state.merge(fx.writes)
         pipeline = self.runtime.pipeline
         for channel, n in duplicates.items():
             pipeline.duplicates.labels(channel).inc(n)
         for channel, n in late.items():
             pipeline.late.labels(channel).inc(n)
+        return True
 
     def effects(
         self, state: Any, records: list[Record], seen: dict[str, str | None]

@@ -19,14 +19,17 @@ from ccmon.agents.owner import Owner
 from ccmon.agents.runtime import Runtime
 from ccmon.agents.sensor import CcmonSensor
 
+# How often the refresher asks whether the next scrape is near (a cheap check).
+REFRESH_CHECK_SECONDS = 0.1
+
 
 class Exposition:
     def __init__(self, queues: QueueExposition, runtime: Runtime) -> None:
         self.queues = queues
         self.registry = runtime.registry
 
-    def body(self) -> bytes:
-        return self.queues.render().encode() + generate_latest(self.registry)
+    async def body(self) -> bytes:
+        return (await self.queues.text()).encode() + generate_latest(self.registry)
 
 
 def register(
@@ -53,5 +56,10 @@ def register(
             app.assignor.assigned_actives, highwater, sensor.last_read.get, consumed_topics
         )
     )
+
+    @app.timer(interval=REFRESH_CHECK_SECONDS, name="ccmon.metrics_refresh")
+    async def refresh_metrics() -> None:
+        queues.refresh_when_due()
+
     runtime.pipeline  # noqa: B018 - creates the pipeline series before the first scrape
     return source, Exposition(queues, runtime)

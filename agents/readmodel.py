@@ -41,6 +41,10 @@ class ReadModel:
     now: float
     queues: dict[tuple[str, str], QueueView]
     built_in_seconds: float
+    # Set by ccmon.agents.metrics.source: the owner generation the model was built under
+    # and the monotonic time its first pair was read.
+    generation: int = -1
+    read_at: float = 0.0
 
 
 def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -> QueueView:
@@ -72,21 +76,57 @@ class ReadModelBuilder:
         self._cache: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
 
     def build(self, states: Mapping[int, PartitionState], now: float) -> ReadModel:
+        run = BuildRun(self, states, now)
+        run.step(len(run.todo))
+        return run.finish()
+
+    def start(self, states: Mapping[int, PartitionState], now: float) -> BuildRun:
+        """A build done a few pairs at a time (:meth:`BuildRun.step`), so that a caller on
+        the event loop can let the counting agents run between the steps."""
+        return BuildRun(self, states, now)
+
+
+class BuildRun:
+    def __init__(
+        self, builder: ReadModelBuilder, states: Mapping[int, PartitionState], now: float
+    ) -> None:
         started = time.perf_counter()
-        minute = b.minute_of(now)
-        views: dict[tuple[str, str], QueueView] = {}
-        fresh: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
-        for partition, state in states.items():
-            for cq in sorted(state.channel_queues()):
-                key = (state.versions[cq], minute)
-                cached = self._cache.get((partition, cq))
-                view = cached[1] if cached and cached[0] == key else None
-                if view is None:
-                    view = view_of(state, cq, self.policy_for, now)
-                fresh[(partition, cq)] = (key, view)
-                overdue_before = now - view.policy.resolution_target_seconds
-                view.tickets_overdue = bisect.bisect_left(view.ticket_origins, overdue_before)
-                views[(view.channel, view.queue)] = view
-        self._cache = fresh  # queues of partitions no longer ours fall out here
-        ordered = dict(sorted(views.items()))  # a stable exposition, whatever the partitions
-        return ReadModel(now, ordered, time.perf_counter() - started)
+        self.builder = builder
+        self.now = now
+        self.minute = b.minute_of(now)
+        # Listed up front: the states may change between steps, the list of work does not.
+        self.todo = [
+            (partition, state, cq)
+            for partition, state in states.items()
+            for cq in sorted(state.channel_queues())
+        ]
+        self.done = 0
+        self.views: dict[tuple[str, str], QueueView] = {}
+        self.fresh: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
+        self.seconds = time.perf_counter() - started
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= len(self.todo)
+
+    def step(self, pairs: int) -> None:
+        started = time.perf_counter()
+        cache = self.builder._cache
+        for partition, state, cq in self.todo[self.done : self.done + pairs]:
+            key = (state.versions[cq], self.minute)
+            cached = cache.get((partition, cq))
+            view = cached[1] if cached and cached[0] == key else None
+            if view is None:
+                view = view_of(state, cq, self.builder.policy_for, self.now)
+            self.fresh[(partition, cq)] = (key, view)
+            overdue_before = self.now - view.policy.resolution_target_seconds
+            view.tickets_overdue = bisect.bisect_left(view.ticket_origins, overdue_before)
+            self.views[(view.channel, view.queue)] = view
+        self.done += pairs
+        self.seconds += time.perf_counter() - started
+
+    def finish(self) -> ReadModel:
+        started = time.perf_counter()
+        self.builder._cache = self.fresh  # queues of partitions no longer ours fall out here
+        ordered = dict(sorted(self.views.items()))  # a stable exposition, whatever the partitions
+        return ReadModel(self.now, ordered, self.seconds + time.perf_counter() - started)

@@ -97,6 +97,6 @@ def register_publisher(app: faust.App, runtime: Runtime, source: ReadModelSource
 
     @app.timer(interval=settings.snapshot_interval_seconds, name="ccmon.snapshot")
     async def publish_snapshot() -> None:
-        model = source.get()
+        model = await source.fresh()
         runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
         await publisher.publish(model)

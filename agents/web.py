@@ -3,7 +3,7 @@ router pages are switched off in :mod:`ccmon.agents.app`: they would serve conta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import faust
 from faust.web import Request, Response, View
@@ -11,12 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 
 def register_pages(
-    app: faust.App, body: Callable[[], bytes], active_partitions: Callable[[], set[int]]
+    app: faust.App, body: Callable[[], Awaitable[bytes]], active_partitions: Callable[[], set[int]]
 ) -> None:
     @app.page("/metrics", name="ccmon.metrics")
     async def metrics_page(self: View, request: Request) -> Response:
         # aiohttp refuses a charset in content_type=, so the full header goes in headers=.
-        return self.bytes(body(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return self.bytes(await body(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/healthz", name="ccmon.healthz")
     async def health_page(self: View, request: Request) -> Response:

@@ -79,7 +79,10 @@ class Settings(BaseSettings):
     batch_max_events: int = Field(
         1000,
         ge=1,
-        description="Most events an agent takes in one batch (one Redis write per partition).",
+        description=(
+            "Most events an agent takes in one batch, and most events counted per Redis"
+            " write (a longer batch is counted in steps, so the event loop never waits long)."
+        ),
     )
     batch_max_wait_seconds: float = Field(
         0.05,

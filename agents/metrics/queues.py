@@ -3,25 +3,46 @@ format, rendered pair by pair and kept until the pair's view changes.
 
 A view changes when its queue counted something or the minute turned (the read model
 rebuilds only those, :mod:`ccmon.agents.readmodel`); a scrape of 1,500 quiet pairs is then a
-join of cached strings. Only owned pairs are in the read model, and it is rebuilt the
-moment partitions are assigned or revoked, so no cached line ever outlives its owner."""
+join of cached strings.
+
+The worker's refresher (:func:`ccmon.agents.exposition.register`) rebuilds the model and the
+body twice a second, a few pairs at a time, so a scrape during a drain is answered at once
+with numbers at most :data:`MAX_STALENESS` old instead of waiting for a full render behind
+the counting batches. A body is served only under the owner generation it was built in:
+after an assignment or a revocation the next scrape builds anew, so no pair is ever
+exported by two workers from a cache."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 import time
 from collections.abc import Mapping
 
 from ccmon.agents.metrics import counters, live, targets, windows
 from ccmon.agents.metrics.budget import Budget
-from ccmon.agents.metrics.source import ReadModelSource
+from ccmon.agents.metrics.source import ReadModelSource, Slicer
 from ccmon.agents.metrics.text import Family, render
 from ccmon.agents.readmodel import QueueView
+
+log = logging.getLogger(__name__)
+
+# The served numbers are never older than this: past it a scrape builds them itself.
+MAX_STALENESS = 1.0
+# The refresher renders the body only while someone reads it.
+SCRAPED_LATELY = 120.0
 
 STALENESS = Family(
     "ccmon_metrics_staleness_seconds",
     "gauge",
     "Age of the per-queue numbers served by this scrape (the read model's build).",
 )
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("/metrics refresh failed", exc_info=task.exception())
 
 
 class QueueExposition:
@@ -38,6 +59,12 @@ class QueueExposition:
             *targets.FAMILIES,
         ]
         self._cache: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+        # (owner generation, monotonic time its model was read, per-queue text)
+        self._body: tuple[int, float, str] | None = None
+        self.last_scrape = -math.inf
+        self.scrape_interval: float | None = None  # between the last two scrapes
+        self.build_seconds = 0.05  # of the last refresh, wall time, yields included
+        self._running: asyncio.Future[None] | None = None
 
     def names(self) -> list[str]:
         return [f.name for f in (*self.families, STALENESS)]
@@ -50,19 +77,115 @@ class QueueExposition:
         targets.lines(view, out)
         return {name: "".join(rows) for name, rows in out.items()}
 
+    def _pair(
+        self,
+        key: tuple[str, str],
+        view: QueueView,
+        fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]],
+    ) -> tuple[dict[str, str], bool]:
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is view and cached[1] == view.tickets_overdue:
+            fresh[key] = cached
+            return cached[2], False
+        chunks = self.view_lines(view)
+        fresh[key] = (view, view.tickets_overdue, chunks)
+        return chunks, True
+
+    def _text(self, merged: dict[str, list[str]]) -> str:
+        return render(self.families, merged)
+
+    def _note_scrape(self) -> None:
+        scraped = time.monotonic()
+        if scraped - self.last_scrape < SCRAPED_LATELY:
+            self.scrape_interval = scraped - self.last_scrape
+        self.last_scrape = scraped
+
+    def _servable(self) -> tuple[int, float, str] | None:
+        """The refreshed body, if young enough and built under the current ownership."""
+        body = self._body
+        if body is None or self._age(body[1]) > MAX_STALENESS:
+            return None
+        return body if body[0] == self.source.generation() else None
+
+    def _with_staleness(self, body: tuple[int, float, str]) -> str:
+        return body[2] + STALENESS.header() + f"{STALENESS.name} {self._age(body[1])!r}\n"
+
     def render(self) -> str:
-        model = self.source.get()
+        """The per-queue part of a scrape, now: the refreshed body if servable, else one
+        built in one go."""
+        self._note_scrape()
+        body = self._servable()
+        if body is None:
+            model = self.source.get()
+            merged: dict[str, list[str]] = {}
+            fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+            for key, view in model.queues.items():
+                for name, text in self._pair(key, view, fresh)[0].items():
+                    merged.setdefault(name, []).append(text)
+            self._cache = fresh
+            body = (model.generation, model.read_at, self._text(merged))
+            self._body = body
+        return self._with_staleness(body)
+
+    async def text(self) -> str:
+        """What the /metrics page serves: the refreshed body if servable; else it joins
+        the refresh under way, or runs one, rather than building a second time beside it."""
+        self._note_scrape()
+        body = self._servable()
+        if body is None:
+            if self._running is None or self._running.done():
+                self._running = asyncio.ensure_future(self.refresh())
+            await asyncio.shield(self._running)
+            body = self._servable()
+        if body is None:  # partitions moved during the refresh: build in one go
+            return self.render()
+        return self._with_staleness(body)
+
+    def due(self) -> bool:
+        """Whether to build the body now: once per scrape, timed to be ready just before
+        the next one (Prometheus scrapes at a steady interval), so the served numbers are
+        a fraction of a second old and the work is done once per scrape, not per tick."""
+        now = time.monotonic()
+        if now - self.last_scrape > SCRAPED_LATELY:
+            return False  # nobody reads the body: a scrape that comes builds it itself
+        if self._running is not None and not self._running.done():
+            return False
+        body = self._body
+        if body is not None and body[1] >= self.last_scrape:
+            return False  # already built for the next scrape
+        if self.scrape_interval is None:
+            return True
+        lead = min(MAX_STALENESS * 0.8, 0.1 + 2 * self.build_seconds)
+        return now >= self.last_scrape + self.scrape_interval - lead
+
+    def refresh_when_due(self) -> None:
+        """Start a refresh if one is due, in its own task: the refresher's timer ticks on
+        (Faust warns of a timer that overruns its interval) and a scrape can join it."""
+        if self.due():
+            self._running = asyncio.ensure_future(self.refresh())
+            self._running.add_done_callback(_log_failure)
+
+    async def refresh(self) -> None:
+        """Rebuild the model and the body in slices, so that the counting agents and the
+        scrape itself run in between."""
+        began = time.monotonic()
+        model = await self.source.refresh()
+        generation, built_at = model.generation, model.read_at
         merged: dict[str, list[str]] = {}
         fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+        slicer = Slicer()
         for key, view in model.queues.items():
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] is view and cached[1] == view.tickets_overdue:
-                chunks = cached[2]
-            else:
-                chunks = self.view_lines(view)
-            fresh[key] = (view, view.tickets_overdue, chunks)
+            chunks, new = self._pair(key, view, fresh)
             for name, text in chunks.items():
                 merged.setdefault(name, []).append(text)
+            if new:
+                await slicer.pause()
+        if self.source.generation() != generation:
+            return  # partitions moved while we rendered: some pairs may not be ours
         self._cache = fresh
-        age = max(0.0, time.monotonic() - self.source.built_at)
-        return render(self.families, merged) + (STALENESS.header() + f"{STALENESS.name} {age!r}\n")
+        self._body = (generation, built_at, self._text(merged))
+        self.build_seconds = time.monotonic() - began
+
+    @staticmethod
+    def _age(built_at: float) -> float:
+        return max(0.0, time.monotonic() - built_at)

@@ -4,7 +4,11 @@ event id (a duplicate: skipped and counted as one)."""
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any
+
+import orjson
 
 from ccmon.agents.counting import Counting
 from ccmon.agents.owner import Owner
@@ -54,3 +58,22 @@ def test_a_late_event_is_counted_in_totals_and_reported() -> None:
     fx, _, late = counting().effects(PartitionState(0), [fresh, old], {"e1": None, "e2": None})
     assert late == {"call": 1}
     assert fx.writes.incr[("t", "")]["call|sales|off"] == 2.0
+
+
+def test_a_long_batch_is_counted_in_steps_of_batch_max_events() -> None:
+    runtime = Runtime(Settings(clock="stream", batch_max_events=100))
+    steps: list[tuple[int, int]] = []
+
+    class Stepping(Counting):
+        async def partition(self, partition: int, records: list[dict[str, Any]]) -> bool:
+            steps.append((partition, len(records)))
+            return partition != 1  # partition 1 turns out not to be ours
+
+    def repartition_record(partition: int, n: int) -> Any:
+        value = orjson.dumps([record(f"{partition}-{i}", f"call:0:{i}") for i in range(n)])
+        return SimpleNamespace(message=SimpleNamespace(partition=partition), value=value)
+
+    batch = [repartition_record(0, 150), repartition_record(0, 100), repartition_record(1, 300)]
+    asyncio.run(Stepping(runtime, Owner(runtime.store)).batch(batch))
+    # Partition 0's 250 events in steps of 100; partition 1 stops at its first refusal.
+    assert steps == [(0, 100), (0, 100), (0, 50), (1, 100)]

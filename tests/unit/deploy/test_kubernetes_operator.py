@@ -55,6 +55,7 @@ SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "jobLabel": {"type": "string"},
+                "sampleLimit": {"type": "integer", "minimum": 0},
                 "selector": {
                     "type": "object",
                     "additionalProperties": False,
