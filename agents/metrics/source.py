@@ -12,7 +12,7 @@ from ccmon.agents.state import PartitionState
 
 # Pairs per step of a build on the event loop (a changed pair costs ~0.1 ms, a cached one
 # a lookup), and the longest a build holds the loop before it lets the others run.
-STEP_PAIRS = 32
+STEP_PAIRS = 8
 SLICE_SECONDS = 0.025
 
 
