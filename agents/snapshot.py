@@ -68,6 +68,7 @@ def document(
         "target": {
             "service_level": p.target_ratio,
             "threshold_seconds": p.threshold_seconds,
+            "comparison": p.comparison,
             "variant": p.variant,
             "first_response_seconds": p.first_response_target_seconds,
             "resolution_seconds": p.resolution_target_seconds,

@@ -122,7 +122,9 @@ class Wall:
             "timezone": self.config.timezone or None,
             "source": {"ok": self.feed.source_ok, "error": self.feed.source_error},
             "alerts": alerts,
-            "worst": None if worst is None else {"id": worst["id"], "metric": worst_metric_of(worst)},
+            "worst": None
+            if worst is None
+            else {"id": worst["id"], "metric": worst_metric_of(worst)},
             "tiles": tiles,
         }
 

@@ -55,7 +55,7 @@ def service_level_state(value: float | None, target: float, someone_late: bool) 
         return "none"
     if value < target:
         return "alarm"
-    if value < target + AT_RISK_MARGIN or someone_late:
+    if value < target + AT_RISK_MARGIN - 1e-9 or someone_late:  # 0.80 + 0.05 is 0.8500...01
         return "warn"
     return "ok"
 
@@ -137,13 +137,14 @@ def build_tile(
     kind = "ticket" if channel == "ticket" else "contact"
     age = None if published_at is None else now - published_at
     metrics: dict[str, Metric] = {}
-    target: dict[str, float | None] = {}
+    target: dict[str, float | str | None] = {}
     timezone = None
     if doc is not None:
         metrics = _ticket_metrics(doc) if kind == "ticket" else _contact_metrics(doc)
         target = {
             "service_level": _get(doc, "target", "service_level"),
             "threshold_seconds": _get(doc, "target", "threshold_seconds"),
+            "comparison": "<=" if doc.get("target", {}).get("comparison") == "<=" else "<",
             "resolution_seconds": _get(doc, "target", "resolution_seconds"),
         }
         tz = doc.get("timezone")

@@ -5,6 +5,7 @@ and a stopped worker's queues turn delayed (and come back) by the read model's T
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import time
 from pathlib import Path
@@ -84,10 +85,11 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
         offered = {
             ("call", "sales"): 31, ("call", "support"): 41, ("chat", "billing"): 49
         }  # fmt: skip
-        wait_until_equal(
-            worker.samples,
-            {sample("ccmon_contacts_offered_total", channel=c, queue=q): n for (c, q), n in offered.items()},
-        )  # fmt: skip
+        counted = {
+            sample("ccmon_contacts_offered_total", channel=c, queue=q): n
+            for (c, q), n in offered.items()
+        }
+        wait_until_equal(worker.samples, counted)
 
         # The tiles hold the numbers of the documents of the same publication.
         def consistent() -> dict[str, Any] | None:
@@ -138,7 +140,7 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
         assert secrets_in(b"".join(m for _, m in messages).decode()) == []
         assert secrets_in(json.dumps(state(wall))) == []
         # At least one message a second, changed or not.
-        gaps = [b[0] - a[0] for a, b in zip(messages, messages[1:], strict=False)]
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(messages)]
         assert max(gaps) < 1.5, gaps
 
         # The worker stops: documents expire with their TTL, the tiles turn delayed and keep
@@ -154,9 +156,7 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
         assert time.monotonic() - stopped <= TTL + 2
         assert {t["id"] for t in delayed["tiles"]} == set(tiles), "queues stay on the screen"
         assert all(t["published_at"] <= last_published + 1.5 for t in delayed["tiles"])
-        wait_for(
-            lambda: not client.keys(f"{unique_name}:live:*"), TTL + 2, "the documents expired"
-        )
+        wait_for(lambda: not client.keys(f"{unique_name}:live:*"), TTL + 2, "the documents expired")
         index = client.zrange(livemodel.index_key(unique_name), 0, -1)
         assert len(index) == 5, "the index remembers the queues for the delayed tiles"
 

@@ -86,7 +86,9 @@ class Events:
         self.records: list[Record] = []
         self.n = 0
 
-    def add(self, channel: str, type_: str, queue: str, contact: str, ago: float, **extra: Any) -> None:
+    def add(
+        self, channel: str, type_: str, queue: str, contact: str, ago: float, **extra: Any
+    ) -> None:
         self.n += 1
         event = {
             "event_id": f"{self.tag}-ev-{self.n}",

@@ -128,7 +128,8 @@
       const target = t.target || {};
       el.querySelector(".target").textContent =
         target.service_level === null || target.service_level === undefined ? "" :
-          "target " + pct(target.service_level) + " \u2264 " + clock(target.threshold_seconds);
+          "target " + pct(target.service_level) + (target.comparison === "<=" ? " \u2264 " : " < ") +
+          clock(target.threshold_seconds);
     }
     el.querySelector(".stale-note").textContent = t.live ? "" :
       (t.published_at ? "delayed since " + clockText(t.published_at) : "no data");
@@ -218,8 +219,9 @@
     if (delayed) {
       const why = last === null ? "no data yet" : silent ? "no update from the wall server" :
         !last.source.ok ? "read model unreachable" : "no worker is publishing";
-      $("delayed-text").textContent = liveSince === null ? "data delayed: " + why :
-        "data delayed since " + clockText(liveSince) + " \u2014 " + why;
+      $("delayed-text").textContent = liveSince === null ? "data delayed" :
+        "data delayed since " + clockText(liveSince);
+      $("delayed-why").textContent = why + " \u00B7 the numbers below are not live";
     }
   }
 
