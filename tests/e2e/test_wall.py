@@ -147,9 +147,21 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             assert "BREACHED" in page.inner_text('[data-tile="call:support"] .badge')
             assert "support" in page.inner_text("#worst")
             publish_readme_shot(screenshot(page, "wall-1080p-live"))
+            oldest = '[data-tile="call:support"] [data-field="oldest_waiting"]'
+            assert page.get_attribute(oldest, "data-state") == "alarm"
             page.set_viewport_size({"width": 3840, "height": 2160})
             screenshot(page, "wall-2160p-live")
             page.set_viewport_size({"width": 1920, "height": 1080})
+
+            # One server, several screens: this one's queues, order, columns and theme.
+            page.goto(wall.url + "/?channel=call&queue=support,sales&cols=2&theme=light")
+            until(page, f"{LIVE} && document.querySelectorAll('[data-tile]').length === 2", 10_000)
+            order = page.eval_on_selector_all("[data-tile]", "els => els.map(e => e.dataset.tile)")
+            assert order == ["call:support", "call:sales"]
+            assert "light" in (page.get_attribute("body", "class") or "")
+            screenshot(page, "wall-1080p-light-2-queues")
+            page.goto(wall.url + "/")
+            until(page, f"{LIVE} && document.querySelectorAll('[data-tile]').length === 5", 10_000)
 
             # One queue changes: the tile shows it within 2 s of the worker counting it.
             more = Events(topics, f"{unique_name}-more")
