@@ -1,8 +1,10 @@
 """The README's main command: `ccmon demo` starts the embedded broker and Redis, the
-simulator and a worker, serves metrics, and on Ctrl-C leaves no process behind."""
+simulator, a worker and the wall server, serves metrics and the wall page (the three
+simulated queues live), and on Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -28,11 +30,30 @@ def _offered(url: str) -> float:
     )
 
 
+def _live_queues(url: str) -> set[str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            state = json.loads(r.read())
+    except OSError:
+        return set()
+    return {t["id"] for t in state["tiles"] if t["live"]}
+
+
 def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
-    port = free_port()
+    port, wall_port = free_port(), free_port()
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen(
-        [sys.executable, "-m", "ccmon", "demo", "--no-view", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "demo",
+            "--no-view",
+            "--port",
+            str(port),
+            "--wall-port",
+            str(wall_port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -43,9 +64,15 @@ def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()
             time.sleep(1)
         assert _offered(url) >= 100, (tmp_path / "demo.log").read_text()
+        wall = f"http://127.0.0.1:{wall_port}/"
+        assert f"wall screen: {wall}" in (tmp_path / "demo.log").read_text()
+        queues = {"call:sales", "call:support", "chat:billing"}
+        while time.monotonic() < deadline and not queues <= _live_queues(wall + "api/state"):
+            time.sleep(0.5)
+        assert queues <= _live_queues(wall + "api/state"), "the wall shows the three queues"
         children = psutil.Process(demo.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
-        assert "tansu" in names and "valkey" in names and "worker" in names
+        assert "tansu" in names and "valkey" in names and "worker" in names and "wall" in names
         demo.send_signal(signal.SIGINT)
         assert demo.wait(60) == 0, (tmp_path / "demo.log").read_text()
         _gone, alive = psutil.wait_procs(children, timeout=10)
