@@ -150,7 +150,8 @@ class Feed:
             try:
                 await pubsub.subscribe(channel)
                 while True:
-                    message = await pubsub.get_message(timeout=TICK_SECONDS * 5)
+                    # Below the client's socket timeout, so that a quiet channel is no error.
+                    message = await pubsub.get_message(timeout=TICK_SECONDS)
                     if message is None or message.get("type") != "message":
                         continue
                     try:

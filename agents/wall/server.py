@@ -146,7 +146,7 @@ class Wall:
         )
         await response.prepare(request)
         version = -1
-        with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
+        with contextlib.suppress(ConnectionResetError):  # the screen went away
             await response.write(f"retry: {RETRY_MS}\n\n".encode())
             while True:
                 version = await self.feed.wait_newer(version, HEARTBEAT_SECONDS)

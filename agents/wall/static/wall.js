@@ -32,7 +32,13 @@
     return zones.size === 1 ? [...zones][0] : undefined;
   }
 
+  const formatters = new Map();
   function formatter(tz) {
+    if (!formatters.has(tz)) formatters.set(tz, makeFormatter(tz));
+    return formatters.get(tz);
+  }
+
+  function makeFormatter(tz) {
     try {
       return new Intl.DateTimeFormat("en-GB", {
         hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: tz,
@@ -212,9 +218,10 @@
     const status = $("status");
     document.body.classList.remove("connecting");
     document.body.classList.toggle("delayed", delayed);
-    status.dataset.state = delayed ? "alarm" : "ok";
-    status.querySelector(".icon").textContent = delayed ? "\u275A\u275A" : "\u25CF";
-    status.querySelector(".word").textContent = delayed ? "DELAYED" : "LIVE";
+    const empty = !delayed && shown.length === 0; // connected, but no queue is published
+    status.dataset.state = delayed ? "alarm" : empty ? "none" : "ok";
+    status.querySelector(".icon").textContent = delayed ? "\u275A\u275A" : empty ? "\u25CB" : "\u25CF";
+    status.querySelector(".word").textContent = delayed ? "DELAYED" : empty ? "NO DATA" : "LIVE";
     $("delayed").hidden = !delayed;
     if (delayed) {
       const why = last === null ? "no data yet" : silent ? "no update from the wall server" :
