@@ -159,11 +159,11 @@ async def _settle(page: Any, produced: dict[str, list[float]]) -> list[tuple[flo
         for _, tile, value in marks:
             latest[tile] = value
         if all(latest.get(t, 0) >= n for t, n in want.items()):
-            return marks  # type: ignore[return-value]
+            return marks
         if len(marks) != seen:
             seen, moved = len(marks), time.monotonic()
         if time.monotonic() - moved > SETTLE_SECONDS:
-            return marks  # type: ignore[return-value]
+            return marks
         await asyncio.sleep(0.2)
 
 
