@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from support.expect import sample
 from support.kafka_io import create_topics, produce
@@ -55,6 +56,40 @@ DELAYED = (
     "document.body.classList.contains('delayed') && "
     "document.getElementById('delayed-text').textContent.startsWith('data delayed since ')"
 )
+
+
+# Geometry at a screen size: every tile on the screen, every number, label and badge inside
+# its tile (the page never scrolls: body is overflow hidden, so a spill would be clipped
+# silently), and the smallest number and label in CSS pixels.
+LAYOUT = """() => {
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
+    a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const screen = {left: 0, top: 0, right: innerWidth, bottom: innerHeight};
+  const spills = [];
+  let value = Infinity, label = Infinity;
+  for (const tile of document.querySelectorAll('[data-tile]')) {
+    const box = tile.getBoundingClientRect();
+    if (!inside(box, screen)) spills.push(tile.dataset.tile);
+    for (const el of tile.querySelectorAll('[data-field], .label, .queue, .badge, .target')) {
+      if (!inside(el.getBoundingClientRect(), box) || el.scrollWidth > el.clientWidth + 1)
+        spills.push(tile.dataset.tile + ' ' + (el.dataset.field || el.className));
+      const px = parseFloat(getComputedStyle(el).fontSize);
+      if (el.dataset.field) value = Math.min(value, px); else label = Math.min(label, px);
+    }
+  }
+  return {spills, value, label};
+}"""
+# Readable at 5 m on a 55" TV (0.63 mm a pixel at 1080p): numbers at least 1/30 of the
+# screen's height (36 px at 1080p, caps ~16 mm, about 1/300 of 5 m), labels at least 1/60
+# (18 px, caps ~8 mm). Measured: 39 px and 20 px at 1080p, twice that at 2160p.
+MIN_VALUE_FRACTION, MIN_LABEL_FRACTION = 1 / 30, 1 / 60
+
+
+def assert_fits(page: Any, height: int) -> None:
+    layout = page.evaluate(LAYOUT)
+    assert layout["spills"] == [], layout
+    assert layout["value"] >= height * MIN_VALUE_FRACTION, layout
+    assert layout["label"] >= height * MIN_LABEL_FRACTION, layout
 
 
 def send(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -146,10 +181,35 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             assert page.get_attribute('[data-tile="call:sales"]', "data-state") == "ok"
             assert "BREACHED" in page.inner_text('[data-tile="call:support"] .badge')
             assert "support" in page.inner_text("#worst")
+            # Not hue alone: each state has its own shape and word on the tile's badge.
+            badges = {
+                tile: page.inner_text(f'[data-tile="{tile}"] .badge')
+                for tile in ("call:sales", "chat:billing", "call:support")
+            }
+            assert badges == {
+                "call:sales": "\u25cfOK",
+                "chat:billing": "\u25b2AT RISK",
+                "call:support": "\u2716BREACHED",
+            }
+            # Tickets: backlog, overdue and oldest open, breached by the overdue ones.
+            assert page.get_attribute('[data-tile="ticket:support"]', "data-state") == "alarm"
+            overdue = '[data-tile="ticket:support"] [data-field="overdue"]'
+            assert page.get_attribute(overdue, "data-state") == "alarm"
+            assert page.eval_on_selector(overdue, "el => el.firstChild.textContent") == "6"
+            assert page.inner_text('[data-tile="ticket:support"] [data-field="backlog"]') == "38"
+            # The header: the site's local time (the server's clock, in --timezone).
+            assert page.inner_text("#zone") == "Europe/Paris"
+            paris = datetime.now(ZoneInfo("Europe/Paris"))
+            shown = datetime.strptime(page.inner_text("#clock"), "%H:%M:%S")
+            drift = abs((shown.hour * 3600 + shown.minute * 60 + shown.second) -
+                        (paris.hour * 3600 + paris.minute * 60 + paris.second))  # fmt: skip
+            assert min(drift, 86400 - drift) <= 2, (page.inner_text("#clock"), paris)
+            assert_fits(page, 1080)
             publish_readme_shot(screenshot(page, "wall-1080p-live"))
             oldest = '[data-tile="call:support"] [data-field="oldest_waiting"]'
             assert page.get_attribute(oldest, "data-state") == "alarm"
             page.set_viewport_size({"width": 3840, "height": 2160})
+            assert_fits(page, 2160)
             screenshot(page, "wall-2160p-live")
             page.set_viewport_size({"width": 1920, "height": 1080})
 
@@ -159,6 +219,9 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             order = page.eval_on_selector_all("[data-tile]", "els => els.map(e => e.dataset.tile)")
             assert order == ["call:support", "call:sales"]
             assert "light" in (page.get_attribute("body", "class") or "")
+            grid = "el => getComputedStyle(el).gridTemplateColumns.split(' ').length"
+            assert page.eval_on_selector("#contacts", grid) == 2
+            assert_fits(page, 1080)
             screenshot(page, "wall-1080p-light-2-queues")
             page.goto(wall.url + "/")
             until(page, f"{LIVE} && document.querySelectorAll('[data-tile]').length === 5", 10_000)
@@ -180,6 +243,7 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             assert secrets_in(page.content()) == []
 
             # The worker stops: greyed out and said, within 5 s.
+            page.evaluate("() => { window.__sameDocument = true; }")  # gone if it reloads
             worker.stop()
             stopped = time.monotonic()
             until(page, DELAYED, STOPPED_TO_DELAYED_SECONDS * 1000)
@@ -198,6 +262,7 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             counted = wait_counted(worker, "call", "sales", 37, 30)
             left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
             until(page, shows("call:sales", "offered_today", "37"), max(left_ms, 1))
+            assert page.evaluate("() => window.__sameDocument") is True, "recovered by a reload"
             screenshot(page, "wall-1080p-recovered")
     finally:
         wall.stop()
