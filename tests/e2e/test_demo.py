@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+from support.wall import chromium, screenshot
 
 from ccmon.agents.devkit.procs import free_port
 
@@ -70,6 +71,21 @@ def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
         while time.monotonic() < deadline and not queues <= _live_queues(wall + "api/state"):
             time.sleep(0.5)
         assert queues <= _live_queues(wall + "api/state"), "the wall shows the three queues"
+        # What a newcomer sees: the page itself, in a browser, live, with the three queues
+        # (and the simulated ticket queues).
+        live = (
+            "[...document.querySelectorAll('.tile.contact:not(.stale)')].map(e => e.dataset.tile)"
+        )
+        with chromium(1920, 1080) as page:
+            page.goto(wall)
+            page.wait_for_function(
+                "() => document.getElementById('status').dataset.state === 'ok' && "
+                f"{live}.length === 3",
+                timeout=30_000,
+            )
+            assert set(page.evaluate(f"() => {live}")) == queues
+            assert page.inner_text("#status .word") == "LIVE"
+            screenshot(page, "demo-1080p")
         children = psutil.Process(demo.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "tansu" in names and "valkey" in names and "worker" in names and "wall" in names

@@ -155,4 +155,6 @@ def designed_state(topics: dict[str, str], tag: str) -> Events:
 
 
 def secrets_in(text: str) -> list[str]:
-    return [s for s in ("SECRET-CONTACT", "SECRET-AGENT", "contact_id", "agent_id") if s in text]
+    # Event ids too: a source system may build them from a contact id ("c123-answered").
+    ids = ("SECRET-CONTACT", "SECRET-AGENT", "-ev-", "contact_id", "agent_id", "event_id")
+    return [s for s in ids if s in text]
