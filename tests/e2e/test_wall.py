@@ -206,6 +206,13 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             assert min(drift, 86400 - drift) <= 2, (page.inner_text("#clock"), paris)
             assert_fits(page, 1080)
             publish_readme_shot(screenshot(page, "wall-1080p-live"))
+            # As colour-blind viewers see it, Chromium's own emulation, for a person to judge:
+            # the states must still differ by shape, word and frame.
+            cdp = page.context.new_cdp_session(page)
+            for vision in ("deuteranopia", "protanopia", "achromatopsia"):
+                cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": vision})
+                screenshot(page, f"wall-1080p-{vision}")
+            cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
             oldest = '[data-tile="call:support"] [data-field="oldest_waiting"]'
             assert page.get_attribute(oldest, "data-state") == "alarm"
             page.set_viewport_size({"width": 3840, "height": 2160})
