@@ -1,6 +1,7 @@
 """The wall page in real headless Chromium at 1920x1080, on a real worker, Kafka, Redis and
 Alertmanager: a tile follows the worker within 2 s of its counting, the page greys out
-within 5 s of the worker stopping, and comes back without a reload when a worker returns.
+within 5 s of the worker stopping, and comes back without a reload when a worker returns;
+likewise when the wall server itself stops and comes back.
 
 Screenshots are written to test-artifacts/wall/ (CCMON_TEST_ARTIFACTS); with
 CCMON_UPDATE_SCREENSHOTS=1 the live one also becomes docs/wall.png, the README's picture.
@@ -271,6 +272,19 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             until(page, shows("call:sales", "offered_today", "37"), max(left_ms, 1))
             assert page.evaluate("() => window.__sameDocument") is True, "recovered by a reload"
             screenshot(page, "wall-1080p-recovered")
+
+            # The wall server itself goes away (a restart, a network cut): the page says so
+            # by its own clock, and reconnects to the new server by itself.
+            wall.stop()
+            stopped = time.monotonic()
+            until(page, DELAYED, STOPPED_TO_DELAYED_SECONDS * 1000)
+            assert time.monotonic() - stopped <= STOPPED_TO_DELAYED_SECONDS
+            assert page.inner_text("#delayed-why").startswith("no update from the wall server")
+            wall = WallProcess(
+                redis_server.url, unique_name, tmp_path, args=wall.args, port=wall.port
+            ).start()
+            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '37')}", 30_000)
+            assert page.evaluate("() => window.__sameDocument") is True, "reconnected by a reload"
     finally:
         wall.stop()
         worker.stop()

@@ -88,3 +88,27 @@ def test_an_unreachable_read_model_is_reported_not_shown_as_live(
             assert json.loads(r.read())["read_model"] is False
     finally:
         wall.stop()
+
+
+def test_an_unreachable_alertmanager_is_said_not_shown_as_no_alerts(
+    redis_server: RedisServer, unique_name: str, tmp_path: Path
+) -> None:
+    # Nothing listens there: an empty banner would claim "nothing pages".
+    nobody = f"http://127.0.0.1:{free_port()}"
+    wall = WallProcess(
+        redis_server.url, unique_name, tmp_path, args=("--alertmanager", nobody)
+    ).start()
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # "not asked yet" until the first poll has failed
+            with urllib.request.urlopen(wall.url + "/api/state", timeout=5) as r:
+                alerts = json.loads(r.read())["alerts"]
+            if "unreachable" in alerts["error"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert alerts["enabled"] is True and alerts["ok"] is False, alerts
+        assert alerts["error"].startswith("Alertmanager unreachable"), alerts
+        with urllib.request.urlopen(wall.url + "/healthz", timeout=5) as r:
+            assert json.loads(r.read())["alertmanager"] is False
+    finally:
+        wall.stop()
