@@ -55,7 +55,8 @@ def shows(tile: str, name: str, text: str) -> str:
 LIVE = "!document.body.classList.contains('delayed') && !document.body.classList.contains('connecting')"  # noqa: E501
 DELAYED = (
     "document.body.classList.contains('delayed') && "
-    "document.getElementById('delayed-text').textContent.startsWith('data delayed since ')"
+    r"/^data delayed since \d\d:\d\d:\d\d$/"
+    ".test(document.getElementById('delayed-text').textContent)"
 )
 
 
@@ -222,13 +223,14 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             page.set_viewport_size({"width": 1920, "height": 1080})
 
             # One server, several screens: this one's queues, order, columns and theme.
-            page.goto(wall.url + "/?channel=call&queue=support,sales&cols=2&theme=light")
+            page.goto(wall.url + "/?channel=call&queue=support,sales&cols=2&theme=light&tz=UTC")
             until(page, f"{LIVE} && document.querySelectorAll('[data-tile]').length === 2", 10_000)
             order = page.eval_on_selector_all("[data-tile]", "els => els.map(e => e.dataset.tile)")
             assert order == ["call:support", "call:sales"]
             assert "light" in (page.get_attribute("body", "class") or "")
             grid = "el => getComputedStyle(el).gridTemplateColumns.split(' ').length"
             assert page.eval_on_selector("#contacts", grid) == 2
+            assert page.inner_text("#zone") == "UTC"
             assert_fits(page, 1080)
             screenshot(page, "wall-1080p-light-2-queues")
             page.goto(wall.url + "/")
