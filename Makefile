@@ -20,7 +20,7 @@ venv: $(BIN)/ccmon
 deps:
 	bash deploy/local/install.sh
 
-## demo: embedded broker + Redis + simulator + monitor; metrics at the printed URL
+## demo: embedded broker + Redis + simulator + monitor + wall; wall page and metrics at the printed URLs
 demo: venv
 	$(BIN)/ccmon demo
 

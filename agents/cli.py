@@ -1,8 +1,8 @@
 """The ``ccmon`` command line (also ``python -m ccmon``).
 
 ``ccmon worker`` and Faust's other commands are the Faust app's own ``main()``. Our
-commands — ``demo``, ``simulate``, ``validate`` — sit beside it: argparse programs that need
-no Kafka connection to print their help, so they are dispatched before the app is built.
+commands — ``demo``, ``simulate``, ``validate``, ``wall`` — sit beside it: argparse programs that
+need no Kafka connection to print their help, so they are dispatched before the app is built.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-OWN_COMMANDS = ("demo", "simulate", "validate")
+OWN_COMMANDS = ("demo", "simulate", "validate", "wall")
 
 
 def _validate(argv: list[str]) -> int:
@@ -49,8 +49,15 @@ def _demo(argv: list[str]) -> int:
     return run_demo(build_parser().parse_args(argv))
 
 
+def _wall(argv: list[str]) -> int:
+    from ccmon.agents.wall.command import build_parser, run_wall
+
+    return run_wall(build_parser().parse_args(argv))
+
+
 def run_command(name: str, argv: list[str]) -> int:
-    return {"validate": _validate, "simulate": _simulate, "demo": _demo}[name](argv)
+    commands = {"validate": _validate, "simulate": _simulate, "demo": _demo, "wall": _wall}
+    return commands[name](argv)
 
 
 def main() -> None:
@@ -59,7 +66,7 @@ def main() -> None:
         raise SystemExit(run_command(argv[0], argv[1:]))
     if not argv or argv[0] in ("-h", "--help"):
         print(
-            "ccmon's own commands: demo, simulate, validate (ccmon COMMAND --help).\n"
+            "ccmon's own commands: demo, simulate, validate, wall (ccmon COMMAND --help).\n"
             "Faust's commands follow; `ccmon worker -l info` runs a worker.\n"
         )
     from ccmon.agents.app import build_app

@@ -19,13 +19,13 @@ from typing import Any
 
 import psutil
 
-from bench import baselines, costs, freshness, profile, report, restart
+from bench import baselines, costs, freshness, profile, report, restart, wall
 from bench.events import TOPICS, build_dataset, queue_names
 from bench.kafka import create_topics, preload
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, DrainResult, run_ccmon
 
-PHASES = ("ccmon", "freshness", "naive", "quix", "restart", "costs")
+PHASES = ("ccmon", "freshness", "naive", "quix", "restart", "costs", "wall")
 QUICK_EVENTS, QUICK_QUEUES, QUICK_FRESH_SECONDS = 6_000, 150, 10.0
 QUICK = f"{QUICK_EVENTS:,} events, {QUICK_QUEUES} queues, {QUICK_FRESH_SECONDS:.0f}s freshness"
 SNAPSHOT, TICK = "CCMON_SNAPSHOT_INTERVAL_SECONDS", "CCMON_TICK_INTERVAL_SECONDS"
@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--rate", type=float, nargs="+", default=[200.0], help="freshness rates, ev/s")
     add("--fresh-seconds", type=float, help="freshness duration per rate (default 60)")
     add("--fresh-queues", type=int, default=3, help="queues per channel, freshness run")
+    add(
+        "--wall-rate",
+        type=float,
+        default=100.0,
+        help="wall phase: ev/s, measured produce -> value on the wall page in Chromium "
+        "(default 100; duration --fresh-seconds, queues --fresh-queues)",
+    )
     add("--skip", nargs="+", choices=PHASES, default=[], metavar="PHASE", help="leave out")
     add("--out", type=Path, help="JSON result file (default bench/results/run-<time>.json)")
     add(
@@ -231,6 +238,17 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
             _queue_config(workdir, args.queues),
         )
         result["restart"] = await restart.run(services, restart_cfg, log)
+    if "wall" not in skip:
+        wall_cfg = wall.WallConfig(
+            args.wall_rate,
+            args.fresh_seconds,
+            args.fresh_queues,
+            args.partitions[0],
+            args.tree,
+            run_id,
+            workdir,
+        )
+        result["wall"] = asdict(await wall.run(services, wall_cfg, log))
     if "costs" not in skip:
         first = drains[0] if drains and drains[0].system.startswith("ccmon") else None
         cpu_ms = float(first.extra.get("cpu_ms_per_event", 0.0)) if first else 0.0

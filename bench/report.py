@@ -16,7 +16,8 @@ def all_verified(result: dict[str, Any]) -> bool:
     drains_ok = all(d["verified"] for d in result.get("drain", []))
     fresh_ok = all(f["unseen"] == 0 and not f["problems"] for f in result.get("freshness", []))
     restart_ok = not result.get("restart", {}).get("problems")
-    return drains_ok and fresh_ok and restart_ok
+    wall_ok = not result.get("wall", {}).get("problems")
+    return drains_ok and fresh_ok and restart_ok and wall_ok
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
@@ -156,6 +157,20 @@ def _freshness_lines(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _wall_lines(w: dict[str, Any] | None) -> list[str]:
+    if not w:
+        return []
+    return [
+        "",
+        f"wall: produce -> value on the page in Chromium at {w['rate']:.0f} ev/s "
+        f"({w['achieved_rate']:.0f} achieved, {w['channel_queues']} channel x queue, "
+        f"{w['seconds']:.0f}s): p50 {w['p50_ms']:,.0f} ms, p90 {w['p90_ms']:,.0f} ms, "
+        f"p99 {w['p99_ms']:,.0f} ms, max {w['max_ms']:,.0f} ms over {w['measured']:,} events; "
+        f"wall server CPU {w['wall_cpu_percent']:.1f}% of a core",
+        *(f"    {p}" for p in w["problems"]),
+    ]
+
+
 def _restart_lines(r: dict[str, Any] | None) -> list[str]:
     if not r:
         return []
@@ -202,6 +217,7 @@ def table(result: dict[str, Any]) -> str:
         lines += ["", *_drain_table(drains), *_scrape_lines(drains)]
     lines += _freshness_lines(result.get("freshness", []))
     lines += _restart_lines(result.get("restart"))
+    lines += _wall_lines(result.get("wall"))
     lines += _profile_lines(result.get("profile"))
     cost = result.get("costs")
     if cost:

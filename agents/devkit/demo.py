@@ -1,8 +1,9 @@
-"""``ccmon demo``: the embedded stack, the simulator in real time, a worker, and a compact
-live view of the queues — the whole product on one machine with no Java and no services.
+"""``ccmon demo``: the embedded stack, the simulator in real time, a worker, the wall server
+and a compact live view of the queues — the whole product on one machine with no Java and
+no services. The wall page's URL is printed (open it in a browser).
 
-Ctrl-C (or SIGTERM) stops the simulator, the worker and the embedded servers, in that
-order; nothing is left running.
+Ctrl-C (or SIGTERM) stops the simulator, the wall server, the worker and the embedded
+servers, in that order; nothing is left running.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ccmon.agents.devkit.simulator import (
     run_realtime,
     with_scenarios,
 )
+from ccmon.agents.devkit.wallproc import WallError, WallProcess
 
 DEMO_QUEUES = Path(__file__).with_name("demo_queues.yaml")
 HISTORY_SECONDS = 3600.0
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this Redis instead of the embedded server (redis://...)",
     )
     p.add_argument("--port", type=int, default=6066, help="port of /metrics (default 6066)")
+    p.add_argument(
+        "--wall-port", type=int, default=8080, help="port of the wall page (default 8080)"
+    )
     p.add_argument(
         "--speed",
         type=float,
@@ -98,9 +103,10 @@ def _sec(value: Any) -> str:
     return "    -" if value is None else f"{value:5.0f}s"
 
 
-def render(docs: list[dict[str, Any]], url: str, stats: str) -> str:
+def render(docs: list[dict[str, Any]], url: str, stats: str, wall: str = "") -> str:
     head = (
-        f"ccmon demo — metrics at {url}/metrics — Ctrl-C to stop\n{stats}\n\n"
+        f"ccmon demo — wall screen at {wall}/ — metrics at {url}/metrics — Ctrl-C to stop\n"
+        f"{stats}\n\n"
         f"{'channel':8} {'queue':10} {'SL 30m':>7} {'target':>7} {'wait':>5} {'oldest':>7}"
         f" {'ASA 30m':>7} {'aband.':>7} {'blocked':>7} {'backlog':>7} {'offered today':>14}"
     )
@@ -122,7 +128,7 @@ def render(docs: list[dict[str, Any]], url: str, stats: str) -> str:
 
 
 async def live_view(
-    redis_url: str, url: str, stop: asyncio.Event, sink: KafkaSink, plain: bool
+    redis_url: str, url: str, stop: asyncio.Event, sink: KafkaSink, plain: bool, wall: str
 ) -> None:
     redis = Redis.from_url(redis_url)
     started = time.monotonic()
@@ -138,7 +144,7 @@ async def live_view(
                 f"{sink.sent} events sent in {time.monotonic() - started:.0f}s; "
                 f"simulator -> Kafka -> worker -> Redis read model"
             )
-            screen = render(docs, url, stats)
+            screen = render(docs, url, stats, wall)
             if plain:
                 print(stats, flush=True)
             else:
@@ -150,7 +156,7 @@ async def live_view(
         await redis.aclose()
 
 
-async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str) -> None:
+async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str, wall: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -173,7 +179,7 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str) -> N
 
     sim.add_done_callback(failed)
     view = asyncio.create_task(
-        live_view(redis, url, stop, sink, args.no_view or not sys.stdout.isatty())
+        live_view(redis, url, stop, sink, args.no_view or not sys.stdout.isatty(), wall)
     )
     if args.duration is not None:
         loop.call_later(args.duration, stop.set)
@@ -203,9 +209,12 @@ def run_demo(args: argparse.Namespace) -> int:
             worker = start_worker(kafka, redis, args.port, workdir)
             stack.callback(worker.stop)
             print(f"metrics: {url}/metrics   (worker log: {worker.log_path})", flush=True)
-            asyncio.run(drive(args, kafka, redis, url))
+            wall = WallProcess(redis, "ccmon", workdir, port=args.wall_port).start()
+            stack.callback(wall.stop)
+            print(f"wall screen: {wall.url}/   <- open it in a browser", flush=True)
+            asyncio.run(drive(args, kafka, redis, url, wall.url))
         print("demo stopped; everything it started has exited.")
         return 0
-    except (EmbeddedError, WorkerError) as exc:
+    except (EmbeddedError, WorkerError, WallError) as exc:
         print(f"ccmon demo: {exc}", file=sys.stderr)
         return 1

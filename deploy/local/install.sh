@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the integration tests run against: Redis, Prometheus and Alertmanager from
-# Debian, and Apache Kafka assembled from Maven Central jars (no release tarball: only the
+# Installs what the integration tests run against: Redis, Prometheus, Alertmanager and
+# Chromium (the wall page's browser tests) from Debian, and Apache Kafka assembled from Maven Central jars (no release tarball: only the
 # package registries are reachable from CI). Idempotent; a no-op in about a second when
 # everything is there. Start the services with `python3 -m ccmon.agents.devkit.stack`.
 #
@@ -40,15 +40,20 @@ declare -A package_of=(
   [redis-server]=redis-server [redis-cli]=redis-tools
   [prometheus]=prometheus [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager [amtool]=prometheus-alertmanager
-  [java]=openjdk-17-jre-headless [mvn]=maven
+  [java]=openjdk-17-jre-headless [mvn]=maven [chromium]=chromium
 )
 packages=()
-for binary in redis-server redis-cli prometheus promtool prometheus-alertmanager amtool java mvn; do
+for binary in redis-server redis-cli prometheus promtool prometheus-alertmanager amtool java mvn chromium; do
   if ! command -v "$binary" >/dev/null 2>&1; then
     log "missing $binary"
     packages+=("${package_of[$binary]}")
   fi
 done
+# The wall page names DejaVu Sans first: screenshots look the same on every machine.
+if [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+  log "missing the DejaVu fonts"
+  packages+=(fonts-dejavu-core)
+fi
 if ((${#packages[@]})); then
   mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
   log "apt-get install ${packages[*]}"
@@ -101,4 +106,5 @@ log "  $(first_line prometheus --version)"
 log "  $(first_line prometheus-alertmanager --version)"
 log "  $(first_line amtool --version)"
 log "  $(first_line java -version)"
+log "  $(chromium --version 2>/dev/null | head -n 1)"
 log "Apache Kafka $kafka_version ($(find "$libs" -name '*.jar' | wc -l) jars in $libs): $(state "$installed_kafka")"

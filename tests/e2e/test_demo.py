@@ -1,8 +1,10 @@
 """The README's main command: `ccmon demo` starts the embedded broker and Redis, the
-simulator and a worker, serves metrics, and on Ctrl-C leaves no process behind."""
+simulator, a worker and the wall server, serves metrics and the wall page (the three
+simulated queues live), and on Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+from support.wall import chromium, screenshot
 
 from ccmon.agents.devkit.procs import free_port
 
@@ -28,11 +31,30 @@ def _offered(url: str) -> float:
     )
 
 
+def _live_queues(url: str) -> set[str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            state = json.loads(r.read())
+    except OSError:
+        return set()
+    return {t["id"] for t in state["tiles"] if t["live"]}
+
+
 def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
-    port = free_port()
+    port, wall_port = free_port(), free_port()
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen(
-        [sys.executable, "-m", "ccmon", "demo", "--no-view", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "demo",
+            "--no-view",
+            "--port",
+            str(port),
+            "--wall-port",
+            str(wall_port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -43,9 +65,30 @@ def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()
             time.sleep(1)
         assert _offered(url) >= 100, (tmp_path / "demo.log").read_text()
+        wall = f"http://127.0.0.1:{wall_port}/"
+        assert f"wall screen: {wall}" in (tmp_path / "demo.log").read_text()
+        queues = {"call:sales", "call:support", "chat:billing"}
+        while time.monotonic() < deadline and not queues <= _live_queues(wall + "api/state"):
+            time.sleep(0.5)
+        assert queues <= _live_queues(wall + "api/state"), "the wall shows the three queues"
+        # What a newcomer sees: the page itself, in a browser, live, with the three queues
+        # (and the simulated ticket queues).
+        live = (
+            "[...document.querySelectorAll('.tile.contact:not(.stale)')].map(e => e.dataset.tile)"
+        )
+        with chromium(1920, 1080) as page:
+            page.goto(wall)
+            page.wait_for_function(
+                "() => document.getElementById('status').dataset.state === 'ok' && "
+                f"{live}.length === 3",
+                timeout=30_000,
+            )
+            assert set(page.evaluate(f"() => {live}")) == queues
+            assert page.inner_text("#status .word") == "LIVE"
+            screenshot(page, "demo-1080p")
         children = psutil.Process(demo.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
-        assert "tansu" in names and "valkey" in names and "worker" in names
+        assert "tansu" in names and "valkey" in names and "worker" in names and "wall" in names
         demo.send_signal(signal.SIGINT)
         assert demo.wait(60) == 0, (tmp_path / "demo.log").read_text()
         _gone, alive = psutil.wait_procs(children, timeout=10)

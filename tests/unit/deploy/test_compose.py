@@ -381,3 +381,26 @@ def test_no_secret_is_written_into_the_compose_file() -> None:
         assert not re.search(r"(?i)password=", text)
     grafana = env_of(services()["grafana"])
     assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${"), "from the environment"
+
+
+# ---- compose: the wall ------------------------------------------------------------------------
+
+
+def test_wall_runs_ccmon_wall_against_the_stack() -> None:
+    from ccmon.agents.wall.command import build_parser
+    from ccmon.agents.wall.settings import WallSettings
+
+    wall = services()["wall"]
+    assert wall["image"] == "ccmon:local" and wall["command"][0] == "wall"
+    args = build_parser().parse_args(wall["command"][1:])
+    host, port = urlsplit(args.alertmanager).hostname, urlsplit(args.alertmanager).port
+    assert host == "alertmanager" and (port, port) in published_ports(services()["alertmanager"])
+    env = env_of(wall)
+    walls = {f"CCMON_WALL_{n.upper()}" for n in WallSettings.model_fields}
+    assert set(env) <= set(setting_fields()) | walls, "only real settings"
+    assert urlsplit(env["CCMON_REDIS"]).hostname == "redis"
+    assert env["CCMON_REDIS"] == env_of(services()["ccmon-1"])["CCMON_REDIS"]
+    wall_port = int(env["CCMON_WALL_PORT"])
+    assert (wall_port, wall_port) in published_ports(wall)
+    assert f":{wall_port}/healthz" in " ".join(wall["healthcheck"]["test"])
+    assert env["CCMON_WALL_TOKEN"].startswith("${"), "a token comes from the environment"

@@ -66,7 +66,7 @@ def test_built_in_kinds_validate_strictly(
             pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} {where}: {exc.message}")
         kinds.add(doc["kind"])
     assert kinds == {
-        "ServiceAccount", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget"
+        "ServiceAccount", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "Deployment"
     }  # fmt: skip
 
 

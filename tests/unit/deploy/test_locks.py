@@ -127,7 +127,22 @@ def test_clean_install_from_the_lock_imports_everything_the_image_runs(
         env={k: v for k, v in os.environ.items() if not k.startswith("CCMON_")},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for argv in (["worker", "--help"], ["simulate", "--help"], ["validate", "--help"]):
+    # The wall's page is package data: the image must ship it, not only the modules.
+    page = (
+        "from ccmon.agents.wall.server import STATIC as S; "
+        "print(sorted(p.name for p in S.iterdir()))"
+    )
+    shipped = subprocess.run(
+        [clean_install / "bin" / "python", "-c", page],
+        cwd=clean_install, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert shipped.stdout.strip() == "['index.html', 'wall.css', 'wall.js']", shipped.stderr
+    for argv in (
+        ["worker", "--help"],
+        ["simulate", "--help"],
+        ["validate", "--help"],
+        ["wall", "--help"],
+    ):
         help_run = subprocess.run(
             [clean_install / "bin" / "ccmon", *argv],
             cwd=clean_install,

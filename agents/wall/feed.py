@@ -1,0 +1,198 @@
+"""The wall server's copy of the read model, kept current from Redis.
+
+Three things wake the refresher: a worker's notification after each publication (the
+documents it names are read at once: a value reaches the screens milliseconds after it was
+published), a one-second tick (the index is read, and any document the notifications
+missed), and the start. One refresher does all Redis reads, so a burst of notifications
+costs one read each, never a pile of concurrent ones.
+
+What the wall remembers of a queue whose document has expired (its worker stopped) is its
+last document and publication time: the screen shows it greyed as "delayed since", never
+as live, and takes it back the moment a worker publishes it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ccmon.agents.wall.tiles import Tile, build_tile
+from ccmon.streams import livemodel
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
+REDIS_TIMEOUT_SECONDS = 2.0
+RESUBSCRIBE_SECONDS = 1.0
+
+
+@dataclass
+class Entry:
+    doc: dict[str, Any] | None
+    published_at: float
+
+
+@dataclass
+class Feed:
+    """``stale_after``: a document not republished for this long is delayed (the workers
+    republish every second; docs/wall.md, "Honest about old data")."""
+
+    redis: Redis
+    prefix: str
+    stale_after: float
+    clock: Callable[[], float] = time.time
+    entries: dict[str, Entry] = field(default_factory=dict)
+    source_ok: bool = False
+    source_error: str = "not read yet"
+    version: int = 0
+    refreshes: int = 0
+    _pending: set[str] = field(default_factory=set)
+    _full: bool = True
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _tiles: tuple[tuple[int, int], list[Tile]] | None = None
+
+    # ---- reading --------------------------------------------------------------------------
+
+    async def _timed(self, call: Awaitable[Any]) -> Any:
+        return await asyncio.wait_for(call, REDIS_TIMEOUT_SECONDS)
+
+    async def _read_index(self, now: float) -> dict[str, float]:
+        rows = await self._timed(
+            self.redis.zrangebyscore(
+                livemodel.index_key(self.prefix),
+                now - livemodel.INDEX_HORIZON_SECONDS,
+                "+inf",
+                withscores=True,
+            )
+        )
+        return {(m.decode() if isinstance(m, bytes) else str(m)): float(s) for m, s in rows}
+
+    async def _read_docs(self, members: list[str]) -> None:
+        if not members:
+            return
+        keys = [livemodel.member_key(self.prefix, m) for m in members]
+        values = await self._timed(self.redis.mget(keys))
+        for name, raw in zip(members, values, strict=True):
+            if raw is None:
+                continue  # expired: keep what we had, it goes stale by its age
+            try:
+                doc = orjson.loads(raw)
+                published = float(doc["published_at"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("unreadable read-model document %s", name)
+                continue
+            self.entries[name] = Entry(doc, published)
+
+    async def refresh(self, members: set[str] | None) -> None:
+        """``members`` None: read the index and whatever it says we do not have yet."""
+        now = self.clock()
+        if members is None:
+            index = await self._read_index(now)
+            wanted = []
+            for name, score in index.items():
+                entry = self.entries.get(name)
+                if entry is None:
+                    self.entries[name] = Entry(None, score)
+                    wanted.append(name)
+                elif score > entry.published_at + 1e-6:
+                    wanted.append(name)
+            horizon = now - livemodel.INDEX_HORIZON_SECONDS
+            for name in [n for n, e in self.entries.items() if e.published_at < horizon]:
+                del self.entries[name]
+            await self._read_docs(wanted)
+        else:
+            await self._read_docs(sorted(members))
+
+    # ---- the refresher and the subscription -------------------------------------------------
+
+    async def _bump(self) -> None:
+        async with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+
+    async def refresher(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            full, pending = self._full, self._pending
+            self._full, self._pending = False, set()
+            try:
+                await self.refresh(None if full else pending)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._full = True  # read everything again once Redis answers
+                if self.source_ok:
+                    log.warning("read model unreachable: %r", exc)
+                self.source_ok, self.source_error = False, f"Redis: {exc!r}"[:200]
+            else:
+                self.source_ok, self.source_error = True, ""
+                self.refreshes += 1
+            await self._bump()
+
+    async def ticker(self) -> None:
+        while True:
+            self._full = True
+            self._wake.set()
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def subscriber(self) -> None:
+        channel = livemodel.notify_channel(self.prefix)
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                while True:
+                    # Below the client's socket timeout, so that a quiet channel is no error.
+                    message = await pubsub.get_message(timeout=TICK_SECONDS)
+                    if message is None or message.get("type") != "message":
+                        continue
+                    try:
+                        names = orjson.loads(message["data"])
+                    except orjson.JSONDecodeError:
+                        continue
+                    self._pending.update(n for n in names if isinstance(n, str))
+                    self._wake.set()
+            except (RedisError, OSError) as exc:
+                log.debug("notifications lost, resubscribing: %r", exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(RESUBSCRIBE_SECONDS)  # the tick keeps the screens current
+
+    def tasks(self) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+        return [self.refresher, self.ticker, self.subscriber]
+
+    # ---- what the screens get -----------------------------------------------------------------
+
+    async def wait_newer(self, version: int, seconds: float) -> int:
+        """The version after ``version``, or the current one after ``seconds``."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.version > version), seconds
+                )
+            return self.version
+
+    def tiles(self) -> list[Tile]:
+        """Every known queue's tile, as of now; cached per version and second."""
+        now = self.clock()
+        key = (self.version, int(now))
+        if self._tiles is not None and self._tiles[0] == key:
+            return self._tiles[1]
+        tiles = []
+        for name, entry in self.entries.items():
+            channel, queue = livemodel.split_member(name)
+            tile = build_tile(channel, queue, entry.doc, entry.published_at, now, self.stale_after)
+            if not self.source_ok:
+                tile["live"] = False  # what Redis holds now is unknown
+            tiles.append(tile)
+        self._tiles = (key, tiles)
+        return tiles

@@ -1,0 +1,292 @@
+"""The wall page in real headless Chromium at 1920x1080, on a real worker, Kafka, Redis and
+Alertmanager: a tile follows the worker within 2 s of its counting, the page greys out
+within 5 s of the worker stopping, and comes back without a reload when a worker returns;
+likewise when the wall server itself stops and comes back.
+
+Screenshots are written to test-artifacts/wall/ (CCMON_TEST_ARTIFACTS); with
+CCMON_UPDATE_SCREENSHOTS=1 the live one also becomes docs/wall.png, the README's picture.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from support.expect import sample
+from support.kafka_io import create_topics, produce
+from support.services import AlertmanagerServer, KafkaServer, RedisServer
+from support.wall import (
+    Events,
+    chromium,
+    designed_state,
+    publish_readme_shot,
+    screenshot,
+    secrets_in,
+)
+from support.worker import Worker
+
+from ccmon.agents.devkit.wallproc import WallProcess
+
+ALERTMANAGER_YML = "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n"
+COUNTED_TO_SHOWN_SECONDS = 2.0
+STOPPED_TO_DELAYED_SECONDS = 5.0
+
+
+def until(page: Any, condition: str, timeout_ms: float) -> None:
+    """Wait for a JS condition; passed as a function, which the page's CSP (no eval) allows."""
+    page.wait_for_function(f"() => ({condition})", timeout=timeout_ms)
+
+
+def field(tile: str, name: str) -> str:
+    return f'document.querySelector(\'[data-tile="{tile}"] [data-field="{name}"]\')'
+
+
+def shows(tile: str, name: str, text: str) -> str:
+    """A JS predicate: the field's own text (without its state icon) is ``text``."""
+    return f"(() => {{ const el = {field(tile, name)}; return !!el && el.firstChild && el.firstChild.textContent === {json.dumps(text)}; }})()"  # noqa: E501
+
+
+LIVE = "!document.body.classList.contains('delayed') && !document.body.classList.contains('connecting')"  # noqa: E501
+DELAYED = (
+    "document.body.classList.contains('delayed') && "
+    r"/^data delayed since \d\d:\d\d:\d\d$/"
+    ".test(document.getElementById('delayed-text').textContent)"
+)
+
+
+# Geometry at a screen size: every tile on the screen, every number, label and badge inside
+# its tile (the page never scrolls: body is overflow hidden, so a spill would be clipped
+# silently), and the smallest number and label in CSS pixels.
+LAYOUT = """() => {
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
+    a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const screen = {left: 0, top: 0, right: innerWidth, bottom: innerHeight};
+  const spills = [];
+  let value = Infinity, label = Infinity;
+  for (const tile of document.querySelectorAll('[data-tile]')) {
+    const box = tile.getBoundingClientRect();
+    if (!inside(box, screen)) spills.push(tile.dataset.tile);
+    for (const el of tile.querySelectorAll('[data-field], .label, .queue, .badge, .target')) {
+      if (!inside(el.getBoundingClientRect(), box) || el.scrollWidth > el.clientWidth + 1)
+        spills.push(tile.dataset.tile + ' ' + (el.dataset.field || el.className));
+      const px = parseFloat(getComputedStyle(el).fontSize);
+      if (el.dataset.field) value = Math.min(value, px); else label = Math.min(label, px);
+    }
+  }
+  return {spills, value, label};
+}"""
+# Readable at 5 m on a 55" TV (0.63 mm a pixel at 1080p): numbers at least 1/30 of the
+# screen's height (36 px at 1080p, caps ~16 mm, about 1/300 of 5 m), labels at least 1/60
+# (18 px, caps ~8 mm). Measured: 39 px and 20 px at 1080p, twice that at 2160p.
+MIN_VALUE_FRACTION, MIN_LABEL_FRACTION = 1 / 30, 1 / 60
+
+
+def assert_fits(page: Any, height: int) -> None:
+    layout = page.evaluate(LAYOUT)
+    assert layout["spills"] == [], layout
+    assert layout["value"] >= height * MIN_VALUE_FRACTION, layout
+    assert layout["label"] >= height * MIN_LABEL_FRACTION, layout
+
+
+def send(bootstrap: str, records: list[tuple[str, bytes | None, bytes]]) -> None:
+    """produce() from another thread: sync Playwright keeps an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(produce, bootstrap, records).result()
+
+
+def offered(worker: Worker, channel: str, queue: str) -> float:
+    return worker.samples().get(
+        sample("ccmon_contacts_offered_total", channel=channel, queue=queue), 0.0
+    )
+
+
+def wait_counted(worker: Worker, channel: str, queue: str, want: float, timeout: float) -> float:
+    """Poll /metrics until the worker has counted ``want``; the monotonic time it had."""
+    deadline = time.monotonic() + timeout
+    while offered(worker, channel, queue) < want:
+        assert time.monotonic() < deadline, f"{channel}/{queue} never reached {want}"
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def page_alert(alertmanager: AlertmanagerServer, queue: str) -> None:
+    now = datetime.now(UTC)
+    alert = {
+        "labels": {
+            "alertname": "CcmonServiceLevelBudgetBurn",
+            "severity": "page",
+            "channel": "call",
+            "queue": queue,
+        },
+        "annotations": {"summary": f"call queue {queue} is burning its service-level budget"},
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=1)).isoformat(),
+    }
+    quiet = {**alert, "labels": {**alert["labels"], "alertname": "Quiet", "severity": "ticket"}}
+    request = urllib.request.Request(
+        f"{alertmanager.url}/api/v2/alerts",
+        data=json.dumps([alert, quiet]).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    alertmanager_factory: Any,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    env = {
+        "CCMON_TOPIC_CALLS": topics["call"],
+        "CCMON_TOPIC_CHATS": topics["chat"],
+        "CCMON_TOPIC_TICKETS": topics["ticket"],
+        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
+    }
+    (tmp_path / "alertmanager.yml").write_text(ALERTMANAGER_YML)
+    alertmanager = alertmanager_factory(tmp_path / "alertmanager.yml")
+    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    wall = WallProcess(
+        redis_server.url,
+        unique_name,
+        tmp_path,
+        args=("--alertmanager", alertmanager.url, "--timezone", "Europe/Paris"),
+    ).start()
+    try:
+        produce(kafka.bootstrap, designed_state(topics, unique_name).records)
+        wait_counted(worker, "call", "support", 41, 90)
+        page_alert(alertmanager, "support")
+        with chromium(1920, 1080) as page:
+            page.goto(wall.url + "/")
+            until(
+                page,
+                f"{LIVE} && document.querySelectorAll('[data-tile]').length === 5 && "
+                f"{shows('call:sales', 'offered_today', '31')} && "
+                "document.querySelector('#alerts .alert') !== null",
+                30_000,
+            )
+            banner = page.inner_text("#alerts")
+            assert "call queue support is burning" in banner and "Quiet" not in banner
+            assert page.get_attribute('[data-tile="call:support"]', "data-state") == "alarm"
+            assert page.get_attribute('[data-tile="chat:billing"]', "data-state") == "warn"
+            assert page.get_attribute('[data-tile="call:sales"]', "data-state") == "ok"
+            assert "BREACHED" in page.inner_text('[data-tile="call:support"] .badge')
+            assert "support" in page.inner_text("#worst")
+            # Not hue alone: each state has its own shape and word on the tile's badge.
+            badges = {
+                tile: page.inner_text(f'[data-tile="{tile}"] .badge')
+                for tile in ("call:sales", "chat:billing", "call:support")
+            }
+            assert badges == {
+                "call:sales": "\u25cfOK",
+                "chat:billing": "\u25b2AT RISK",
+                "call:support": "\u2716BREACHED",
+            }
+            # Tickets: backlog, overdue and oldest open, breached by the overdue ones.
+            assert page.get_attribute('[data-tile="ticket:support"]', "data-state") == "alarm"
+            overdue = '[data-tile="ticket:support"] [data-field="overdue"]'
+            assert page.get_attribute(overdue, "data-state") == "alarm"
+            assert page.eval_on_selector(overdue, "el => el.firstChild.textContent") == "6"
+            assert page.inner_text('[data-tile="ticket:support"] [data-field="backlog"]') == "38"
+            # The header: the site's local time (the server's clock, in --timezone).
+            assert page.inner_text("#zone") == "Europe/Paris"
+            paris = datetime.now(ZoneInfo("Europe/Paris"))
+            shown = datetime.strptime(page.inner_text("#clock"), "%H:%M:%S")
+            drift = abs((shown.hour * 3600 + shown.minute * 60 + shown.second) -
+                        (paris.hour * 3600 + paris.minute * 60 + paris.second))  # fmt: skip
+            assert min(drift, 86400 - drift) <= 2, (page.inner_text("#clock"), paris)
+            assert_fits(page, 1080)
+            publish_readme_shot(screenshot(page, "wall-1080p-live"))
+            # As colour-blind viewers see it, Chromium's own emulation, for a person to judge:
+            # the states must still differ by shape, word and frame.
+            cdp = page.context.new_cdp_session(page)
+            for vision in ("deuteranopia", "protanopia", "achromatopsia"):
+                cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": vision})
+                screenshot(page, f"wall-1080p-{vision}")
+            cdp.send("Emulation.setEmulatedVisionDeficiency", {"type": "none"})
+            oldest = '[data-tile="call:support"] [data-field="oldest_waiting"]'
+            assert page.get_attribute(oldest, "data-state") == "alarm"
+            page.set_viewport_size({"width": 3840, "height": 2160})
+            assert_fits(page, 2160)
+            screenshot(page, "wall-2160p-live")
+            page.set_viewport_size({"width": 1920, "height": 1080})
+
+            # One server, several screens: this one's queues, order, columns and theme.
+            page.goto(wall.url + "/?channel=call&queue=support,sales&cols=2&theme=light&tz=UTC")
+            until(page, f"{LIVE} && document.querySelectorAll('[data-tile]').length === 2", 10_000)
+            order = page.eval_on_selector_all("[data-tile]", "els => els.map(e => e.dataset.tile)")
+            assert order == ["call:support", "call:sales"]
+            assert "light" in (page.get_attribute("body", "class") or "")
+            grid = "el => getComputedStyle(el).gridTemplateColumns.split(' ').length"
+            assert page.eval_on_selector("#contacts", grid) == 2
+            assert page.inner_text("#zone") == "UTC"
+            assert_fits(page, 1080)
+            screenshot(page, "wall-1080p-light-2-queues")
+            page.goto(wall.url + "/")
+            until(page, f"{LIVE} && document.querySelectorAll('[data-tile]').length === 5", 10_000)
+
+            # One queue changes: the tile shows it within 2 s of the worker counting it.
+            more = Events(topics, f"{unique_name}-more")
+            for _ in range(5):
+                more.waiting("call", "sales", since=1)
+            send(kafka.bootstrap, more.records)
+            counted = wait_counted(worker, "call", "sales", 36, 30)
+            left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
+            until(
+                page,
+                f"{shows('call:sales', 'offered_today', '36')} && "
+                f"{shows('call:sales', 'waiting', '6')} && {LIVE}",
+                max(left_ms, 1),
+            )
+            assert time.monotonic() - counted <= COUNTED_TO_SHOWN_SECONDS
+            assert secrets_in(page.content()) == []
+
+            # The worker stops: greyed out and said, within 5 s.
+            page.evaluate("() => { window.__sameDocument = true; }")  # gone if it reloads
+            worker.stop()
+            stopped = time.monotonic()
+            until(page, DELAYED, STOPPED_TO_DELAYED_SECONDS * 1000)
+            assert time.monotonic() - stopped <= STOPPED_TO_DELAYED_SECONDS
+            assert page.inner_text("#status .word") == "DELAYED"
+            screenshot(page, "wall-1080p-delayed")
+
+            # A worker is back: live again without a reload, same counts, new events shown.
+            worker = Worker(
+                kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
+            ).start(all_partitions=True)
+            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '36')}", 60_000)
+            again = Events(topics, f"{unique_name}-again")
+            again.waiting("call", "sales", since=1)
+            send(kafka.bootstrap, again.records)
+            counted = wait_counted(worker, "call", "sales", 37, 30)
+            left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
+            until(page, shows("call:sales", "offered_today", "37"), max(left_ms, 1))
+            assert page.evaluate("() => window.__sameDocument") is True, "recovered by a reload"
+            screenshot(page, "wall-1080p-recovered")
+
+            # The wall server itself goes away (a restart, a network cut): the page says so
+            # by its own clock, and reconnects to the new server by itself.
+            wall.stop()
+            stopped = time.monotonic()
+            until(page, DELAYED, STOPPED_TO_DELAYED_SECONDS * 1000)
+            assert time.monotonic() - stopped <= STOPPED_TO_DELAYED_SECONDS
+            assert page.inner_text("#delayed-why").startswith("no update from the wall server")
+            wall = WallProcess(
+                redis_server.url, unique_name, tmp_path, args=wall.args, port=wall.port
+            ).start()
+            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '37')}", 30_000)
+            assert page.evaluate("() => window.__sameDocument") is True, "reconnected by a reload"
+    finally:
+        wall.stop()
+        worker.stop()

@@ -1,0 +1,160 @@
+"""The wall's tests: Debian's Chromium driven by Playwright (no browser download), a
+designed contact-centre state that shows every tile state, and where screenshots go."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from support.paths import ROOT
+
+CHROMIUM = os.environ.get("CCMON_TEST_CHROMIUM", "/usr/bin/chromium")
+# Without these Chromium reaches for the network (updates, sync, field trials) at start.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+ARTIFACTS = Path(os.environ.get("CCMON_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "wall"
+README_SHOT = ROOT / "docs" / "wall.png"
+Record = tuple[str, bytes | None, bytes]
+
+
+@contextmanager
+def chromium(width: int = 1920, height: int = 1080) -> Iterator[Any]:
+    """A page of a fresh headless Chromium profile; fails (never skips) without Chromium."""
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: run `make deps` "
+            "(bash deploy/local/install.sh installs Debian's chromium)",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="ccmon-chromium-") as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            yield page
+        finally:
+            context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def publish_readme_shot(path: Path) -> None:
+    """``CCMON_UPDATE_SCREENSHOTS=1`` copies the live screenshot to docs/wall.png (README)."""
+    if os.environ.get("CCMON_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(path, README_SHOT)
+
+
+# ---- a designed state: one queue fine, one at risk, one breached, tickets overdue ---------------
+
+
+class Events:
+    """Contract-valid events with ids that must never reach a screen."""
+
+    def __init__(self, topics: dict[str, str], tag: str) -> None:
+        self.topics = topics
+        self.tag = tag
+        self.records: list[Record] = []
+        self.n = 0
+
+    def add(
+        self, channel: str, type_: str, queue: str, contact: str, ago: float, **extra: Any
+    ) -> None:
+        self.n += 1
+        event = {
+            "event_id": f"{self.tag}-ev-{self.n}",
+            "type": type_,
+            "queue": queue,
+            "contact_id": f"SECRET-CONTACT-{contact}",
+            "agent_id": "SECRET-AGENT-7",
+            "occurred_at": int((time.time() - ago) * 1000),
+            **extra,
+        }
+        self.records.append((self.topics[channel], queue.encode(), orjson.dumps(event)))
+
+    def answered(self, channel: str, queue: str, wait: float, ago: float) -> None:
+        contact = f"{queue}-{self.n}"
+        self.add(channel, "offered", queue, contact, ago + wait)
+        self.add(channel, "answered", queue, contact, ago, wait_seconds=wait)
+
+    def abandoned(self, channel: str, queue: str, wait: float, ago: float) -> None:
+        contact = f"{queue}-{self.n}"
+        self.add(channel, "offered", queue, contact, ago + wait)
+        self.add(channel, "abandoned", queue, contact, ago, wait_seconds=wait)
+
+    def waiting(self, channel: str, queue: str, since: float) -> None:
+        self.add(channel, "offered", queue, f"{queue}-wait-{self.n}", since)
+
+    def ticket(self, queue: str, age: float) -> None:
+        self.add("ticket", "created", queue, f"{queue}-t-{self.n}", age, priority="normal")
+
+    def resolved_ticket(self, queue: str, age: float, resolved_ago: float) -> None:
+        contact = f"{queue}-t-{self.n}"
+        self.add("ticket", "created", queue, contact, age)
+        self.add("ticket", "resolved", queue, contact, resolved_ago)
+
+
+def designed_state(topics: dict[str, str], tag: str) -> Events:
+    """With the built-in queue policy (90 s threshold, 80 % target, 10 waiting, 10 % abandon):
+    call/sales OK, chat/billing at risk, call/support breached with a caller waiting past
+    the threshold; tickets/support with overdue tickets, tickets/billing fine."""
+    ev = Events(topics, tag)
+    for i in range(30):
+        ev.answered("call", "sales", wait=4 + i % 7, ago=60 + 40 * i)
+    ev.waiting("call", "sales", since=12)
+    for i in range(41):
+        ev.answered("chat", "billing", wait=20 + i % 30, ago=30 + 35 * i)
+    for i in range(8):
+        ev.answered("chat", "billing", wait=130, ago=100 + 90 * i)
+    for i in range(14):
+        ev.answered("call", "support", wait=30 + 3 * i, ago=50 + 60 * i)
+    for i in range(16):
+        ev.answered("call", "support", wait=140 + 5 * i, ago=80 + 50 * i)
+    for i in range(4):
+        ev.abandoned("call", "support", wait=100, ago=200 + 100 * i)
+    for since in (135, 96, 70, 41, 22, 9, 3):
+        ev.waiting("call", "support", since=since)
+    for i in range(38):
+        ev.ticket("support", age=3600 * (1 + 1.5 * i))
+    for i in range(6):
+        ev.resolved_ticket("support", age=7200, resolved_ago=600 * (i + 1))
+    for i in range(9):
+        ev.ticket("billing", age=1800 * (i + 1))
+    for i in range(4):
+        ev.resolved_ticket("billing", age=5400, resolved_ago=900 * (i + 1))
+    return ev
+
+
+def secrets_in(text: str) -> list[str]:
+    # Event ids too: a source system may build them from a contact id ("c123-answered").
+    ids = ("SECRET-CONTACT", "SECRET-AGENT", "-ev-", "contact_id", "agent_id", "event_id")
+    return [s for s in ids if s in text]
