@@ -72,7 +72,7 @@ def build_app(settings: Settings) -> faust.App:
     register_ingest(app, topics, runtime)
     register_counting(app, topics, runtime, owner)
     register_pages(app, metrics.body, owned_partitions)
-    snapshot.register_publisher(app, runtime, source)
+    snapshot.register_publisher(app, runtime, source, built=metrics.queues.offer)
     shared_clock = SharedStreamClock(
         runtime.redis, f"{settings.redis_prefix}:stream-time", runtime.clock
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -135,7 +136,13 @@ class Publisher:
         self._windows = fresh
 
 
-def register_publisher(app: faust.App, runtime: Runtime, source: ReadModelSource) -> None:
+def register_publisher(
+    app: faust.App,
+    runtime: Runtime,
+    source: ReadModelSource,
+    built: Callable[[ReadModel], None] = lambda model: None,
+) -> None:
+    """``built`` is told of every model the publisher builds (the /metrics body reuses it)."""
     settings = runtime.settings
 
     publisher = Publisher(runtime.redis, settings.redis_prefix, settings.snapshot_ttl_seconds)
@@ -143,5 +150,6 @@ def register_publisher(app: faust.App, runtime: Runtime, source: ReadModelSource
     @app.timer(interval=settings.snapshot_interval_seconds, name="ccmon.snapshot")
     async def publish_snapshot() -> None:
         model = await source.fresh()
+        built(model)
         runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
         await publisher.publish(model)

@@ -24,12 +24,14 @@ from ccmon.agents.metrics import counters, live, targets, windows
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.source import ReadModelSource, Slicer
 from ccmon.agents.metrics.text import Family, render
-from ccmon.agents.readmodel import QueueView
+from ccmon.agents.readmodel import QueueView, ReadModel
 
 log = logging.getLogger(__name__)
 
 # The served numbers are never older than this: past it a scrape builds them itself.
 MAX_STALENESS = 1.0
+# Kept between a body's age at the expected scrape and the bound (scrape jitter).
+MARGIN = 0.1
 # The refresher renders the body only while someone reads it.
 SCRAPED_LATELY = 120.0
 
@@ -141,22 +143,50 @@ class QueueExposition:
             return self.render()
         return self._with_staleness(body)
 
-    def due(self) -> bool:
-        """Whether to build the body now: once per scrape, timed to be ready just before
-        the next one (Prometheus scrapes at a steady interval), so the served numbers are
-        a fraction of a second old and the work is done once per scrape, not per tick."""
-        now = time.monotonic()
-        if now - self.last_scrape > SCRAPED_LATELY:
-            return False  # nobody reads the body: a scrape that comes builds it itself
-        if self._running is not None and not self._running.done():
-            return False
-        body = self._body
-        if body is not None and body[1] >= self.last_scrape:
-            return False  # already built for the next scrape
+    def _expected_scrape(self) -> float:
         if self.scrape_interval is None:
-            return True
-        lead = min(MAX_STALENESS * 0.8, 0.1 + 2 * self.build_seconds)
-        return now >= self.last_scrape + self.scrape_interval - lead
+            return time.monotonic()
+        return self.last_scrape + self.scrape_interval
+
+    def _good_for_next_scrape(self, read_at: float, generation: int) -> bool:
+        return (
+            generation == self.source.generation()
+            and self._expected_scrape() - read_at <= MAX_STALENESS - MARGIN
+        )
+
+    def _scraped_lately(self) -> bool:
+        return time.monotonic() - self.last_scrape <= SCRAPED_LATELY
+
+    def _busy(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    def due(self) -> bool:
+        """Whether to build a body now: when the one we have will be too old for the next
+        scrape, timed to be ready just before it (Prometheus scrapes at a steady interval),
+        so the work is done at most once per scrape, not per tick."""
+        if not self._scraped_lately() or self._busy():
+            return False  # nobody reads the body: a scrape that comes builds it itself
+        body = self._body
+        if body is not None and self._good_for_next_scrape(body[1], body[0]):
+            return False
+        lead = min(MAX_STALENESS - 2 * MARGIN, MARGIN + 2 * self.build_seconds)
+        return time.monotonic() >= self._expected_scrape() - lead
+
+    def offer(self, model: ReadModel) -> None:
+        """A model the snapshot publisher just built: the body is rendered from it when it
+        is young enough for the next scrape, so a worker scraped every second builds one
+        model per second for both readers instead of two."""
+        if not self._scraped_lately() or self._busy():
+            return
+        if not self._good_for_next_scrape(model.read_at, model.generation):
+            return
+        body = self._body
+        if body is not None and body[1] >= model.read_at:
+            return
+        if body is not None and self._good_for_next_scrape(body[1], body[0]):
+            return
+        self._running = asyncio.ensure_future(self._render(model, time.monotonic()))
+        self._running.add_done_callback(_log_failure)
 
     def refresh_when_due(self) -> None:
         """Start a refresh if one is due, in its own task: the refresher's timer ticks on
@@ -169,7 +199,9 @@ class QueueExposition:
         """Rebuild the model and the body in slices, so that the counting agents and the
         scrape itself run in between."""
         began = time.monotonic()
-        model = await self.source.refresh()
+        await self._render(await self.source.refresh(), began)
+
+    async def _render(self, model: ReadModel, began: float) -> None:
         generation, built_at = model.generation, model.read_at
         merged: dict[str, list[str]] = {}
         fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}

@@ -199,3 +199,31 @@ def test_the_body_is_built_once_per_scrape_just_before_the_next(
     staleness = [x for x in text.splitlines() if x.startswith("ccmon_metrics_staleness_seconds ")]
     assert float(staleness[0].split()[1]) == pytest.approx(0.25)
     assert not exposition.due()
+
+
+def test_the_snapshot_s_model_is_rendered_instead_of_a_second_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(q.time, "monotonic", lambda: clock[0])
+    owned = Owned(queues=5)
+    exposition = QueueExposition(owned.source(), Budget(), BOUNDS)
+    exposition.render()
+    clock[0] += 1.0
+    exposition.render()  # scraped every second; next scrape expected at 1002
+    clock[0] += 0.3
+
+    async def snapshot_then_ticks() -> None:
+        model = await exposition.source.refresh()  # what the publisher builds, at 1001.3
+        exposition.offer(model)
+        assert exposition._running is not None
+        await exposition._running
+        assert not exposition.due()  # 0.7 s old at the next scrape: no build of our own
+
+    asyncio.run(snapshot_then_ticks())
+    clock[0] += 0.5
+    assert not exposition.due()
+    clock[0] += 0.2
+    text = exposition.render()  # the scrape at 1002 serves the snapshot's model
+    staleness = [x for x in text.splitlines() if x.startswith("ccmon_metrics_staleness_seconds ")]
+    assert float(staleness[0].split()[1]) == pytest.approx(0.7)
