@@ -111,7 +111,23 @@ class Owner:
         )
         self._ready[partition].set()
 
-    # ---- writing -------------------------------------------------------------------
+    # ---- the guard and writing ---------------------------------------------------------
+    async def seen(self, event_ids: list[str]) -> list[str | None]:
+        """The duplicate guard's answers; while Redis is unreachable, wait and ask again:
+        an event is never counted without them."""
+        delay = 0.1
+        while True:
+            try:
+                found = await self.store.seen(event_ids)
+            except REDIS_ERRORS as exc:
+                self._on_redis(False)
+                log.warning("duplicate guard: Redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+                continue
+            self._on_redis(True)
+            return found
+
     async def write(self, partition: int, writes: Writes) -> Outcome:
         """Write a batch with our fence token; while Redis is unreachable, wait and retry
         (consumption pauses, nothing is counted without the guard). ``fenced`` drops the

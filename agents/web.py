@@ -9,9 +9,14 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ccmon.agents.health import Health
+
 
 def register_pages(
-    app: faust.App, body: Callable[[], bytes], active_partitions: Callable[[], set[int]]
+    app: faust.App,
+    body: Callable[[], bytes],
+    active_partitions: Callable[[], set[int]],
+    health: Health,
 ) -> None:
     @app.page("/metrics", name="ccmon.metrics")
     async def metrics_page(self: View, request: Request) -> Response:
@@ -20,4 +25,5 @@ def register_pages(
 
     @app.page("/healthz", name="ccmon.healthz")
     async def health_page(self: View, request: Request) -> Response:
-        return self.json({"status": "ok", "partitions": sorted(active_partitions())})
+        # 200 even when Kafka or Redis is out ("status": "degraded"): see agents.health.
+        return self.json(health.report(sorted(active_partitions())))
