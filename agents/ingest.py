@@ -184,6 +184,7 @@ class Ingest:
                 await asyncio.gather(*pending)
                 return
             except (KafkaError, ProducerSendError) as exc:
+                self.runtime.pipeline.send_retries.inc()
                 log.warning("ingest: Kafka send failed (%s); sending the batch again", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)

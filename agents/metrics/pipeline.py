@@ -63,6 +63,12 @@ class PipelineMetrics:
             ["topic"],
             registry=registry,
         )
+        self.send_retries = Counter(
+            "ccmon_kafka_send_retries",
+            "Ingest batches sent again because Kafka refused or timed out a dead-letter or "
+            "repartition send: the batch waits and is not acknowledged, nothing is dropped.",
+            registry=registry,
+        )
         self.queues_tracked = Gauge(
             "ccmon_queues_tracked",
             "Distinct queue labels admitted by this worker.",
