@@ -11,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ccmon.agents.health import Health
 
+_PRODUCTION_INDEX = "faust.web.apps.production_index:blueprint"
+
 
 def register_pages(
     app: faust.App,
@@ -18,6 +20,12 @@ def register_pages(
     active_partitions: Callable[[], set[int]],
     health: Health,
 ) -> None:
+    # Faust mounts a status page at "/" whenever its statistics page is off, with no
+    # setting of its own: dropped, so that the port serves these two pages and nothing else
+    # (tests/integration/test_security_web.py).
+    blueprints = app.web.blueprints._enabled
+    blueprints[:] = [(prefix, bp) for prefix, bp in blueprints if bp != _PRODUCTION_INDEX]
+
     @app.page("/metrics", name="ccmon.metrics")
     async def metrics_page(self: View, request: Request) -> Response:
         # aiohttp refuses a charset in content_type=, so the full header goes in headers=.
