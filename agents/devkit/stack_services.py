@@ -33,6 +33,7 @@ START_TIMEOUT = {"kafka": 120.0, "redis": 30.0, "prometheus": 60.0, "alertmanage
 # before SIGKILL so the next start never sees a half-written log.
 STOP_TIMEOUT = {"kafka": 45.0, "redis": 15.0, "prometheus": 30.0, "alertmanager": 15.0}
 Probe = Callable[[], dict[str, str] | None]
+_PORT = re.compile(r"\$\{port:(\w+)\}")
 
 
 class StackError(RuntimeError):
@@ -189,7 +190,13 @@ def _kafka(work: Path, config: Path | None, keep: bool) -> Launch:
     if not jars:
         raise StackError(f"no Kafka jars in {libs}: {INSTALL_HINT}")
     version = jars[0].name.removeprefix("kafka_2.13-").removesuffix(".jar")
-    chosen = ports(work, keep, "broker", "controller")
+    # A caller's properties may ask for more ports (``${port:NAME}``, say a SASL_SSL
+    # listener beside the PLAINTEXT one our probe speaks) and SCRAM users, which KRaft
+    # only takes at format time (``ccmon.format.add-scram``, StorageTool's --add-scram).
+    extra = _read_properties(config) if config else {}
+    scram = extra.pop("ccmon.format.add-scram", "")
+    named = sorted(set(_PORT.findall("".join(extra.values()))) - {"broker", "controller"})
+    chosen = ports(work, keep, "broker", "controller", *named)
     port, controller = chosen["broker"], chosen["controller"]
     props = {
         "process.roles": "broker,controller",
@@ -220,8 +227,8 @@ def _kafka(work: Path, config: Path | None, keep: bool) -> Launch:
         "num.recovery.threads.per.data.dir": "1",
         "background.threads": "2",
     }
-    if config:  # extra broker properties from the caller win over ours
-        props.update(_read_properties(config))
+    # Extra broker properties from the caller win over ours.
+    props.update({k: _PORT.sub(lambda m: str(chosen[m[1]]), v) for k, v in extra.items()})
     properties = work / "server.properties"
     properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()), encoding="utf-8")
     logs = work / "logs"
@@ -237,7 +244,7 @@ def _kafka(work: Path, config: Path | None, keep: bool) -> Launch:
         f"{libs}/*",
     ]
     if not (keep and (work / "data" / "meta.properties").exists()):
-        _kafka_format(jvm, properties, work)
+        _kafka_format(jvm, properties, work, ["--add-scram", scram] if scram else [])
     heap = shlex.split(os.environ.get("CCMON_KAFKA_HEAP_OPTS", "-Xmx512m -Xms256m"))
     argv = [*jvm[:1], *heap, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
     argv += ["-XX:+ExitOnOutOfMemoryError", *jvm[1:], "kafka.Kafka", str(properties)]
@@ -251,15 +258,17 @@ def _kafka(work: Path, config: Path | None, keep: bool) -> Launch:
             "KAFKA_VERSION": version,
             "KAFKA_CLUSTER_ID": cluster or "",
             "KAFKA_LOG": str(logs / "server.log"),
+            **{f"KAFKA_PORT_{name.upper()}": str(chosen[name]) for name in named},
         }
 
     return Launch(argv, probe, [logs / "server.log"])
 
 
-def _kafka_format(jvm: list[str], properties: Path, work: Path) -> None:
+def _kafka_format(jvm: list[str], properties: Path, work: Path, extra: list[str]) -> None:
     # The format tool is short-lived: C1-only JIT and serial GC start it about twice as fast.
     fmt = [*jvm[:1], "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *jvm[1:]]
     fmt += ["kafka.tools.StorageTool", "format", "-t", _kafka_cluster_id(), "-c", str(properties)]
+    fmt += extra
     done = subprocess.run(fmt, capture_output=True, text=True, timeout=120, check=False)
     (work / "format.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode != 0:
