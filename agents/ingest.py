@@ -181,8 +181,14 @@ class Ingest:
                         pending.append(
                             await self.topics.by_queue.send(value=chunk, partition=partition)
                         )
-                await asyncio.gather(*pending)
-                return
+                # Every send settles before a resend, and every failure is retrieved: with
+                # a plain gather the first one raised and the others were logged at garbage
+                # collection as "exception was never retrieved", with a traceback each.
+                results = await asyncio.gather(*pending, return_exceptions=True)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if not failed:
+                    return
+                raise failed[0]
             except (KafkaError, ProducerSendError) as exc:
                 self.runtime.pipeline.send_retries.inc()
                 log.warning("ingest: Kafka send failed (%s); sending the batch again", exc)
