@@ -24,6 +24,7 @@ from support.faults import (
     as_records,
     fast_rules,
     lifecycles,
+    per_queue_counters,
     poll,
     prometheus_config,
     read_back,
@@ -33,15 +34,12 @@ from support.faults import (
 )
 from support.kafka_io import create_topics
 from support.services import KafkaServer, PrometheusServer
-from support.worker import Sample
 
 pytestmark = pytest.mark.integration
 
-# The issue asks for 60 s. What an outage exercises does not change after the first few
-# seconds: every Redis call fails at once (connection refused), the writes retry with a
-# back-off that reaches its 5 s ceiling after ~6 s, and the alert's `for:` is shortened
-# anyway. 30 s is six retries at the ceiling, and keeps the suite inside its CI budget.
-OUTAGE_SECONDS = 30.0
+# The issue's 60 s: long enough for the writes' back-off to sit at its 5 s ceiling for
+# ~50 s and for CcmonRedisUnreachable (its `for:` shortened) to fire well inside it.
+OUTAGE_SECONDS = 60.0
 ALERT = "CcmonRedisUnreachable"
 
 
@@ -49,11 +47,6 @@ def _redis_down(worker: WatchedWorker) -> bool:
     health = worker.health() or {}
     state = health.get("redis")
     return isinstance(state, dict) and state.get("up") is False and bool(state.get("error"))
-
-
-def _counters(samples: dict[Sample, float]) -> dict[Sample, float]:
-    """The per-queue cumulative counters: what a count that slipped through would change."""
-    return {k: v for k, v in samples.items() if k[0].endswith("_total") and "queue" in dict(k[1])}
 
 
 def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
@@ -81,7 +74,7 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
     Producer(kafka.bootstrap, as_records(topics, before)).send_all()
     frozen = expected_samples_of(recount_events(before))
     wait_until_equal(worker.samples, frozen, timeout=120)
-    counted = _counters(worker.samples())
+    counted = per_queue_counters(worker.samples())
     pid = worker.pid
 
     stopped_at = time.monotonic()
@@ -96,7 +89,7 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
     while time.monotonic() < stopped_at + OUTAGE_SECONDS:
         worker.check_alive()
         # Nothing is counted while the guard is unreachable: the counters stay frozen.
-        assert _counters(worker.samples()) == counted
+        assert per_queue_counters(worker.samples()) == counted
         checks += 1
         if fired is None and prometheus.alerts(ALERT):
             fired = time.monotonic() - stopped_at
@@ -106,7 +99,7 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
         fired = time.monotonic() - stopped_at
     (alert,) = prometheus.alerts(ALERT)
     assert alert["labels"]["instance"] == worker.url[7:]
-    assert _counters(worker.samples()) == counted
+    assert per_queue_counters(worker.samples()) == counted
 
     restart = store.start(keep_data=True)
     back_at = time.monotonic()
@@ -169,12 +162,18 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     fences = [f"{unique_name}:fence:{p}" for p in owned]
     assert all(client.exists(f) for f in fences)
 
+    # A key no worker writes: its absence proves the loss (the workers may well have
+    # written their copies back before the test looks, so counting keys would race them).
+    client.set("ccmon-test:sentinel", "1")
     lost_at = time.monotonic()
     store.stop()
     store.start(keep_data=True)  # same port, no data
-    assert client.dbsize() < 10
-    # With no event at all, every owned partition is written back within a tick or two.
-    poll("every partition re-seeded", lambda: all(client.exists(f) for f in fences), 30)
+    assert not client.exists("ccmon-test:sentinel")
+    # With no event at all, every owned partition is written back within a tick or two,
+    # and the shared stream clock is raised again by the worker's next sync (0.5 s): a
+    # worker that joins later ends its windows at the same "now" (CCMON_CLOCK=stream).
+    rebuilt = [*fences, f"{unique_name}:stream-time"]
+    poll("every partition re-seeded", lambda: all(client.exists(k) for k in rebuilt), 30)
     reseeded = time.monotonic() - lost_at
     # The proof: a new worker loads what was written back, and finds the same numbers.
     worker.stop()
