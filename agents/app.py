@@ -7,9 +7,11 @@ build as many apps as it likes with settings of its own.
 
 from __future__ import annotations
 
+import logging
+
 import faust
 
-from ccmon.agents import exposition, snapshot
+from ccmon.agents import exposition, health, snapshot
 from ccmon.agents.counting import register_counting
 from ccmon.agents.ingest import register_ingest
 from ccmon.agents.owner import Owner
@@ -18,9 +20,17 @@ from ccmon.agents.sensor import CcmonSensor
 from ccmon.agents.web import register_pages
 from ccmon.streams import transport
 from ccmon.streams.clock import SharedStreamClock
-from ccmon.streams.kafka import bootstrap_servers, faust_credentials
+from ccmon.streams.kafka import (
+    BrokerProbe,
+    bootstrap_servers,
+    faust_credentials,
+    max_request_bytes,
+)
 from ccmon.streams.settings import Settings
+from ccmon.streams.statestore import REDIS_ERRORS
 from ccmon.streams.topics import declare_topics
+
+log = logging.getLogger(__name__)
 
 
 def create_faust_app(settings: Settings) -> faust.App:
@@ -38,6 +48,11 @@ def create_faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
         producer_acks=-1,
+        # A dead-letter record keeps up to CCMON_DEAD_LETTER_MAX_BYTES of the bad value.
+        producer_max_request_size=max_request_bytes(settings),
+        # A send that waits longer is sent again by ingest, which logs it (Faust's default,
+        # 20 minutes, would stall a batch that long without a word).
+        producer_request_timeout=settings.produce_timeout_seconds,
         processing_guarantee="at_least_once",
         web_enabled=True,
         web_bind=settings.web_host,
@@ -57,7 +72,7 @@ def build_app(settings: Settings) -> faust.App:
     app = create_faust_app(settings)
     runtime = Runtime(settings)
     topics = declare_topics(app, settings)
-    owner = Owner(runtime.store)
+    owner = Owner(runtime.store, on_redis=runtime.health.redis_status)
     by_queue = topics.by_queue.get_topic_name()
 
     def owned_partitions() -> set[int]:
@@ -71,7 +86,7 @@ def build_app(settings: Settings) -> faust.App:
     )
     register_ingest(app, topics, runtime)
     register_counting(app, topics, runtime, owner)
-    register_pages(app, metrics.body, owned_partitions)
+    register_pages(app, metrics.body, owned_partitions, runtime.health)
     snapshot.register_publisher(app, runtime, source, built=metrics.queues.offer)
     shared_clock = SharedStreamClock(
         runtime.redis, f"{settings.redis_prefix}:stream-time", runtime.clock
@@ -80,6 +95,16 @@ def build_app(settings: Settings) -> faust.App:
 
         @app.timer(interval=0.5, name="ccmon.stream_clock")
         async def sync_stream_clock() -> None:
-            await shared_clock.sync()
+            try:
+                await shared_clock.sync()
+            except REDIS_ERRORS as exc:  # a timer that raises stops the worker
+                log.debug("stream clock not shared: %s", exc)
+
+    broker = BrokerProbe(settings)
+    probe_key = f"{settings.redis_prefix}:health"
+
+    @app.timer(interval=health.PROBE_INTERVAL_SECONDS, name="ccmon.health")
+    async def check_health() -> None:
+        await health.probe(runtime.health, broker, runtime.redis, probe_key)
 
     return app

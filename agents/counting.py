@@ -67,7 +67,7 @@ class Counting:
         async with self.owner.locks[partition]:
             ids = list(dict.fromkeys(str(r["event_id"]) for r in records))
             while True:
-                seen = dict(zip(ids, await self.owner.store.seen(ids), strict=True))
+                seen = dict(zip(ids, await self.owner.seen(ids), strict=True))
                 fx, duplicates, late = self.effects(state, records, seen)
                 outcome = await self.owner.write(partition, fx.writes)
                 if outcome.status != "conflict":
@@ -128,11 +128,13 @@ class Counting:
             async with self.owner.locks[partition]:
                 fx = Effects(state, self.runtime.state_limits)
                 removed = apply_tick(fx, self.runtime.clock.now(), self.runtime.policy)
-                if fx.writes.empty():
-                    continue
+                # Written even when empty: the write checks the fence, so a partition with
+                # no traffic also learns within a tick that Redis lost its data, and writes
+                # its copy back before a restart or a rebalance could lose it.
                 if (await self.owner.write(partition, fx.writes)).status == "ok":
                     state.merge(fx.writes)
-                    log.info("partition %d expiry: %s", partition, removed)
+                    if removed:
+                        log.info("partition %d expiry: %s", partition, removed)
 
 
 def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: Owner) -> Counting:

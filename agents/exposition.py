@@ -51,10 +51,17 @@ def register(
         except Exception:  # the fetcher has not seen the partition yet
             return None
 
+    def position(tp: TP) -> int | None:
+        """Where this worker is done: its last commit, else after the last record read."""
+        # Faust's own bookkeeping (a defaultdict, so .get, never []): no public accessor.
+        committed: dict[TP, int | None] = getattr(app.consumer, "_committed_offset", {})
+        if (offset := committed.get(tp)) is not None:
+            return offset
+        read = sensor.last_read.get(tp)
+        return None if read is None else read + 1
+
     runtime.registry.register(
-        LagCollector(
-            app.assignor.assigned_actives, highwater, sensor.last_read.get, consumed_topics
-        )
+        LagCollector(app.assignor.assigned_actives, highwater, position, consumed_topics)
     )
 
     @app.timer(interval=REFRESH_CHECK_SECONDS, name="ccmon.metrics_refresh")

@@ -27,12 +27,15 @@ from faust.exceptions import ProducerSendError
 
 from ccmon.agents.runtime import Runtime
 from ccmon.streams.events import Event, Rejection, validate
+from ccmon.streams.statestore import REDIS_ERRORS
 from ccmon.streams.topics import Topics, partition_for
 
 log = logging.getLogger(__name__)
 
-# Repartition records stay well below Kafka's default 1 MB message limit.
+# Repartition records stay well below Kafka's default 1 MB message limit, whatever the
+# events hold (ids of 200 characters make an event about 1 kB).
 MAX_EVENTS_PER_RECORD = 2000
+MAX_RECORD_BYTES = 512 * 1024
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -46,6 +49,50 @@ def dead_letter_headers(event: Any, rejection: Rejection) -> list[tuple[str, byt
         ("ccmon-source-offset", str(msg.offset).encode()),
         ("ccmon-rejected-at", f"{time.time():.3f}".encode()),
     ]
+
+
+MAX_DEAD_LETTER_KEY_BYTES = 4096
+
+
+def dead_letter_record(
+    key: bytes | None, raw: bytes, limit: int
+) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+    """Key and value as they came, cut when longer than Kafka can take (``limit`` for the
+    value, 4 kB for the key): a record that could never be sent would stop its partition
+    for good. A cut says so in a header holding the original length."""
+    cut: list[tuple[str, bytes]] = []
+    if key is not None and len(key) > MAX_DEAD_LETTER_KEY_BYTES:
+        cut.append(("ccmon-key-truncated-from", str(len(key)).encode()))
+        key = key[:MAX_DEAD_LETTER_KEY_BYTES]
+    if len(raw) > limit:
+        cut.append(("ccmon-truncated-from", str(len(raw)).encode()))
+        raw = raw[:limit]
+    return key, raw, cut
+
+
+def repartition_values(records: list[dict[str, Any]]) -> list[bytes]:
+    """JSON lists of at most MAX_EVENTS_PER_RECORD events and about MAX_RECORD_BYTES."""
+    values: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 0
+    for record in records:
+        encoded = orjson.dumps(record)
+        if chunk and (
+            len(chunk) == MAX_EVENTS_PER_RECORD or size + len(encoded) > MAX_RECORD_BYTES
+        ):
+            values.append(b"[" + b",".join(chunk) + b"]")
+            chunk, size = [], 0
+        chunk.append(encoded)
+        size += len(encoded) + 1
+    if chunk:
+        values.append(b"[" + b",".join(chunk) + b"]")
+    return values
+
+
+def _bytes(key: Any) -> bytes | None:
+    if key is None or isinstance(key, bytes):
+        return key
+    return key.encode() if isinstance(key, str) else bytes(key)
 
 
 class Ingest:
@@ -70,7 +117,7 @@ class Ingest:
             if isinstance(result, Rejection):
                 rejected.append((event, raw, result))
                 continue
-            queue = await self.runtime.queue_cap.admit(result.queue)
+            queue = await self._admit(result.queue)
             if queue != result.queue:
                 overflow += 1
                 result = Event.from_dict({**result.to_dict(), "queue": queue})
@@ -86,10 +133,28 @@ class Ingest:
             metrics.events.labels(topic, kind).inc(n)
         if overflow:
             metrics.overflow.labels(channel).inc(overflow)
+        metrics.queues_tracked.set(self.runtime.queue_cap.tracked)
         for reason, n in Counter(r.reason for _, _, r in rejected).items():
             metrics.rejected.labels(topic, reason).inc(n)
         if len(rejected) < len(events):
             metrics.last_event.labels(topic).set(time.time())
+
+    async def _admit(self, queue: str) -> str:
+        """The queue cap's answer; while Redis is unreachable, wait and ask again (the
+        batch waits: an event is never counted under a label the cap did not give)."""
+        delay = 0.1
+        while True:
+            try:
+                admitted = await self.runtime.queue_cap.admit(queue)
+            except REDIS_ERRORS as exc:
+                self.runtime.health.redis_status(False, str(exc))
+                log.warning("ingest: Redis unavailable for the queue cap (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+                continue
+            if delay > 0.1:
+                self.runtime.health.redis_status(True)
+            return admitted
 
     async def _send(
         self,
@@ -100,26 +165,32 @@ class Ingest:
         the whole set again (duplicates are harmless: the counting side drops them by
         ``src``, a dead-letter consumer by source position)."""
         delay = 0.1
+        limit = self.runtime.settings.dead_letter_max_bytes
+        values = {p: repartition_values(records) for p, records in sorted(by_partition.items())}
         while True:
             try:
                 pending: list[Awaitable[Any]] = []
                 for event, raw, rejection in rejected:
+                    key, value, cut = dead_letter_record(_bytes(event.key), raw, limit)
+                    headers = dead_letter_headers(event, rejection) + cut
                     pending.append(
-                        await self.topics.dead_letter.send(
-                            key=event.key, value=raw, headers=dead_letter_headers(event, rejection)
-                        )
+                        await self.topics.dead_letter.send(key=key, value=value, headers=headers)
                     )
-                for partition, records in sorted(by_partition.items()):
-                    for i in range(0, len(records), MAX_EVENTS_PER_RECORD):
-                        chunk = records[i : i + MAX_EVENTS_PER_RECORD]
+                for partition, chunks in values.items():
+                    for chunk in chunks:
                         pending.append(
-                            await self.topics.by_queue.send(
-                                value=orjson.dumps(chunk), partition=partition
-                            )
+                            await self.topics.by_queue.send(value=chunk, partition=partition)
                         )
-                await asyncio.gather(*pending)
-                return
+                # Every send settles before a resend, and every failure is retrieved: with
+                # a plain gather the first one raised and the others were logged at garbage
+                # collection as "exception was never retrieved", with a traceback each.
+                results = await asyncio.gather(*pending, return_exceptions=True)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if not failed:
+                    return
+                raise failed[0]
             except (KafkaError, ProducerSendError) as exc:
+                self.runtime.pipeline.send_retries.inc()
                 log.warning("ingest: Kafka send failed (%s); sending the batch again", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)

@@ -24,7 +24,9 @@ MAX_BACKOFF_SECONDS = 5.0
 
 
 class Owner:
-    def __init__(self, store: StateStore, on_redis: Callable[[bool], None] | None = None) -> None:
+    def __init__(
+        self, store: StateStore, on_redis: Callable[[bool, str], None] | None = None
+    ) -> None:
         self.store = store
         self.states: dict[int, PartitionState] = {}  # ready partitions only
         self.fences: dict[int, str] = {}
@@ -37,7 +39,9 @@ class Owner:
         self._retired: dict[int, tuple[PartitionState, str]] = {}
         # Changes whenever the set of exported partitions changes (read-model caches).
         self.generation = 0
-        self._on_redis = on_redis or (lambda up: None)
+        # /healthz shows the error: "Redis unreachable" alone does not tell WRONGPASS from
+        # a refused connection.
+        self._on_redis = on_redis or (lambda up, error: None)
 
     # ---- membership ----------------------------------------------------------------
     @property
@@ -93,11 +97,11 @@ class Owner:
                     state = PartitionState.from_raw(partition, await self.store.load(partition))
                 break
             except REDIS_ERRORS as exc:
-                self._on_redis(False)
+                self._on_redis(False, f"{type(exc).__name__}: {exc}")
                 log.warning("partition %d: cannot load its state (%s); retrying", partition, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-        self._on_redis(True)
+        self._on_redis(True, "")
         self.states[partition] = state
         self.fences[partition] = fence
         self.generation += 1
@@ -111,7 +115,23 @@ class Owner:
         )
         self._ready[partition].set()
 
-    # ---- writing -------------------------------------------------------------------
+    # ---- the guard and writing ---------------------------------------------------------
+    async def seen(self, event_ids: list[str]) -> list[str | None]:
+        """The duplicate guard's answers; while Redis is unreachable, wait and ask again:
+        an event is never counted without them."""
+        delay = 0.1
+        while True:
+            try:
+                found = await self.store.seen(event_ids)
+            except REDIS_ERRORS as exc:
+                self._on_redis(False, f"{type(exc).__name__}: {exc}")
+                log.warning("duplicate guard: Redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+                continue
+            self._on_redis(True, "")
+            return found
+
     async def write(self, partition: int, writes: Writes) -> Outcome:
         """Write a batch with our fence token; while Redis is unreachable, wait and retry
         (consumption pauses, nothing is counted without the guard). ``fenced`` drops the
@@ -126,12 +146,12 @@ class Owner:
                     reseed = False
                 outcome = await self.store.apply(partition, self.fences[partition], writes)
             except REDIS_ERRORS as exc:
-                self._on_redis(False)
+                self._on_redis(False, f"{type(exc).__name__}: {exc}")
                 log.warning("partition %d: Redis unavailable (%s); retrying", partition, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                 continue
-            self._on_redis(True)
+            self._on_redis(True, "")
             if outcome.status != "nofence":
                 break
             reseed = True

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from ccmon.agents.buckets import histogram_bounds
 from ccmon.agents.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, StateLimits
+from ccmon.agents.health import Health
 from ccmon.agents.metrics.pipeline import PipelineMetrics
 from ccmon.streams import events
 from ccmon.streams.clock import Clock
@@ -151,6 +152,10 @@ class Runtime:
             self.config.configured_queues,
             self.config.max_queues,
         )
+
+    @cached_property
+    def health(self) -> Health:
+        return Health(self.registry)
 
     @cached_property
     def pipeline(self) -> PipelineMetrics:

@@ -9,10 +9,23 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ccmon.agents.health import Health
+
+_PRODUCTION_INDEX = "faust.web.apps.production_index:blueprint"
+
 
 def register_pages(
-    app: faust.App, body: Callable[[], Awaitable[bytes]], active_partitions: Callable[[], set[int]]
+    app: faust.App,
+    body: Callable[[], Awaitable[bytes]],
+    active_partitions: Callable[[], set[int]],
+    health: Health,
 ) -> None:
+    # Faust mounts a status page at "/" whenever its statistics page is off, with no
+    # setting of its own: dropped, so that the port serves these two pages and nothing else
+    # (tests/integration/test_security_web.py).
+    blueprints = app.web.blueprints._enabled
+    blueprints[:] = [(prefix, bp) for prefix, bp in blueprints if bp != _PRODUCTION_INDEX]
+
     @app.page("/metrics", name="ccmon.metrics")
     async def metrics_page(self: View, request: Request) -> Response:
         # aiohttp refuses a charset in content_type=, so the full header goes in headers=.
@@ -20,4 +33,5 @@ def register_pages(
 
     @app.page("/healthz", name="ccmon.healthz")
     async def health_page(self: View, request: Request) -> Response:
-        return self.json({"status": "ok", "partitions": sorted(active_partitions())})
+        # 200 even when Kafka or Redis is out ("status": "degraded"): see agents.health.
+        return self.json(health.report(sorted(active_partitions())))

@@ -367,6 +367,29 @@ def pipeline_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         alert(
             config,
+            "CcmonRedisUnreachable",
+            f'ccmon_redis_up{{job="{job}"}} == 0',
+            "page",
+            "ccmon worker {{ $labels.instance }} cannot reach Redis",
+            "The ccmon worker {{ $labels.instance }} has not reached Redis for "
+            f"{config['for']['CcmonRedisUnreachable']}: it counts nothing (never without "
+            "the duplicate guard), its events wait in Kafka and its queues' numbers on "
+            "the wall screens and in every alert are frozen. Counting resumes by itself "
+            "when Redis is back.",
+        ),
+        alert(
+            config,
+            "CcmonKafkaUnreachable",
+            f'ccmon_kafka_up{{job="{job}"}} == 0',
+            "page",
+            "ccmon worker {{ $labels.instance }} cannot reach Kafka",
+            "The ccmon worker {{ $labels.instance }} has not got any answer from the Kafka "
+            f"cluster for {config['for']['CcmonKafkaUnreachable']}: no event reaches it, "
+            "and the wall screens show the numbers from before the outage. It reconnects "
+            "by itself when the brokers are back.",
+        ),
+        alert(
+            config,
             "CcmonWorkerDown",
             f'up{{job="{job}"}} == 0',
             "ticket",

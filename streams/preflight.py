@@ -10,21 +10,65 @@ race, and a wrong partition count is reported in words instead of as silent mis-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from ccmon.streams.kafka import client_options
+from ccmon.streams.kafka import KafkaSettingsError, client_options
 from ccmon.streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# What an unreachable or refusing cluster looks like in aiokafka's words, and what to check.
+_HINTS = (
+    (
+        "Authentication",
+        "check CCMON_KAFKA_SASL_USERNAME, CCMON_KAFKA_SASL_PASSWORD and CCMON_KAFKA_SASL_MECHANISM",
+    ),
+    ("CERTIFICATE_VERIFY_FAILED", "check CCMON_KAFKA_SSL_CA_FILE (the CA of the brokers)"),
+    ("SSL", "check CCMON_KAFKA_SECURITY_PROTOCOL and the CCMON_KAFKA_SSL_* files"),
+)
+
 
 class PreflightError(RuntimeError):
     pass
+
+
+class _Reasons(logging.Handler):
+    """Keeps what aiokafka logs while the preflight connects (it logs why a bootstrap
+    failed, then raises a bare "Unable to bootstrap"), instead of printing it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _aiokafka_reasons() -> Iterator[_Reasons]:
+    logger = logging.getLogger("aiokafka")
+    handler, propagate = _Reasons(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _unreachable(settings: Settings, exc: Exception, reasons: list[str]) -> PreflightError:
+    reason = reasons[-1] if reasons else f"{type(exc).__name__}: {exc}"
+    hint = next((h for key, h in _HINTS if key in reason), "check CCMON_KAFKA")
+    text = f"cannot connect to Kafka at {settings.kafka}: {reason}; {hint}"
+    return PreflightError(" ".join(text.split()))  # one line, whatever the reason holds
 
 
 @dataclass(frozen=True)
@@ -39,7 +83,7 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
     n = settings.partitions
     specs = [
         TopicSpec(f"{settings.app_id}-events-by-queue", n, {}, True),
-        TopicSpec(settings.topic_dead_letter, 1, {}, False),
+        TopicSpec(settings.topic_dead_letter, 1, dead_letter_config(settings), False),
         TopicSpec(f"{settings.app_id}-__assignor-__leader", 1, {}, False),
     ]
     if settings.declare_source_topics:
@@ -49,16 +93,31 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
     return specs
 
 
+def dead_letter_config(settings: Settings) -> dict[str, str]:
+    """The dead-letter topic keeps the rejected records' original bytes, personal data
+    included: a retention of its own, and room for the longest value it keeps."""
+    hours = settings.dead_letter_retention_hours
+    return {
+        "retention.ms": str(int(hours * 3_600_000)),
+        "max.message.bytes": str(max(1_048_588, settings.dead_letter_max_bytes + 65_536)),
+    }
+
+
 async def ensure_topics(settings: Settings, wait_seconds: float = 60.0) -> list[str]:
     """Create what is missing, check what exists; return the names created."""
     specs = required_topics(settings)
-    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=15000)
     try:
-        await admin.start()
-    except KafkaError as exc:
-        raise PreflightError(
-            f"cannot reach Kafka at {settings.kafka} ({exc}); check CCMON_KAFKA"
-        ) from exc
+        options = client_options(settings)
+    except KafkaSettingsError as exc:
+        raise PreflightError(str(exc)) from exc
+    admin = AIOKafkaAdminClient(**options, request_timeout_ms=15000)
+    with _aiokafka_reasons() as reasons:
+        try:
+            await admin.start()
+        except KafkaError as exc:
+            with contextlib.suppress(KafkaError, OSError):
+                await admin.close()
+            raise _unreachable(settings, exc, reasons.messages) from exc
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]

@@ -29,6 +29,23 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str = Field("PLAIN", description="SASL mechanism when SASL is used.")
     kafka_sasl_username: str = Field("", description="SASL user name.")
     kafka_sasl_password: str = Field("", description="SASL password (use a Secret).")
+    kafka_ssl_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the brokers' certificates (SSL, "
+        "SASL_SSL); None = the system's CA bundle.",
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        None, description="PEM client certificate, for brokers that require mutual TLS."
+    )
+    kafka_ssl_key_file: Path | None = Field(
+        None, description="PEM private key of the client certificate (unencrypted)."
+    )
+    produce_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a record sent to Kafka (dead-letter, repartition) may wait for "
+        "its acknowledgement before the batch is sent again (and the delay logged).",
+    )
     redis: str = Field(
         "redis://127.0.0.1:6379/0", description="Redis URL: counting state and duplicate guard."
     )
@@ -39,6 +56,19 @@ class Settings(BaseSettings):
     topic_tickets: str = Field("contact-center.tickets", description="Source topic of tickets.")
     topic_dead_letter: str = Field(
         "contact-center.dead-letter", description="Where rejected events go, bytes unchanged."
+    )
+    dead_letter_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="Retention of the dead-letter topic when the worker creates it (it holds "
+        "the rejected records' original bytes, personal data included).",
+    )
+    dead_letter_max_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        le=8_000_000,
+        description="Longest value kept in a dead-letter record; longer ones are cut to this "
+        "many bytes (header ccmon-truncated-from holds the original length).",
     )
     partitions: int = Field(
         8,

@@ -1,5 +1,6 @@
-"""Faust's aiokafka transport with one fix: every assigned partition is positioned after a
-rebalance, including those that have no committed offset yet.
+"""Faust's aiokafka transport with two fixes: every assigned partition is positioned after
+a rebalance, including those that have no committed offset yet; and the producer waits
+between failed metadata updates instead of spinning while the brokers are away.
 
 Why (docs/architecture.md, "Rebalances"): when partitions are revoked, Faust drops the
 records it has already fetched but not yet processed — the rest of the batch being
@@ -13,14 +14,24 @@ commit goes past them: events lost, or (when a commit already happened below the
 offsets that never advance again. Seeking such partitions to offset 0, their beginning,
 which is what ``auto_offset_reset=earliest`` means for a group without offsets, re-reads
 them; the duplicate guard makes the re-read exact.
+
+The spin: while a record waits for a partition whose leader is unknown (every broker
+stopped), aiokafka's sender asks for a metadata update and waits for it, and a failed
+update answers at once (connection refused): measured during a broker outage with records
+in flight, the worker used 85 % of a core and logged 5,000 lines a second
+(aio-libs/aiokafka#496). Failed updates of the producer's and the consumer's clients now
+answer after a back-off (0.1 s doubling to 1 s), which also bounds how late they see the
+broker come back.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiokafka
+from aiokafka.client import AIOKafkaClient
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
@@ -51,6 +62,11 @@ async def seek_to_committed_or_beginning(
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
+    def _create_consumer(self, loop: asyncio.AbstractEventLoop) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_consumer(loop)
+        consumer._client.__class__ = PatientClient  # its fetcher and coordinator spin alike
+        return consumer
+
     async def seek_to_committed(self) -> Mapping[TP, int]:
         changelogs = self.app.tables.changelog_topics
         result: Mapping[TP, int] = await self.call_thread(
@@ -66,8 +82,41 @@ class Consumer(driver.Consumer):
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+METADATA_BACKOFF_MAX_SECONDS = 1.0
+
+
+class PatientClient(AIOKafkaClient):  # type: ignore[misc]
+    """aiokafka's client, whose failed metadata updates answer only after a back-off."""
+
+    _failed_updates = 0
+
+    async def _metadata_update(self, cluster_metadata: Any, topics: Any) -> bool:
+        updated = bool(await super()._metadata_update(cluster_metadata, topics))
+        if updated:
+            self._failed_updates = 0
+        else:
+            self._failed_updates = min(self._failed_updates + 1, 10)
+            backoff = self._retry_backoff * 2 ** (self._failed_updates - 1)
+            await asyncio.sleep(min(backoff, METADATA_BACKOFF_MAX_SECONDS))
+        return updated
+
+
+class PatientProducer(aiokafka.AIOKafkaProducer):  # type: ignore[misc]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The sender and the accumulator already hold this client: change its class only.
+        self.client.__class__ = PatientClient
+
+
+class Producer(driver.Producer):
+    @property
+    def _producer_type(self) -> type[aiokafka.AIOKafkaProducer]:
+        return PatientProducer
+
+
 class Transport(driver.Transport):
     Consumer: ClassVar[type[Consumer]] = Consumer
+    Producer: ClassVar[type[Producer]] = Producer
 
 
 def register() -> str:

@@ -4,10 +4,14 @@
     python3 -m ccmon.agents.devkit.stack start prometheus DIR --config prometheus.yml
     python3 -m ccmon.agents.devkit.stack env kafka DIR        # KEY=value lines of a running one
     python3 -m ccmon.agents.devkit.stack stop kafka DIR       # or: stop all DIR
+    python3 -m ccmon.agents.devkit.stack restart kafka DIR    # stop, start again on its data
 
 `start` prints shell `KEY=value` lines on stdout (so `eval "$(... start redis DIR)"` works),
 writes them to DIR/<service>.env and the pid to DIR/<service>.pid, and returns only once the
-service really answers. Each start picks free ports and wipes DIR/<service>/ (data and logs).
+service really answers. Each start picks free ports and wipes DIR/<service>/ (data and logs);
+`start --keep-data` (and `restart`) keeps them and the ports of the previous start instead,
+so clients see the same service come back (what the fault tests do to a broker). Whether
+Redis kept anything depends on its config: by default it persists nothing.
 Standard library only: the Makefile and the demo run it with whatever python3 is there, the
 test fixtures import it. Binaries come from deploy/local/install.sh (`make deps`).
 """
@@ -54,6 +58,7 @@ __all__ = [
     "kafka_version",
     "read_env",
     "redis_info",
+    "restart",
     "start",
     "stop",
 ]
@@ -126,10 +131,12 @@ def start(
     *,
     timeout: float | None = None,
     die_with_parent: bool = False,
+    keep_data: bool = False,
 ) -> dict[str, str]:
     """Start `service` in `directory` and return its env once it answers.
 
     Idempotent: a service already running from `directory` is returned as it is.
+    `keep_data`: start on the data and the ports of the previous start (a restart).
     Raises StackError with the log tail when it fails to start in `timeout` seconds.
     """
     if service not in RECIPES:
@@ -144,10 +151,13 @@ def start(
         raise StackError(f"{service} config {config} does not exist")
     pid_file, env_file, work = _files(service, directory)
     limit = timeout or START_TIMEOUT[service]
+    if keep_data and not work.is_dir():
+        raise StackError(f"{service} has no data in {work} to start again on")
     for attempt in range(3):
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        launch = RECIPES[service](work, config)
+        if not keep_data:
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+        launch = RECIPES[service](work, config, keep_data)
         out = work / f"{service}.out"
         with out.open("ab") as log:
             proc = subprocess.Popen(
@@ -168,8 +178,8 @@ def start(
             # _wait already stopped a failed start; ^C or a test timeout land here too.
             _terminate(proc.pid, 10)
             pid_file.unlink(missing_ok=True)
-            if isinstance(exc, PortTaken) and attempt < 2:
-                continue
+            if isinstance(exc, PortTaken) and attempt < 2 and not keep_data:
+                continue  # new ports; a restart cannot move, its clients hold the old ones
             raise
         env[f"{service.upper()}_PID"] = str(proc.pid)
         env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
@@ -215,13 +225,28 @@ def stop(service: str, directory: Path, timeout: float | None = None) -> str:
     return outcome
 
 
+def restart(
+    service: str,
+    directory: Path,
+    config: Path | None = None,
+    *,
+    timeout: float | None = None,
+    die_with_parent: bool = False,
+) -> dict[str, str]:
+    """Stop a service and start it again on its data dir and ports (a broker restart)."""
+    stop(service, directory)
+    return start(
+        service, directory, config, timeout=timeout, die_with_parent=die_with_parent, keep_data=True
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 -m ccmon.agents.devkit.stack",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("action", choices=("start", "stop", "env"))
+    parser.add_argument("action", choices=("start", "stop", "env", "restart"))
     parser.add_argument("service", choices=(*SERVICES, "all"))
     parser.add_argument("directory", type=Path)
     parser.add_argument(
@@ -230,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         help="prometheus.yml, alertmanager.yml, redis.conf or extra broker properties",
     )
     parser.add_argument("--timeout", type=float, help="seconds to wait for an answer")
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="start on the data dir and ports of the previous start instead of wiping them",
+    )
     args = parser.parse_args(argv)
     # SIGTERM (make or `timeout` giving up) unwinds like ^C, so a half-started service is
     # stopped instead of orphaned.
@@ -244,11 +274,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--config needs a single service")
     for service in services:
         began = time.monotonic()
+        if args.action == "restart":
+            stop(service, args.directory, args.timeout)
         was = read_env(service, args.directory)
+        keep = args.keep_data or args.action == "restart"
         try:
             env = (
-                start(service, args.directory, args.config, timeout=args.timeout)
-                if args.action == "start"
+                start(service, args.directory, args.config, timeout=args.timeout, keep_data=keep)
+                if args.action in ("start", "restart")
                 else was
             )
         except StackError as exc:
@@ -257,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         if env is None:
             print(f"ccmon stack: {service} is not running in {args.directory}", file=sys.stderr)
             return 1
-        if args.action == "start":
+        if args.action in ("start", "restart"):
             version = env.get(f"{service.upper()}_VERSION", "?")
             name = {"kafka": "Apache Kafka", "redis": "Redis server"}.get(service, service)
             took = "already running" if was else f"ready in {time.monotonic() - began:.1f}s"

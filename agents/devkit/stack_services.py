@@ -33,6 +33,7 @@ START_TIMEOUT = {"kafka": 120.0, "redis": 30.0, "prometheus": 60.0, "alertmanage
 # before SIGKILL so the next start never sees a half-written log.
 STOP_TIMEOUT = {"kafka": 45.0, "redis": 15.0, "prometheus": 30.0, "alertmanager": 15.0}
 Probe = Callable[[], dict[str, str] | None]
+_PORT = re.compile(r"\$\{port:(\w+)\}")
 
 
 class StackError(RuntimeError):
@@ -48,6 +49,24 @@ class Launch:
     argv: list[str]
     probe: Probe
     logs: list[Path]
+
+
+def ports(work: Path, keep: bool, *names: str) -> dict[str, int]:
+    """Free ports for a first start, recorded in ``work/ports.json``; with ``keep`` (a
+    restart on the kept data dir) the recorded ones again, since clients hold those
+    addresses: a service restarted on other ports would be another service to them."""
+    record = work / "ports.json"
+    if keep:
+        try:
+            known = {k: int(v) for k, v in json.loads(record.read_text()).items()}
+        except (OSError, ValueError) as exc:
+            raise StackError(f"no ports recorded in {record} to restart on ({exc})") from exc
+        if set(names) <= set(known):
+            return {name: known[name] for name in names}
+        raise StackError(f"{record} lacks {sorted(set(names) - set(known))}")
+    chosen = {name: free_port() for name in names}
+    record.write_text(json.dumps(chosen), encoding="utf-8")
+    return chosen
 
 
 def cache_dir() -> Path:
@@ -103,10 +122,14 @@ def _http_ready(url: str) -> bool:
 
 
 def redis_info(host: str, port: int) -> dict[str, str]:
-    """PING then INFO server over raw RESP; raises OSError unless the server answers PONG."""
+    """PING then INFO server over raw RESP; raises OSError unless the server answers PONG.
+    A server that wants a password first (AUTH, ACL) answers too: then nothing is known."""
     with socket.create_connection((host, port), timeout=2) as sock:
         sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-        if not sock.recv(64).startswith(b"+PONG"):
+        answer = sock.recv(64)
+        if answer.startswith(b"-NOAUTH"):
+            return {}
+        if not answer.startswith(b"+PONG"):
             raise OSError("no PONG")
         sock.sendall(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
         data = b""
@@ -159,7 +182,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
 # ---- launch recipes ----------------------------------------------------------------
 
 
-def _kafka(work: Path, config: Path | None) -> Launch:
+def _kafka(work: Path, config: Path | None, keep: bool) -> Launch:
     java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java") if "JAVA_HOME" in os.environ else ""
     java = java or _require("java")
     libs = kafka_libs()
@@ -167,7 +190,14 @@ def _kafka(work: Path, config: Path | None) -> Launch:
     if not jars:
         raise StackError(f"no Kafka jars in {libs}: {INSTALL_HINT}")
     version = jars[0].name.removeprefix("kafka_2.13-").removesuffix(".jar")
-    port, controller = free_port(), free_port()
+    # A caller's properties may ask for more ports (``${port:NAME}``, say a SASL_SSL
+    # listener beside the PLAINTEXT one our probe speaks) and SCRAM users, which KRaft
+    # only takes at format time (``ccmon.format.add-scram``, StorageTool's --add-scram).
+    extra = _read_properties(config) if config else {}
+    scram = extra.pop("ccmon.format.add-scram", "")
+    named = sorted(set(_PORT.findall("".join(extra.values()))) - {"broker", "controller"})
+    chosen = ports(work, keep, "broker", "controller", *named)
+    port, controller = chosen["broker"], chosen["controller"]
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -197,8 +227,8 @@ def _kafka(work: Path, config: Path | None) -> Launch:
         "num.recovery.threads.per.data.dir": "1",
         "background.threads": "2",
     }
-    if config:  # extra broker properties from the caller win over ours
-        props.update(_read_properties(config))
+    # Extra broker properties from the caller win over ours.
+    props.update({k: _PORT.sub(lambda m: str(chosen[m[1]]), v) for k, v in extra.items()})
     properties = work / "server.properties"
     properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()), encoding="utf-8")
     logs = work / "logs"
@@ -213,15 +243,8 @@ def _kafka(work: Path, config: Path | None) -> Launch:
         "-cp",
         f"{libs}/*",
     ]
-    # The format tool is short-lived: C1-only JIT and serial GC start it about twice as fast.
-    fmt = [*jvm[:1], "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *jvm[1:]]
-    fmt += ["kafka.tools.StorageTool", "format", "-t", _kafka_cluster_id(), "-c", str(properties)]
-    done = subprocess.run(fmt, capture_output=True, text=True, timeout=120, check=False)
-    (work / "format.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    if done.returncode != 0:
-        raise StackError(
-            f"Kafka storage format failed ({done.returncode})\n{tail(work / 'format.log')}"
-        )
+    if not (keep and (work / "data" / "meta.properties").exists()):
+        _kafka_format(jvm, properties, work, ["--add-scram", scram] if scram else [])
     heap = shlex.split(os.environ.get("CCMON_KAFKA_HEAP_OPTS", "-Xmx512m -Xms256m"))
     argv = [*jvm[:1], *heap, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
     argv += ["-XX:+ExitOnOutOfMemoryError", *jvm[1:], "kafka.Kafka", str(properties)]
@@ -235,9 +258,23 @@ def _kafka(work: Path, config: Path | None) -> Launch:
             "KAFKA_VERSION": version,
             "KAFKA_CLUSTER_ID": cluster or "",
             "KAFKA_LOG": str(logs / "server.log"),
+            **{f"KAFKA_PORT_{name.upper()}": str(chosen[name]) for name in named},
         }
 
     return Launch(argv, probe, [logs / "server.log"])
+
+
+def _kafka_format(jvm: list[str], properties: Path, work: Path, extra: list[str]) -> None:
+    # The format tool is short-lived: C1-only JIT and serial GC start it about twice as fast.
+    fmt = [*jvm[:1], "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *jvm[1:]]
+    fmt += ["kafka.tools.StorageTool", "format", "-t", _kafka_cluster_id(), "-c", str(properties)]
+    fmt += extra
+    done = subprocess.run(fmt, capture_output=True, text=True, timeout=120, check=False)
+    (work / "format.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    if done.returncode != 0:
+        raise StackError(
+            f"Kafka storage format failed ({done.returncode})\n{tail(work / 'format.log')}"
+        )
 
 
 def _kafka_cluster_id() -> str:
@@ -258,21 +295,33 @@ def _read_properties(path: Path) -> dict[str, str]:
     return props
 
 
-def _redis(work: Path, config: Path | None) -> Launch:
-    port = free_port()
-    argv = [_require("redis-server")] + ([str(config)] if config else [])
+def _redis(work: Path, config: Path | None, keep: bool) -> Launch:
+    port = ports(work, keep, "redis")["redis"]
+    # Throw-away data by default (no snapshots or AOF, so nothing forks or writes behind the
+    # tests' back); a caller's config comes after these lines and may turn persistence on.
+    defaults = 'save ""\nappendonly no\n' + (f'include "{config}"\n' if config else "")
+    conf = work / "ccmon-redis.conf"
+    conf.write_text(defaults, encoding="utf-8")
+    argv = [_require("redis-server"), str(conf)]
     argv += ["--bind", HOST, "--port", str(port), "--dir", str(work), "--daemonize", "no"]
-    # Throw-away data: no snapshots or AOF, so nothing forks or writes behind the tests' back.
-    argv += ["--save", "", "--appendonly", "no", "--logfile", ""]
+    argv += ["--logfile", ""]
 
     def probe() -> dict[str, str] | None:
         info = redis_info(HOST, port)
         return {
             "REDIS_URL": f"redis://{HOST}:{port}/0",
-            "REDIS_VERSION": info.get("redis_version", "unknown"),
+            "REDIS_VERSION": info.get("redis_version") or _redis_version(),
         }
 
     return Launch(argv, probe, [])
+
+
+def _redis_version() -> str:
+    done = subprocess.run(
+        [_require("redis-server"), "--version"], capture_output=True, text=True, check=False
+    )
+    found = re.search(r"v=(\S+)", done.stdout)
+    return found.group(1) if found else "unknown"
 
 
 def _default_config(work: Path, name: str, text: str) -> Path:
@@ -281,8 +330,8 @@ def _default_config(work: Path, name: str, text: str) -> Path:
     return path
 
 
-def _prometheus(work: Path, config: Path | None) -> Launch:
-    port = free_port()
+def _prometheus(work: Path, config: Path | None, keep: bool) -> Launch:
+    port = ports(work, keep, "prometheus")["prometheus"]
     url = f"http://{HOST}:{port}"
     config = config or _default_config(
         work,
@@ -312,8 +361,8 @@ def _prometheus(work: Path, config: Path | None) -> Launch:
     return Launch(argv, probe, [])
 
 
-def _alertmanager(work: Path, config: Path | None) -> Launch:
-    port = free_port()
+def _alertmanager(work: Path, config: Path | None, keep: bool) -> Launch:
+    port = ports(work, keep, "alertmanager")["alertmanager"]
     url = f"http://{HOST}:{port}"
     config = config or _default_config(
         work, "alertmanager.yml", "route: {receiver: discard}\nreceivers: [{name: discard}]\n"
@@ -337,7 +386,7 @@ def _alertmanager(work: Path, config: Path | None) -> Launch:
     return Launch(argv, probe, [])
 
 
-RECIPES: dict[str, Callable[[Path, Path | None], Launch]] = {
+RECIPES: dict[str, Callable[[Path, Path | None, bool], Launch]] = {
     "kafka": _kafka,
     "redis": _redis,
     "prometheus": _prometheus,

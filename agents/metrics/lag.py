@@ -1,6 +1,12 @@
 """Consumer lag per assigned partition, computed at scrape time: the broker's high-water
-mark (as last seen by the fetcher) minus the next offset this worker will read. Faust's
-built-in monitor has no lag metric; a stale wall screen starts here."""
+mark (as last seen by the fetcher) minus the position this worker is done with, its last
+committed offset (the next offset after the last one read before its first commit).
+Faust's built-in monitor has no lag metric; a stale wall screen starts here.
+
+Not the last offset *read*: Faust reads up to ``stream_buffer_maxsize`` (4096) records per
+stream ahead of what it processed, so a worker whose sends were stuck (the dead-letter or
+repartition topic refusing writes) showed a lag near 0 while it held thousands of records
+it could not finish (docs/reliability.md, "Slow or stuck downstream")."""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ class LagCollector(Collector):
         self,
         assigned: Callable[[], Collection[Any]],
         highwater: Callable[[Any], int | None],
-        last_read: Callable[[Any], int | None],
+        position: Callable[[Any], int | None],
         topics: Collection[str],
     ) -> None:
         self.assigned = assigned
@@ -24,7 +30,7 @@ class LagCollector(Collector):
         # then left alone, so their "lag" would be noise.
         self.topics = topics
         self.highwater = highwater
-        self.last_read = last_read
+        self.position = position
 
     def describe(self) -> Iterator[Metric]:
         return self.families([])
@@ -36,7 +42,7 @@ class LagCollector(Collector):
     def families(self, mine: Collection[Any]) -> Iterator[Metric]:
         lag = GaugeMetricFamily(
             "ccmon_consumer_lag",
-            "Records in the partition not yet read by this worker.",
+            "Records in the partition not yet processed and committed by this worker.",
             labels=["topic", "partition"],
         )
         assigned = GaugeMetricFamily(
@@ -50,9 +56,8 @@ class LagCollector(Collector):
             high = self.highwater(tp)
             if high is None or high < 0:
                 continue
-            read = self.last_read(tp)
-            next_offset = 0 if read is None else read + 1
-            lag.add_metric([tp.topic, str(tp.partition)], max(0, high - next_offset))
+            done = self.position(tp)
+            lag.add_metric([tp.topic, str(tp.partition)], max(0, high - (done or 0)))
         for topic, n in per_topic.items():
             assigned.add_metric([topic], n)
         yield lag

@@ -63,6 +63,12 @@ class PipelineMetrics:
             ["topic"],
             registry=registry,
         )
+        self.send_retries = Counter(
+            "ccmon_kafka_send_retries",
+            "Ingest batches sent again because Kafka refused or timed out a dead-letter or "
+            "repartition send: the batch waits and is not acknowledged, nothing is dropped.",
+            registry=registry,
+        )
         self.queues_tracked = Gauge(
             "ccmon_queues_tracked",
             "Distinct queue labels admitted by this worker.",
@@ -85,11 +91,11 @@ class PipelineMetrics:
             "ccmon_worker_info", "Version of the ccmon worker.", ["version"], registry=registry
         ).labels(_version()).set(1)
         # Pre-create the series so rate() sees the first increment of each.
-        reasons = list(reasons)
+        reasons = sorted(reasons)  # the same order every run (REASONS is a set)
         for topic in topics:
             for reason in reasons:
                 self.rejected.labels(topic, reason)
-            for kind in types_by_topic.get(topic, ()):
+            for kind in sorted(types_by_topic.get(topic, ())):  # same order every run
                 self.events.labels(topic, kind)
         for stage in ("ingest", "count"):
             self.batches.labels(stage)

@@ -40,10 +40,11 @@ declare -A package_of=(
   [redis-server]=redis-server [redis-cli]=redis-tools
   [prometheus]=prometheus [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager [amtool]=prometheus-alertmanager
-  [java]=openjdk-17-jre-headless [mvn]=maven [chromium]=chromium
+  [java]=openjdk-17-jre-headless [mvn]=maven [chromium]=chromium [openssl]=openssl
 )
 packages=()
-for binary in redis-server redis-cli prometheus promtool prometheus-alertmanager amtool java mvn chromium; do
+# openssl: the security tests make their certificates (tests/support/certs.py).
+for binary in redis-server redis-cli prometheus promtool prometheus-alertmanager amtool java mvn chromium openssl; do
   if ! command -v "$binary" >/dev/null 2>&1; then
     log "missing $binary"
     packages+=("${package_of[$binary]}")

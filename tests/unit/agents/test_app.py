@@ -36,6 +36,7 @@ def test_the_app_registers_its_agents_timers_and_pages(app_factory: Callable[...
     assert {"expire", "publish_snapshot"} <= timers
     # Only these two: Faust's table and router pages would serve contact ids.
     assert set(app.web.views) == {"/metrics", "/healthz"}
+    assert app.web.blueprints._enabled == []  # not even Faust's status page at "/"
 
 
 def test_building_an_app_connects_to_nothing(tmp_path: Any) -> None:

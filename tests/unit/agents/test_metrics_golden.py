@@ -1,6 +1,8 @@
-"""Golden-file tests of the per-queue /metrics exposition (node_exporter style): a fixed
-state and a fixed clock give byte-identical output, with the default series budget and with
-everything opted in; promtool and prometheus_client's parser accept both.
+"""Golden-file tests of the /metrics exposition (node_exporter style): a fixed state and a
+fixed clock give byte-identical output, with the default series budget and with everything
+opted in; the per-worker part (pipeline counters, ``ccmon_queues_tracked``, the health
+gauges ``ccmon_redis_up`` and ``ccmon_kafka_up``) in a file of its own; promtool and
+prometheus_client's parser accept them all.
 
 Regenerate on purpose with ``CCMON_UPDATE_GOLDEN=1 pytest tests/unit/agents``.
 """
@@ -13,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from support.paths import ROOT
 
@@ -21,17 +24,20 @@ from ccmon.agents.effects import HANDLE, WAIT, Effects, StateLimits
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.queues import QueueExposition
 from ccmon.agents.metrics.source import ReadModelSource
+from ccmon.agents.runtime import Runtime
 from ccmon.agents.state import PartitionState
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
 from ccmon.streams.config import load_queue_config
 from ccmon.streams.events import Event
+from ccmon.streams.settings import Settings
 
 GOLDEN = {
     "default": Path(__file__).parent / "data" / "metrics.golden.txt",
     "everything": Path(__file__).parent / "data" / "metrics-everything.golden.txt",
+    "worker": Path(__file__).parent / "data" / "metrics-worker.golden.txt",
 }
-BUDGETS = {"default": Budget(), "everything": Budget.everything()}
+BUDGETS = {"default": Budget(), "everything": Budget.everything()}  # "worker": no budget
 NOW = 1_795_435_200.0  # 2026-11-23T09:00:00Z
 CONFIG = load_queue_config(ROOT / "deploy" / "queues.example.yaml")
 
@@ -73,7 +79,26 @@ def _state() -> PartitionState:
     return state
 
 
+def worker_part() -> bytes:
+    """The per-worker registry of a worker that admitted 3 queues and lost Redis."""
+    runtime = Runtime(
+        Settings(app_id="golden", queue_config=ROOT / "deploy" / "queues.example.yaml")
+    )
+    runtime.health.redis_status(False, "ConnectionError: refused")
+    runtime.pipeline.queues_tracked.set(3)
+    text = generate_latest(runtime.registry).decode()
+    # Creation times and the package version change from run to run and release to release.
+    lines = [
+        x
+        for x in text.splitlines(keepends=True)
+        if "_created" not in x and not x.startswith("ccmon_worker_info{")
+    ]
+    return "".join(lines).encode()
+
+
 def exposition(budget: str) -> bytes:
+    if budget == "worker":
+        return worker_part()
     state = _state()
     source = ReadModelSource(lambda: {0: state}, CONFIG.policy, lambda: NOW)
     bounds = {WAIT: [20.0, 60.0, 89.99999999999999], HANDLE: [300.0]}
