@@ -37,7 +37,11 @@ def register(
     consumed_topics: Collection[str],
 ) -> tuple[ReadModelSource, Exposition]:
     source = ReadModelSource(
-        owner.owned, runtime.policy, runtime.clock.now, generation=lambda: owner.generation
+        owner.owned,
+        runtime.policy,
+        runtime.clock.now,
+        generation=lambda: owner.generation,
+        forecast_window=runtime.settings.forecast_window,
     )
     budget = Budget.from_settings(runtime.settings)
     queues = QueueExposition(source, budget, runtime.exported_bounds(budget.detail))

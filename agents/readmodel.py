@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccmon.agents import buckets as b
+from ccmon.agents.forecast import Forecast, Forecaster
+from ccmon.agents.staffing import AGENT_CQ, agent_counts
 from ccmon.agents.state import PartitionState
 from ccmon.streams.config import QueuePolicy
 
@@ -34,6 +36,14 @@ class QueueView:
     tickets_overdue: int = 0
     oldest_open_ticket_since: float | None = None
     ticket_origins: list[float] = field(default_factory=list)  # sorted: overdue by bisect
+    agents: dict[str, int] = field(default_factory=dict)  # logged-in agents per state
+    not_ready: dict[str, int] = field(default_factory=dict)  # not-ready agents per reason
+    forecast: Forecast | None = None  # set at each build (ccmon.agents.forecast)
+
+    @property
+    def staffed(self) -> int:
+        """Agents logged in and skilled for the queue (N of the forecast)."""
+        return sum(self.agents.values())
 
 
 @dataclass
@@ -58,6 +68,7 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
             waiting.append(float(entry["t"]))
         elif kind == "t":
             view.ticket_origins.append(float(entry.get("c") or entry["t"]))
+    view.agents, view.not_ready = agent_counts(state.live.get(cq, {}))
     view.waiting = len(waiting)
     view.oldest_waiting_since = min(waiting) if waiting else None
     view.ticket_origins.sort()
@@ -67,8 +78,9 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
 
 
 class ReadModelBuilder:
-    def __init__(self, policy_for: PolicyFor) -> None:
+    def __init__(self, policy_for: PolicyFor, forecast_window: str = "30m") -> None:
         self.policy_for = policy_for
+        self.forecaster = Forecaster(forecast_window)
         self._cache: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
 
     def build(self, states: Mapping[int, PartitionState], now: float) -> ReadModel:
@@ -78,6 +90,8 @@ class ReadModelBuilder:
         fresh: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
         for partition, state in states.items():
             for cq in sorted(state.channel_queues()):
+                if cq == AGENT_CQ:  # the per-agent entries; queues see them through hop 2
+                    continue
                 key = (state.versions[cq], minute)
                 cached = self._cache.get((partition, cq))
                 view = cached[1] if cached and cached[0] == key else None
@@ -86,7 +100,16 @@ class ReadModelBuilder:
                 fresh[(partition, cq)] = (key, view)
                 overdue_before = now - view.policy.resolution_target_seconds
                 view.tickets_overdue = bisect.bisect_left(view.ticket_origins, overdue_before)
-                views[(view.channel, view.queue)] = view
+                pair = (view.channel, view.queue)
+                view.forecast = self.forecaster.get(
+                    pair,
+                    view.windows.get(self.forecaster.window, {}),
+                    view.staffed,
+                    view.policy,
+                    now,
+                )
+                views[pair] = view
         self._cache = fresh  # queues of partitions no longer ours fall out here
+        self.forecaster.retain(set(views))
         ordered = dict(sorted(views.items()))  # a stable exposition, whatever the partitions
         return ReadModel(now, ordered, time.perf_counter() - started)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from ccmon.agents.metrics import counters, live, targets, windows
+from ccmon.agents.metrics import counters, live, staffing, targets, windows
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.source import ReadModelSource
 from ccmon.agents.metrics.text import Family, render
@@ -36,8 +36,9 @@ class QueueExposition:
             *windows.families(budget),
             *live.FAMILIES,
             *targets.FAMILIES,
+            *staffing.families(budget),
         ]
-        self._cache: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+        self._cache: dict[tuple[str, str], tuple[QueueView, object, dict[str, str]]] = {}
 
     def names(self) -> list[str]:
         return [f.name for f in (*self.families, STALENESS)]
@@ -48,19 +49,22 @@ class QueueExposition:
         windows.lines(view, self.budget, out)
         live.lines(view, out)
         targets.lines(view, out)
+        staffing.lines(view, self.budget, out)
         return {name: "".join(rows) for name, rows in out.items()}
 
     def render(self) -> str:
         model = self.source.get()
         merged: dict[str, list[str]] = {}
-        fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+        fresh: dict[tuple[str, str], tuple[QueueView, object, dict[str, str]]] = {}
         for key, view in model.queues.items():
             cached = self._cache.get(key)
-            if cached is not None and cached[0] is view and cached[1] == view.tickets_overdue:
+            # What changes without the view changing: overdue tickets and the forecast.
+            moving = (view.tickets_overdue, id(view.forecast))
+            if cached is not None and cached[0] is view and cached[1] == moving:
                 chunks = cached[2]
             else:
                 chunks = self.view_lines(view)
-            fresh[key] = (view, view.tickets_overdue, chunks)
+            fresh[key] = (view, moving, chunks)
             for name, text in chunks.items():
                 merged.setdefault(name, []).append(text)
         self._cache = fresh
