@@ -165,6 +165,7 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
     offered = q(f'ccmon_window_contacts_offered{{window="{w}"}}')
     offered_guard = f"({offered} >= {ON} {min_volume})"
     sl_target = target_query("ccmon_service_level_target_ratio", "humanizePercentage")
+    predicted = target_query("ccmon_service_level_predicted_ratio", "humanizePercentage")
     threshold = target_query("ccmon_service_level_threshold_seconds", "humanizeDuration")
     return [
         alert(
@@ -263,7 +264,7 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
             f"{w}: "
             f"{target_query('ccmon_agents_required', 'humanize')} required, "
             f"{target_query('ccmon_agents_logged_in', 'humanize')} staffed; predicted "
-            f"service level {target_query('ccmon_service_level_predicted_ratio', 'humanizePercentage')} "
+            f"service level {predicted} "
             f"against a target of {sl_target} (Erlang C/A forecast: a leading indicator, "
             "the observed service level has not necessarily broken yet).",
         ),
