@@ -24,7 +24,8 @@ from ccmon.streams.config import QueuePolicy
 WINDOW_MINUTES = {"15m": 15, "30m": 30}
 # Erlang A costs ~2 ms an evaluation and a required-agents search a few: a forecast is
 # recomputed at most this often per queue (its inputs are 15-30 minute windows), or at once
-# when the staffing changes.
+# when the staffing changes or the window moved to another minute (with the stream clock,
+# minutes of event time can pass in a wall second).
 REFRESH_SECONDS = 10.0
 _MAX_AGENTS = 20_000
 _WALK_UP = 50  # Erlang A above Erlang C's answer: bounded, a target of 1.0 is never met
@@ -136,7 +137,7 @@ class Forecaster:
     def __init__(self, window: str = "30m", refresh_seconds: float = REFRESH_SECONDS) -> None:
         self.window = window
         self.refresh = refresh_seconds
-        self._cache: dict[tuple[str, str], tuple[float, int, Forecast | None]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, int, int, Forecast | None]] = {}
 
     def get(
         self,
@@ -149,12 +150,16 @@ class Forecaster:
         if key[0] not in ("call", "chat"):
             return None
         cached = self._cache.get(key)
-        clock = time.monotonic()
-        if cached is not None and cached[1] == staffed and clock - cached[0] < self.refresh:
-            return cached[2]
+        clock, minute = time.monotonic(), b.minute_of(now)
+        if (
+            cached is not None
+            and cached[1:3] == (staffed, minute)
+            and clock - cached[0] < self.refresh
+        ):
+            return cached[3]
         x = inputs(counts, staffed, window_seconds(self.window, now))
         result = None if x is None or x.offered < policy.min_volume else forecast(x, policy)
-        self._cache[key] = (clock, staffed, result)
+        self._cache[key] = (clock, staffed, minute, result)
         return result
 
     def retain(self, keys: set[tuple[str, str]]) -> None:

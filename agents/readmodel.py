@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccmon.agents import buckets as b
-from ccmon.agents.forecast import Forecast, Forecaster
+from ccmon.agents.forecast import REFRESH_SECONDS, Forecast, Forecaster
 from ccmon.agents.staffing import AGENT_CQ, agent_counts
 from ccmon.agents.state import PartitionState
 from ccmon.streams.config import QueuePolicy
@@ -78,9 +78,14 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
 
 
 class ReadModelBuilder:
-    def __init__(self, policy_for: PolicyFor, forecast_window: str = "30m") -> None:
+    def __init__(
+        self,
+        policy_for: PolicyFor,
+        forecast_window: str = "30m",
+        forecast_refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
         self.policy_for = policy_for
-        self.forecaster = Forecaster(forecast_window)
+        self.forecaster = Forecaster(forecast_window, forecast_refresh_seconds)
         self._cache: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
 
     def build(self, states: Mapping[int, PartitionState], now: float) -> ReadModel:

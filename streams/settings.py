@@ -130,6 +130,12 @@ class Settings(BaseSettings):
         description="Window of the staffing forecast's inputs (arrival rate, handle time, "
         "patience).",
     )
+    forecast_refresh_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Most wall seconds a queue's forecast is reused (unless its staffing or "
+        "window minute changed): Erlang A costs milliseconds.",
+    )
 
     @field_validator("windows", mode="before")
     @classmethod
