@@ -174,7 +174,10 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str) -> N
     # An hour of history first (simulated as fast as possible), so the 5m..1h windows and
     # today are filled the moment the view appears; then live, in real time.
     now = time.time()
-    await run_fast(config, sink, now - HISTORY_SECONDS, HISTORY_SECONDS, stop)
+    # The history has no agent events: the live run logs its own agents in at `now`, and
+    # the history's would stay logged in beside them (two simulations, one staffing).
+    history = replace(config, agent_events=False)
+    await run_fast(history, sink, now - HISTORY_SECONDS, HISTORY_SECONDS, stop)
     sim = asyncio.create_task(run_realtime(config, sink, args.speed, None, stop, start=now))
 
     def failed(task: asyncio.Task[Any]) -> None:

@@ -38,7 +38,7 @@ class QueueExposition:
             *targets.FAMILIES,
             *staffing.families(budget),
         ]
-        self._cache: dict[tuple[str, str], tuple[QueueView, object, dict[str, str]]] = {}
+        self._cache: dict[tuple[str, str], tuple[QueueView, tuple[int, object], dict[str, str]]] = {}
 
     def names(self) -> list[str]:
         return [f.name for f in (*self.families, STALENESS)]
@@ -55,12 +55,18 @@ class QueueExposition:
     def render(self) -> str:
         model = self.source.get()
         merged: dict[str, list[str]] = {}
-        fresh: dict[tuple[str, str], tuple[QueueView, object, dict[str, str]]] = {}
+        fresh: dict[tuple[str, str], tuple[QueueView, tuple[int, object], dict[str, str]]] = {}
         for key, view in model.queues.items():
             cached = self._cache.get(key)
-            # What changes without the view changing: overdue tickets and the forecast.
-            moving = (view.tickets_overdue, id(view.forecast))
-            if cached is not None and cached[0] is view and cached[1] == moving:
+            # What changes without the view changing: overdue tickets and the forecast (the
+            # object itself is kept and compared: an id() can be reused once it is freed).
+            moving = (view.tickets_overdue, view.forecast)
+            if (
+                cached is not None
+                and cached[0] is view
+                and cached[1][0] == moving[0]
+                and cached[1][1] is moving[1]
+            ):
                 chunks = cached[2]
             else:
                 chunks = self.view_lines(view)
