@@ -17,6 +17,9 @@ from ccmon.agents.metrics.source import ReadModelSource
 from ccmon.agents.metrics.text import Family, render
 from ccmon.agents.readmodel import QueueView
 
+# A pair's view, what moves without it (overdue tickets, the forecast), its rendered lines.
+_Cached = tuple[QueueView, tuple[int, object], dict[str, str]]
+
 STALENESS = Family(
     "ccmon_metrics_staleness_seconds",
     "gauge",
@@ -38,7 +41,7 @@ class QueueExposition:
             *targets.FAMILIES,
             *staffing.families(budget),
         ]
-        self._cache: dict[tuple[str, str], tuple[QueueView, tuple[int, object], dict[str, str]]] = {}
+        self._cache: dict[tuple[str, str], _Cached] = {}
 
     def names(self) -> list[str]:
         return [f.name for f in (*self.families, STALENESS)]
@@ -55,7 +58,7 @@ class QueueExposition:
     def render(self) -> str:
         model = self.source.get()
         merged: dict[str, list[str]] = {}
-        fresh: dict[tuple[str, str], tuple[QueueView, tuple[int, object], dict[str, str]]] = {}
+        fresh: dict[tuple[str, str], _Cached] = {}
         for key, view in model.queues.items():
             cached = self._cache.get(key)
             # What changes without the view changing: overdue tickets and the forecast (the
