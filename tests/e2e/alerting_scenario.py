@@ -211,14 +211,6 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
     now = time.time()
 
     # ---- 1. warm-up: healthy queues, tickets and chats, one reject, one duplicate
-    # Agents: enough for every forecast of the run (the collapse is not a staffing one).
-    for i in range(SALES_AGENTS):
-        ev.agent("logged_in", f"sales-{i}", now - 600, queues=[{"channel": "call", "queue": SALES}])
-    care = [{"channel": "call", "queue": CARE}, {"channel": "chat", "queue": CARE}]
-    for i in range(CARE_AGENTS):
-        ev.agent("logged_in", f"care-{i}", now - 600, queues=care)
-    ev.agent("state_changed", "sales-0", now - 100, state="on_contact", channel="call")
-    ev.agent("state_changed", "care-0", now - 90, state="not_ready", reason="lunch")
     for i in range(4):
         ev.answered_call(SALES, f"s-warm-{i}", now - 120 + i, wait=4, talk=30)
     ev.event("call", "blocked", SALES, "s-closed-0", now - 60, reason="closed")
@@ -235,6 +227,15 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
     duplicate = ev.records[0]
     ev.records.append(duplicate)  # the same event_id again: counted once
     ev.raw("call", b"this is not an event")  # dead-lettered as invalid JSON
+    # Agents, after the duplicate is picked (it must stay a call): enough for every forecast
+    # of the run (the collapse is not a staffing one).
+    for i in range(SALES_AGENTS):
+        ev.agent("logged_in", f"sales-{i}", now - 600, queues=[{"channel": "call", "queue": SALES}])
+    care = [{"channel": "call", "queue": CARE}, {"channel": "chat", "queue": CARE}]
+    for i in range(CARE_AGENTS):
+        ev.agent("logged_in", f"care-{i}", now - 600, queues=care)
+    ev.agent("state_changed", "sales-0", now - 100, state="on_contact", channel="call")
+    ev.agent("state_changed", "care-0", now - 90, state="not_ready", reason="lunch")
     produce(kafka.bootstrap, ev.take())
 
     # increase() needs the counters scraped before the collapse moves them.
