@@ -29,6 +29,7 @@ BLOCKED_BY = "blk:"  # + reason
 WAIT_SUM = "wait_sum"
 WAIT_N = "wait_n"
 WAIT_UNKNOWN = "wait_unknown"
+ABANDON_WAIT_SUM = "ab_wait_sum"  # seconds waited by abandoned contacts (patience)
 ENDED = "ended"
 HANDLE_SUM = "handle_sum"
 FCR = "fcr"

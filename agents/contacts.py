@@ -49,8 +49,10 @@ def apply_contact(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bo
                 observe[WAIT] = wait
         else:
             incs[b.ABANDONED] = 1
-            if wait is not None and policy.is_short_abandon(wait):
-                incs[b.ABANDONED_SHORT] = 1
+            if wait is not None:
+                incs[b.ABANDON_WAIT_SUM] = wait  # patience, for the Erlang A forecast
+                if policy.is_short_abandon(wait):
+                    incs[b.ABANDONED_SHORT] = 1
         if wait is None:
             incs[b.WAIT_UNKNOWN] = 1
         elif policy.within(wait):

@@ -10,6 +10,7 @@ acknowledged: what is committed is durable.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from ccmon.agents.effects import Effects
 from ccmon.agents.expiry import apply_tick
 from ccmon.agents.owner import Owner
 from ccmon.agents.runtime import Runtime
+from ccmon.agents.staffing import apply_agent, apply_staff, expire_agents
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
 from ccmon.streams.events import Event
@@ -35,9 +37,10 @@ Record = dict[str, Any]
 
 
 class Counting:
-    def __init__(self, runtime: Runtime, owner: Owner) -> None:
+    def __init__(self, runtime: Runtime, owner: Owner, topics: Topics | None = None) -> None:
         self.runtime = runtime
         self.owner = owner
+        self.topics = topics
 
     async def batch(self, events: Sequence[Any]) -> None:
         """Count a batch of repartition records (Faust events), partition by partition."""
@@ -69,6 +72,7 @@ class Counting:
             while True:
                 seen = dict(zip(ids, await self.owner.seen(ids), strict=True))
                 fx, duplicates, late = self.effects(state, records, seen)
+                await self.send(fx.outbox)
                 outcome = await self.owner.write(partition, fx.writes)
                 if outcome.status != "conflict":
                     break
@@ -106,9 +110,17 @@ class Counting:
                 continue
             first[event_id] = src
             fx.writes.guards.append((event_id, src))
+            if record.get("x") == "staff":
+                tz = runtime.policy(str(record["channel"]), str(record["queue"])).timezone
+                apply_staff(record, fx, tz, runtime.clock.now())
+                continue
             ev = Event.from_dict(record)
             runtime.clock.observe(ev.occurred_at)
             now = runtime.clock.now()
+            if ev.channel == "agent":
+                if apply_agent(ev, src, fx, runtime.settings.partitions):
+                    late[ev.channel] += 1
+                continue
             policy = runtime.policy(ev.channel, ev.queue)
             if ev.type == "survey":
                 is_late = apply_survey(ev, fx, policy, now)
@@ -120,17 +132,39 @@ class Counting:
                 late[ev.channel] += 1
         return fx, duplicates, late
 
+    async def send(self, outbox: dict[int, list[Record]]) -> None:
+        """Staff records for other partitions, acknowledged by Kafka before the state that
+        produced them is written: a crash in between computes them again from the same
+        state, with the same ids and positions, and their partitions skip them as replays."""
+        if not outbox:
+            return
+        if self.topics is None:
+            raise RuntimeError("Counting needs the topics to send staff records")
+        pending = [
+            await self.topics.by_queue.send(value=orjson.dumps(records), partition=partition)
+            for partition, records in sorted(outbox.items())
+        ]
+        await asyncio.gather(*pending)
+
     async def expire(self) -> None:
+        limits = self.runtime.state_limits
         for partition in sorted(self.owner.owned()):
             state = self.owner.states.get(partition)
             if state is None:
                 continue
             async with self.owner.locks[partition]:
-                fx = Effects(state, self.runtime.state_limits)
-                removed = apply_tick(fx, self.runtime.clock.now(), self.runtime.policy)
+                fx = Effects(state, limits)
+                now = self.runtime.clock.now()
+                removed = apply_tick(fx, now, self.runtime.policy)
+                silent = expire_agents(
+                    fx, now, limits.agent_silence_seconds, self.runtime.settings.partitions
+                )
+                if silent:
+                    removed["silent_agents"] = silent
                 # Written even when empty: the write checks the fence, so a partition with
                 # no traffic also learns within a tick that Redis lost its data, and writes
                 # its copy back before a restart or a rebalance could lose it.
+                await self.send(fx.outbox)
                 if (await self.owner.write(partition, fx.writes)).status == "ok":
                     state.merge(fx.writes)
                     if removed:
@@ -138,7 +172,7 @@ class Counting:
 
 
 def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: Owner) -> Counting:
-    counting = Counting(runtime, owner)
+    counting = Counting(runtime, owner, topics)
     settings = runtime.settings
     by_queue = topics.by_queue.get_topic_name()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ccmon.agents import buckets as b
 from ccmon.agents.state import Entry, PartitionState
@@ -33,6 +34,7 @@ class StateLimits:
     closed_marker_seconds: float = 900.0
     closed_ticket_marker_seconds: float = 86400.0
     histogram_bounds: dict[str, list[float]] = field(default_factory=dict)
+    agent_silence_seconds: float = 43200.0
 
 
 class Effects:
@@ -40,6 +42,9 @@ class Effects:
         self.state = state
         self.limits = limits
         self.writes = Writes()
+        # Records for other partitions (agent states per queue, ccmon.agents.staffing), by
+        # repartition partition: sent and acknowledged by Kafka before ``writes`` is written.
+        self.outbox: dict[int, list[dict[str, Any]]] = {}
 
     # ---- live entries ------------------------------------------------------------
     def live(self, cq: str, contact: str) -> Entry | None:

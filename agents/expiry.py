@@ -41,7 +41,7 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
                 if age <= policy_for(channel, queue).max_wait_seconds:
                     continue
                 expired += what == "w"
-            elif what == "x":
+            elif what in {"x", "ago"}:  # "ago": an agent that left the queue (staffing)
                 if age <= limits.closed_marker_seconds:
                     continue
             elif what == "tc":

@@ -40,7 +40,12 @@ def register(
     consumed_topics: Collection[str],
 ) -> tuple[ReadModelSource, Exposition]:
     source = ReadModelSource(
-        owner.owned, runtime.policy, runtime.clock.now, generation=lambda: owner.generation
+        owner.owned,
+        runtime.policy,
+        runtime.clock.now,
+        generation=lambda: owner.generation,
+        forecast_window=runtime.settings.forecast_window,
+        forecast_refresh_seconds=runtime.settings.forecast_refresh_seconds,
     )
     budget = Budget.from_settings(runtime.settings)
     queues = QueueExposition(source, budget, runtime.exported_bounds(budget.detail))

@@ -26,7 +26,7 @@ from faust import StreamT
 from faust.exceptions import ProducerSendError
 
 from ccmon.agents.runtime import Runtime
-from ccmon.streams.events import Event, Rejection, validate
+from ccmon.streams.events import AGENT_CHANNEL, Event, Rejection, validate
 from ccmon.streams.statestore import REDIS_ERRORS
 from ccmon.streams.topics import Topics, partition_for
 
@@ -117,15 +117,24 @@ class Ingest:
             if isinstance(result, Rejection):
                 rejected.append((event, raw, result))
                 continue
-            queue = await self._admit(result.queue)
-            if queue != result.queue:
-                overflow += 1
-                result = Event.from_dict({**result.to_dict(), "queue": queue})
+            if result.channel == AGENT_CHANNEL:
+                # An agent's events go to its agent's partition (ccmon.agents.staffing):
+                # they name an agent, not a queue; the queues it serves are capped here.
+                if result.queues:
+                    result, capped = await self._cap_skills(result)
+                    overflow += capped
+                key = f"{AGENT_CHANNEL}|{result.agent_id}"
+            else:
+                queue = await self._admit(result.queue)
+                if queue != result.queue:
+                    overflow += 1
+                    result = Event.from_dict({**result.to_dict(), "queue": queue})
+                key = f"{channel}|{queue}"
             types[result.type] += 1
             record = result.to_dict()
             msg = event.message
             record["src"] = f"{channel}:{msg.partition}:{msg.offset}"
-            target = partition_for(f"{channel}|{queue}", self.partitions)
+            target = partition_for(key, self.partitions)
             by_partition.setdefault(target, []).append(record)
         await self._send(by_partition, rejected)
         # Counted per batch, not per event: a labelled counter costs microseconds a call.
@@ -155,6 +164,20 @@ class Ingest:
             if delay > 0.1:
                 self.runtime.health.redis_status(True)
             return admitted
+
+    async def _cap_skills(self, ev: Event) -> tuple[Event, int]:
+        """Skill queues pass the same label cap as contact queues (cached: no round trip
+        once a name is known)."""
+        pairs: set[str] = set()
+        capped = 0
+        for pair in ev.queues or ():
+            channel, queue = pair.split("|", 1)
+            admitted = await self._admit(queue)
+            capped += admitted != queue
+            pairs.add(f"{channel}|{admitted}")
+        if not capped:
+            return ev, 0
+        return Event.from_dict({**ev.to_dict(), "queues": sorted(pairs)}), capped
 
     async def _send(
         self,

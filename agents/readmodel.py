@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccmon.agents import buckets as b
+from ccmon.agents.forecast import REFRESH_SECONDS, Forecast, Forecaster
+from ccmon.agents.staffing import AGENT_CQ, agent_counts
 from ccmon.agents.state import PartitionState
 from ccmon.streams.config import QueuePolicy
 
@@ -34,6 +36,14 @@ class QueueView:
     tickets_overdue: int = 0
     oldest_open_ticket_since: float | None = None
     ticket_origins: list[float] = field(default_factory=list)  # sorted: overdue by bisect
+    agents: dict[str, int] = field(default_factory=dict)  # logged-in agents per state
+    not_ready: dict[str, int] = field(default_factory=dict)  # not-ready agents per reason
+    forecast: Forecast | None = None  # set at each build (ccmon.agents.forecast)
+
+    @property
+    def staffed(self) -> int:
+        """Agents logged in and skilled for the queue (N of the forecast)."""
+        return sum(self.agents.values())
 
 
 @dataclass
@@ -62,6 +72,7 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
             waiting.append(float(entry["t"]))
         elif kind == "t":
             view.ticket_origins.append(float(entry.get("c") or entry["t"]))
+    view.agents, view.not_ready = agent_counts(state.live.get(cq, {}))
     view.waiting = len(waiting)
     view.oldest_waiting_since = min(waiting) if waiting else None
     view.ticket_origins.sort()
@@ -71,8 +82,14 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
 
 
 class ReadModelBuilder:
-    def __init__(self, policy_for: PolicyFor) -> None:
+    def __init__(
+        self,
+        policy_for: PolicyFor,
+        forecast_window: str = "30m",
+        forecast_refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
         self.policy_for = policy_for
+        self.forecaster = Forecaster(forecast_window, forecast_refresh_seconds)
         self._cache: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
 
     def build(self, states: Mapping[int, PartitionState], now: float) -> ReadModel:
@@ -95,10 +112,12 @@ class BuildRun:
         self.now = now
         self.minute = b.minute_of(now)
         # Listed up front: the states may change between steps, the list of work does not.
+        # The per-agent entries are left out: queues see agents through hop 2.
         self.todo = [
             (partition, state, cq)
             for partition, state in states.items()
             for cq in sorted(state.channel_queues())
+            if cq != AGENT_CQ
         ]
         self.done = 0
         self.views: dict[tuple[str, str], QueueView] = {}
@@ -112,6 +131,7 @@ class BuildRun:
     def step(self, pairs: int) -> None:
         started = time.perf_counter()
         cache = self.builder._cache
+        forecaster = self.builder.forecaster
         for partition, state, cq in self.todo[self.done : self.done + pairs]:
             key = (state.versions[cq], self.minute)
             cached = cache.get((partition, cq))
@@ -121,12 +141,21 @@ class BuildRun:
             self.fresh[(partition, cq)] = (key, view)
             overdue_before = self.now - view.policy.resolution_target_seconds
             view.tickets_overdue = bisect.bisect_left(view.ticket_origins, overdue_before)
-            self.views[(view.channel, view.queue)] = view
+            pair = (view.channel, view.queue)
+            view.forecast = forecaster.get(
+                pair,
+                view.windows.get(forecaster.window, {}),
+                view.staffed,
+                view.policy,
+                self.now,
+            )
+            self.views[pair] = view
         self.done += pairs
         self.seconds += time.perf_counter() - started
 
     def finish(self) -> ReadModel:
         started = time.perf_counter()
         self.builder._cache = self.fresh  # queues of partitions no longer ours fall out here
+        self.builder.forecaster.retain(set(self.views))
         ordered = dict(sorted(self.views.items()))  # a stable exposition, whatever the partitions
         return ReadModel(self.now, ordered, self.seconds + time.perf_counter() - started)

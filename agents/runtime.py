@@ -117,6 +117,7 @@ class Runtime:
         return StateLimits(
             bucket_retention_minutes=self.settings.bucket_retention_minutes,
             day_retention_days=self.settings.day_retention_days,
+            agent_silence_seconds=self.settings.agent_silence_seconds,
             histogram_bounds={
                 WAIT: histogram_bounds(thresholds, WAIT_LADDER),
                 HANDLE: histogram_bounds((), HANDLE_LADDER),

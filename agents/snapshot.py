@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from ccmon.agents import buckets as b
 from ccmon.agents.metrics.source import ReadModelSource, Slicer
+from ccmon.agents.metrics.staffing import occupancy
 from ccmon.agents.readmodel import QueueView, ReadModel
 from ccmon.agents.runtime import Runtime
 from ccmon.streams import livemodel
@@ -81,6 +82,31 @@ def document(
             "min_volume": p.min_volume,
         },
         "windows": windows,
+        "agents": agents_document(view),
+    }
+
+
+def agents_document(view: QueueView) -> dict[str, object]:
+    """Agents per state and the forecast: what the wall page's agent tiles read."""
+    fc = view.forecast
+    return {
+        "staffed": view.staffed,
+        "available": view.agents.get("available", 0),
+        "on_contact": view.agents.get("on_contact", 0),
+        "after_contact_work": view.agents.get("after_contact_work", 0),
+        "not_ready": dict(sorted(view.not_ready.items())),
+        "occupancy": {w: occupancy(view.windows.get(w, {})) for w in b.WINDOWS},
+        "forecast": None
+        if fc is None
+        else {
+            "model": fc.model,
+            "service_level_predicted": fc.predicted,
+            "required": fc.required,
+            "shortfall": fc.shortfall,
+            "offered_load_erlangs": fc.inputs.traffic,
+            "handle_time_seconds": fc.inputs.aht,
+            "patience_seconds": fc.inputs.patience,
+        },
     }
 
 

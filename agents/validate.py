@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from ccmon.streams.events import CHANNELS, Event, validate
+from ccmon.streams.events import ALL_CHANNELS, Event, validate
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY = 100_000
 _FIRST_LINES = 3
 # The file name decides the channel the way the topic name does (contact-center.calls -> call).
-_CHANNEL_WORDS = {"calls": "call", "chats": "chat", "tickets": "ticket"}
+_CHANNEL_WORDS = {"calls": "call", "chats": "chat", "tickets": "ticket", "agents": "agent"}
 _CHANNEL_WORD = re.compile("|".join(_CHANNEL_WORDS))
 
 
@@ -67,11 +67,12 @@ def run_validate(
         if channel is None:
             err.write(
                 f"ccmon validate: cannot tell the channel of {path.name!r}: pass --channel "
-                f"{'|'.join(CHANNELS)}, or put calls, chats or tickets in the file name\n"
+                f"{'|'.join(ALL_CHANNELS)}, or put calls, chats, tickets or agents in the "
+                "file name\n"
             )
             return EXIT_USAGE
-    elif channel not in CHANNELS:
-        err.write(f"ccmon validate: unknown channel {channel!r}; use {'|'.join(CHANNELS)}\n")
+    elif channel not in ALL_CHANNELS:
+        err.write(f"ccmon validate: unknown channel {channel!r}; use {'|'.join(ALL_CHANNELS)}\n")
         return EXIT_USAGE
     try:
         summary = _scan(path, channel, time.time() if now is None else now, err)
@@ -129,7 +130,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="JSON-lines file, one event per line")
     parser.add_argument(
         "--channel",
-        choices=CHANNELS,
+        choices=ALL_CHANNELS,
         help="channel of every line (default: from the file name: calls, chats, tickets)",
     )
     parser.add_argument(

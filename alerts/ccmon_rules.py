@@ -165,6 +165,7 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
     offered = q(f'ccmon_window_contacts_offered{{window="{w}"}}')
     offered_guard = f"({offered} >= {ON} {min_volume})"
     sl_target = target_query("ccmon_service_level_target_ratio", "humanizePercentage")
+    predicted = target_query("ccmon_service_level_predicted_ratio", "humanizePercentage")
     threshold = target_query("ccmon_service_level_threshold_seconds", "humanizeDuration")
     return [
         alert(
@@ -247,6 +248,25 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
             f"Over the last {w} {{{{ $value | humanizePercentage }}}} of the contacts offered "
             f"to {QUEUE} abandoned while waiting, above the queue's limit of "
             f"{target_query('ccmon_abandon_ratio_limit', 'humanizePercentage')}.",
+        ),
+        alert(
+            config,
+            "CcmonUnderstaffed",
+            f"""
+            ({q("ccmon_agents_shortfall")} > 0)
+            and {ON}
+            {offered_guard}
+            """,
+            "ticket",
+            f"Fewer agents staffed than {QUEUE} needs for its target",
+            f"{QUEUE} needs {{{{ $value }}}} more agent(s) to meet its service-level target "
+            "at the traffic of the last "
+            f"{w}: "
+            f"{target_query('ccmon_agents_required', 'humanize')} required, "
+            f"{target_query('ccmon_agents_logged_in', 'humanize')} staffed; predicted "
+            f"service level {predicted} "
+            f"against a target of {sl_target} (Erlang C/A forecast: a leading indicator, "
+            "the observed service level has not necessarily broken yet).",
         ),
     ]
 

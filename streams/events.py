@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
+from ccmon.streams.agentevents import AGENT_CHANNEL, AGENT_REASONS, AGENT_TYPES, agent_fields
 from ccmon.streams.eventfields import (
     DEFAULT_LIMITS,
     SCHEMA_VERSIONS,
@@ -33,6 +34,8 @@ from ccmon.streams.eventfields import (
 )
 
 __all__ = [
+    "AGENT_CHANNEL",
+    "ALL_CHANNELS",
     "ALL_TYPES",
     "BLOCK_REASONS",
     "CHANNELS",
@@ -50,7 +53,8 @@ __all__ = [
 ]
 
 Channel = Literal["call", "chat", "ticket"]
-CHANNELS: tuple[str, ...] = ("call", "chat", "ticket")
+CHANNELS: tuple[str, ...] = ("call", "chat", "ticket")  # the contact channels
+ALL_CHANNELS: tuple[str, ...] = (*CHANNELS, AGENT_CHANNEL)
 BLOCK_REASONS = frozenset(
     {"trunks_busy", "queue_full", "no_agents", "closed", "network_failure", "other"}
 )
@@ -67,7 +71,7 @@ REASONS = frozenset((
     "negative_duration", "absurd_duration", "missing_durations",
     "missing_reason", "invalid_reason", "invalid_priority", "invalid_boolean",
     "missing_score", "score_not_integer", "score_out_of_range", "internal_error",
-))
+)) | AGENT_REASONS
 # fmt: on
 
 _DETAIL_MAX = 200
@@ -96,6 +100,11 @@ class Event:
     csat: int | None = None
     nps: int | None = None
     ces: int | None = None
+    # Agent events (channel "agent"): the new state, the channel of the contact an agent is
+    # on, and the channel x queue pairs ("call|sales") it serves.
+    state: str | None = None
+    contact_channel: str | None = None
+    queues: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for the internal repartition topic (orjson-serialisable)."""
@@ -113,6 +122,8 @@ class Event:
             raise ValueError(f"Event.from_dict: missing {', '.join(missing)}")
         kwargs = {name: data[name] for name in _EVENT_FIELDS if name in data}
         kwargs["occurred_at"] = float(kwargs["occurred_at"])
+        if kwargs.get("queues") is not None:
+            kwargs["queues"] = tuple(kwargs["queues"])  # a JSON array on the wire
         return cls(**kwargs)
 
 
@@ -209,6 +220,7 @@ _PARSERS: dict[str, dict[str, _Parser]] = {
         "resolved": _resolved,
         "survey": _survey,
     },
+    AGENT_CHANNEL: dict.fromkeys(AGENT_TYPES, _plain),  # checked by agent_fields
 }
 TYPES_BY_CHANNEL: dict[str, frozenset[str]] = {c: frozenset(p) for c, p in _PARSERS.items()}
 ALL_TYPES = frozenset(t for types in TYPES_BY_CHANNEL.values() for t in types)
@@ -237,7 +249,7 @@ def _rejection(reason: str, detail: str) -> Rejection:
 def _validate(raw: bytes, channel: str, now: float, limits: ValidationLimits) -> Event:
     parsers = _PARSERS.get(channel)
     if parsers is None:
-        raise FieldError("unknown_channel", f"channel {show(channel)} is not one of {CHANNELS}")
+        raise FieldError("unknown_channel", f"channel {show(channel)} is not one of {ALL_CHANNELS}")
     if len(raw) > limits.max_message_bytes:
         raise FieldError(
             "oversized", f"message has {len(raw)} bytes, max {limits.max_message_bytes}"
@@ -262,6 +274,10 @@ def _validate(raw: bytes, channel: str, now: float, limits: ValidationLimits) ->
         raise FieldError("unknown_type", f"unknown type {show(type_)}")
     version = schema_version(obj)
     ts = occurred_at(obj, now, limits)
+    if channel == AGENT_CHANNEL:
+        fields = agent_fields(obj, type_, limits)
+        contact = fields.pop("contact_id", "")
+        return Event(event_id, channel, type_, ts, "", contact, schema_version=version, **fields)
     queue = text(obj, "queue", limits.max_queue_length)
     contact_id = text(obj, "contact_id", limits.max_id_length)
     base = (event_id, channel, type_, ts, queue, contact_id, agent_id(obj, limits))

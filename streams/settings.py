@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     topic_calls: str = Field("contact-center.calls", description="Source topic of call events.")
     topic_chats: str = Field("contact-center.chats", description="Source topic of chat events.")
     topic_tickets: str = Field("contact-center.tickets", description="Source topic of tickets.")
+    topic_agents: str = Field(
+        "contact-center.agents",
+        description="Source topic of agent state events (logged in, state, skills).",
+    )
     topic_dead_letter: str = Field(
         "contact-center.dead-letter", description="Where rejected events go, bytes unchanged."
     )
@@ -148,6 +152,23 @@ class Settings(BaseSettings):
         description="Faust data directory (no state is kept there: it lives in Redis).",
     )
     max_future_skew_seconds: float = Field(300.0, description="Reject events further ahead.")
+    agent_silence_seconds: float = Field(
+        43200.0,
+        gt=0,
+        description="An agent with no event for this long is taken as logged out (a lost "
+        "logged_out); event time, like every window.",
+    )
+    forecast_window: Literal["15m", "30m"] = Field(
+        "30m",
+        description="Window of the staffing forecast's inputs (arrival rate, handle time, "
+        "patience).",
+    )
+    forecast_refresh_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Most wall seconds a queue's forecast is reused (unless its staffing or "
+        "window minute changed): Erlang A costs milliseconds.",
+    )
 
     @field_validator("windows", mode="before")
     @classmethod
@@ -166,4 +187,9 @@ class Settings(BaseSettings):
 
     def topic_channels(self) -> dict[str, str]:
         """Source topic name -> channel label."""
-        return {self.topic_calls: "call", self.topic_chats: "chat", self.topic_tickets: "ticket"}
+        return {
+            self.topic_calls: "call",
+            self.topic_chats: "chat",
+            self.topic_tickets: "ticket",
+            self.topic_agents: "agent",
+        }

@@ -103,12 +103,23 @@ def _sec(value: Any) -> str:
     return "    -" if value is None else f"{value:5.0f}s"
 
 
+def _agents(doc: dict[str, Any]) -> str:
+    """Staffed, available, required agents and the predicted SL (the read model's agents)."""
+    fc = doc.get("forecast") or {}
+    need = "-" if not fc else str(fc["required"])
+    return (
+        f" {doc.get('staffed', 0):>6} {doc.get('available', 0):>6} {need:>6}"
+        f" {_pct(fc.get('service_level_predicted')):>8}"
+    )
+
+
 def render(docs: list[dict[str, Any]], url: str, stats: str, wall: str = "") -> str:
     head = (
         f"ccmon demo — wall screen at {wall}/ — metrics at {url}/metrics — Ctrl-C to stop\n"
         f"{stats}\n\n"
         f"{'channel':8} {'queue':10} {'SL 30m':>7} {'target':>7} {'wait':>5} {'oldest':>7}"
         f" {'ASA 30m':>7} {'aband.':>7} {'blocked':>7} {'backlog':>7} {'offered today':>14}"
+        f" {'agents':>6} {'avail.':>6} {'needed':>6} {'SL pred.':>8}"
     )
     rows = []
     for d in sorted(docs, key=lambda d: (d["channel"], d["queue"])):
@@ -122,7 +133,7 @@ def render(docs: list[dict[str, Any]], url: str, stats: str, wall: str = "") -> 
             f"{d['channel']:8} {d['queue']:10} {_pct(sl):>7}{flag[1]}{target:>6}"
             f" {d['waiting']:>5} {_sec(d['oldest_waiting_seconds']):>7} {_sec(w30['asa']):>7}"
             f" {_pct(w30['abandon']):>7} {_pct(w30['blocking']):>7} {backlog:>7}"
-            f" {today['offered']:>14.0f}"
+            f" {today['offered']:>14.0f}{_agents(d.get('agents') or {})}"
         )
     return head + "\n" + "\n".join(rows or ["(waiting for the first events...)"])
 
@@ -169,7 +180,10 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str, wall
     # An hour of history first (simulated as fast as possible), so the 5m..1h windows and
     # today are filled the moment the view appears; then live, in real time.
     now = time.time()
-    await run_fast(config, sink, now - HISTORY_SECONDS, HISTORY_SECONDS, stop)
+    # The history has no agent events: the live run logs its own agents in at `now`, and
+    # the history's would stay logged in beside them (two simulations, one staffing).
+    history = replace(config, agent_events=False)
+    await run_fast(history, sink, now - HISTORY_SECONDS, HISTORY_SECONDS, stop)
     sim = asyncio.create_task(run_realtime(config, sink, args.speed, None, stop, start=now))
 
     def failed(task: asyncio.Task[Any]) -> None:

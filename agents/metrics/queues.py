@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Mapping
 
-from ccmon.agents.metrics import counters, live, targets, windows
+from ccmon.agents.metrics import counters, live, staffing, targets, windows
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.source import ReadModelSource, Slicer
 from ccmon.agents.metrics.text import Family, render
@@ -34,6 +34,9 @@ MAX_STALENESS = 1.0
 MARGIN = 0.1
 # The refresher renders the body only while someone reads it.
 SCRAPED_LATELY = 120.0
+
+# A pair's view, what moves without it (overdue tickets, the forecast), its rendered lines.
+_Cached = tuple[QueueView, tuple[int, object], dict[str, str]]
 
 STALENESS = Family(
     "ccmon_metrics_staleness_seconds",
@@ -59,8 +62,9 @@ class QueueExposition:
             *windows.families(budget),
             *live.FAMILIES,
             *targets.FAMILIES,
+            *staffing.families(budget),
         ]
-        self._cache: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+        self._cache: dict[tuple[str, str], _Cached] = {}
         # (owner generation, monotonic time its model was read, per-queue text)
         self._body: tuple[int, float, str] | None = None
         self.last_scrape = -math.inf
@@ -77,20 +81,26 @@ class QueueExposition:
         windows.lines(view, self.budget, out)
         live.lines(view, out)
         targets.lines(view, out)
+        staffing.lines(view, self.budget, out)
         return {name: "".join(rows) for name, rows in out.items()}
 
     def _pair(
-        self,
-        key: tuple[str, str],
-        view: QueueView,
-        fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]],
+        self, key: tuple[str, str], view: QueueView, fresh: dict[tuple[str, str], _Cached]
     ) -> tuple[dict[str, str], bool]:
         cached = self._cache.get(key)
-        if cached is not None and cached[0] is view and cached[1] == view.tickets_overdue:
+        # What changes without the view changing: overdue tickets and the forecast (the
+        # object itself is kept and compared: an id() can be reused once it is freed).
+        moving = (view.tickets_overdue, view.forecast)
+        if (
+            cached is not None
+            and cached[0] is view
+            and cached[1][0] == moving[0]
+            and cached[1][1] is moving[1]
+        ):
             fresh[key] = cached
             return cached[2], False
         chunks = self.view_lines(view)
-        fresh[key] = (view, view.tickets_overdue, chunks)
+        fresh[key] = (view, moving, chunks)
         return chunks, True
 
     def _text(self, merged: dict[str, list[str]]) -> str:
@@ -120,7 +130,7 @@ class QueueExposition:
         if body is None:
             model = self.source.get()
             merged: dict[str, list[str]] = {}
-            fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+            fresh: dict[tuple[str, str], _Cached] = {}
             for key, view in model.queues.items():
                 for name, text in self._pair(key, view, fresh)[0].items():
                     merged.setdefault(name, []).append(text)
@@ -204,7 +214,7 @@ class QueueExposition:
     async def _render(self, model: ReadModel, began: float) -> None:
         generation, built_at = model.generation, model.read_at
         merged: dict[str, list[str]] = {}
-        fresh: dict[tuple[str, str], tuple[QueueView, int, dict[str, str]]] = {}
+        fresh: dict[tuple[str, str], _Cached] = {}
         slicer = Slicer()
         for key, view in model.queues.items():
             chunks, new = self._pair(key, view, fresh)

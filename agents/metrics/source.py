@@ -44,9 +44,11 @@ class ReadModelSource:
         now: Callable[[], float],
         max_age_seconds: float = 0.25,
         generation: Callable[[], int] = lambda: 0,
+        forecast_window: str = "30m",
+        forecast_refresh_seconds: float = 10.0,
     ) -> None:
         self.states = states
-        self.builder = ReadModelBuilder(policy_for)
+        self.builder = ReadModelBuilder(policy_for, forecast_window, forecast_refresh_seconds)
         self.now = now
         self.max_age = max_age_seconds
         # Bumped on every assignment and revocation: a partition that moves invalidates the

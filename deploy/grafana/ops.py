@@ -253,6 +253,43 @@ def ops() -> dict[str, Any]:
         8,
     )
 
+    lay.row("Staffing (forecast: Erlang C/A)")
+    per_queue = "max by (channel, queue)"
+    lay.add(
+        graph(
+            "Agents staffed, available and required per queue",
+            [
+                target(f"{per_queue} (ccmon_agents_logged_in)", "staffed {{channel}} {{queue}}"),
+                target(f"{per_queue} (ccmon_agents_available)", "available {{channel}} {{queue}}"),
+                target(f"{per_queue} (ccmon_agents_required)", "required {{channel}} {{queue}}"),
+            ],
+            "short",
+            description="An agent in several queues counts in each (docs/metrics.md).",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        graph(
+            "Predicted vs observed service level per queue",
+            [
+                target(
+                    f"{per_queue} (ccmon_service_level_predicted_ratio)",
+                    "predicted {{channel}} {{queue}}",
+                ),
+                target(
+                    f"{per_queue} (ccmon:service_level:ratio30m)",
+                    "observed 30m {{channel}} {{queue}}",
+                ),
+            ],
+            "percentunit",
+            description="Predicted: Erlang A/C with the agents staffed now "
+            "(ccmon_forecast_info says which); observed: the last 30 minutes.",
+        ),
+        12,
+        8,
+    )
+
     lay.row("Alerts")
     table = table_panel(
         "Firing alerts",

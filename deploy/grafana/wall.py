@@ -33,6 +33,7 @@ ABANDON: Steps = [("green", None), ("orange", 0.05), ("red", 0.1)]
 BLOCKING: Steps = [("green", None), ("orange", 0.02), ("red", 0.05)]
 BACKLOG_TREND: Steps = [("green", None), ("orange", 0.5), ("red", 5)]
 OVERDUE: Steps = [("green", None), ("red", 1)]
+SHORTFALL: Steps = [("green", None), ("red", 1)]  # CcmonUnderstaffed: shortfall > 0
 
 
 # ---------------------------------------------------------------- wall screen
@@ -159,6 +160,36 @@ def wall() -> dict[str, Any]:
             3,
             6,
         )
+
+    # Agents and the live forecast (docs/metrics.md, "Agents and staffing").
+    agents: list[tuple[str, str, Steps]] = [
+        ("Agents staffed", "ccmon_agents_logged_in", NEUTRAL),
+        ("Agents available", "ccmon_agents_available", NEUTRAL),
+        ("Agents required", "ccmon_agents_required", NEUTRAL),
+        ("Agents short", "ccmon_agents_shortfall", SHORTFALL),
+    ]
+    for title, metric, colours in agents:
+        lay.add(
+            stat_panel(
+                title, [target(by_channel(metric), "{{channel}}", instant=True)], "short", colours
+            ),
+            3,
+            6,
+        )
+    lay.add(
+        graph(
+            "Service level: predicted now vs observed 30 min",
+            [
+                target(by_channel("ccmon_service_level_predicted_ratio"), "predicted {{channel}}"),
+                target(by_channel("ccmon:service_level:ratio30m"), "observed {{channel}}"),
+            ],
+            "percentunit",
+            description="Predicted by Erlang A (or C) with the agents staffed now, at the "
+            "traffic and handle time of the last 30 minutes.",
+        ),
+        12,
+        6,
+    )
 
     lay.row("Tickets")
     lay.add(

@@ -49,6 +49,7 @@ FAST_ALERTS = (
     "CcmonContactsWaitingAboveLimit",
     "CcmonBlockingRatioHigh",
     "CcmonAbandonRatioHigh",
+    "CcmonUnderstaffed",
 )
 FAST_GROUPS = ("ccmon.slo.alerts", "ccmon.queue.alerts")
 
@@ -296,6 +297,13 @@ class EventBatch:
         }
         self.records.append((self.topics[channel], queue.encode(), orjson.dumps(doc)))
         return doc
+
+    def agent(self, kind: str, agent: str, at: float, **fields: Any) -> None:
+        """An agent state event (docs/events.md, "Agent events"), keyed by agent."""
+        self._n += 1
+        doc = {"event_id": f"{self.prefix}-{self._n}", "type": kind, "occurred_at": int(at * 1000)}
+        doc |= {"agent_id": agent, **fields}
+        self.records.append((self.topics["agent"], agent.encode(), orjson.dumps(doc)))
 
     def raw(self, channel: str, value: bytes) -> None:
         self.records.append((self.topics[channel], None, value))

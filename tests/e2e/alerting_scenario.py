@@ -45,6 +45,7 @@ queues:
     alerts: {{min_volume: 5, waiting_contacts: {WAITING_LIMIT}}}
 """
 
+SALES_AGENTS, CARE_AGENTS = 12, 8
 # What the collapse must make fire for sales (call channel), by receiver.
 PAGES = {"CcmonContactsWaitingAboveLimit", "CcmonServiceLevelBudgetBurn"}
 TICKETS = {
@@ -226,6 +227,15 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
     duplicate = ev.records[0]
     ev.records.append(duplicate)  # the same event_id again: counted once
     ev.raw("call", b"this is not an event")  # dead-lettered as invalid JSON
+    # Agents, after the duplicate is picked (it must stay a call): enough for every forecast
+    # of the run (the collapse is not a staffing one).
+    for i in range(SALES_AGENTS):
+        ev.agent("logged_in", f"sales-{i}", now - 600, queues=[{"channel": "call", "queue": SALES}])
+    care = [{"channel": "call", "queue": CARE}, {"channel": "chat", "queue": CARE}]
+    for i in range(CARE_AGENTS):
+        ev.agent("logged_in", f"care-{i}", now - 600, queues=care)
+    ev.agent("state_changed", "sales-0", now - 100, state="on_contact", channel="call")
+    ev.agent("state_changed", "care-0", now - 90, state="not_ready", reason="lunch")
     produce(kafka.bootstrap, ev.take())
 
     # increase() needs the counters scraped before the collapse moves them.
@@ -234,6 +244,8 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
         lambda: (
             run.value('ccmon_contacts_answered_total{channel="call", queue="sales"}') == 4
             and run.value('ccmon_contacts_answered_total{channel="call", queue="care"}') == 20
+            and run.value('ccmon_agents_logged_in{channel="call", queue="sales"}') == SALES_AGENTS
+            and run.value('ccmon_agents_logged_in{channel="chat", queue="care"}') == CARE_AGENTS
             and (
                 run.value('count_over_time(ccmon_contacts_answered_total{queue="sales"}[1m])') or 0
             )

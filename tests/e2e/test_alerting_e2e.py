@@ -13,6 +13,9 @@ Scenario "staffing collapse on sales" (docs/alerting.md, "End-to-end test"):
    still-true oldest-waiting ticket: it reaches /ticket), then the rest (it resolves);
    /page and /ticket receive `status: resolved`;
 4. every panel query of ccmon-wall and ccmon-ops returns data.
+Both queues are staffed generously all along (agent events): the collapse is a sudden long
+wait, not a staffing shortfall, so CcmonUnderstaffed stays quiet here
+(test_understaffed_e2e.py drives it).
 
 Every binary is a hard requirement: the fixtures fail the test (never skip) without them.
 """
@@ -92,7 +95,7 @@ def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
     config = load_config()
 
     # --- a worker of its own: topics, Redis prefix (= app id), queue config
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
     create_topics(kafka.bootstrap, [f"{unique_name}.dlq"], partitions=1)
     queues = tmp_path / "queues.yaml"
@@ -103,6 +106,7 @@ def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
         "CCMON_TOPIC_CALLS": topics["call"],
         "CCMON_TOPIC_CHATS": topics["chat"],
         "CCMON_TOPIC_TICKETS": topics["ticket"],
+        "CCMON_TOPIC_AGENTS": topics["agent"],
         "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
         "CCMON_TICK_INTERVAL_SECONDS": "1",
     }

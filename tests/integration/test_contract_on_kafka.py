@@ -17,7 +17,7 @@ from support.services import KafkaServer, RedisServer
 from support.worker import Worker
 
 EXAMPLES = ROOT / "streams" / "schemas" / "examples" / "invalid"
-CHANNEL_OF_PREFIX = {"call": "calls", "chat": "chats", "ticket": "tickets"}
+CHANNEL_OF_PREFIX = {"call": "calls", "chat": "chats", "ticket": "tickets", "agent": "agents"}
 
 
 def invalid_examples() -> list[tuple[str, bytes, str]]:
@@ -131,6 +131,7 @@ def test_bad_input_to_dead_letter_good_input_counted_once(
             "CCMON_TOPIC_CALLS": topics["call"],
             "CCMON_TOPIC_CHATS": topics["chat"],
             "CCMON_TOPIC_TICKETS": topics["ticket"],
+            "CCMON_TOPIC_AGENTS": topics["agent"],
             "CCMON_TOPIC_DEAD_LETTER": dead_letter,
         },
     ).start()

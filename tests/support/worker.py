@@ -33,6 +33,7 @@ class Worker(WorkerProcess):
             "CCMON_REDIS_PREFIX": app_id,
             "CCMON_PARTITIONS": "4",
             "CCMON_SESSION_TIMEOUT_SECONDS": "10",
+            "CCMON_TOPIC_AGENTS": f"{app_id}.agents",  # one per test app, like its others
             **(env or {}),
         }
         super().__init__(settings, workdir, name, port or free_port())

@@ -251,6 +251,7 @@ def _queue(value: object, where: str) -> QueueModel:
         concurrency=sec.integer("concurrency", 1, low=1),
         first_response_seconds=sec.seconds("first_response_seconds", 15.0),
         survey=_survey(sec.raw("survey"), sec.where("survey")),
+        on_break=_schedule(sec, "on_break", 0, nullable=False),
     )
     sec.finish()
     if model.concurrency > 1 and model.channel == "call":
@@ -311,6 +312,13 @@ def _scenario(value: object, where: str) -> Scenario:
     return scenario
 
 
+def _flag(sec: _Section, key: str, default: bool) -> bool:
+    value = sec.raw(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{sec.where(key)}: expected true or false, got {value!r}")
+    return value
+
+
 def config_from_dict(data: object) -> SimConfig:
     """Build and validate a config from parsed YAML/JSON (see docs/simulator.md)."""
     sec = _Section(data, "")
@@ -335,6 +343,7 @@ def config_from_dict(data: object) -> SimConfig:
         time_format=cast(Any, fmt),
         timezone=timezone,
         run_id=None if sec.raw("run_id") is None else sec.string("run_id", max_len=60),
+        agent_events=_flag(sec, "agent_events", True),
     )
     sec.finish()
     names = [(q.channel, q.name) for q in queues] + [("ticket", t.name) for t in tickets]

@@ -26,6 +26,7 @@ from ccmon.agents.devkit.simulator.lifecycles import (
 )
 from ccmon.agents.devkit.simulator.model import QueueModel, SimConfig, TicketModel
 from ccmon.agents.devkit.simulator.scenarios import apply_scenarios, value_at
+from ccmon.agents.devkit.simulator.staff import AgentPool
 
 Event = dict[str, Any]
 
@@ -53,9 +54,10 @@ def format_time(t: float, fmt: str) -> str | int:
 
 
 class _Contact:
-    __slots__ = ("arrived", "cid", "q", "state", "talk", "wait")
+    __slots__ = ("agent", "arrived", "cid", "q", "state", "talk", "wait")
 
     def __init__(self, cid: str, q: _Queue, arrived: float) -> None:
+        self.agent = ""
         self.cid = cid
         self.q = q
         self.arrived = arrived
@@ -75,7 +77,8 @@ class _Queue:
         self.shape = shape
         self.per_hour = model.arrivals_per_hour
         self.handle = HandleSampler(model.handle_time, rng)
-        self.slots = model.agents[0][1] * model.concurrency
+        self.slots = max(0, model.agents[0][1] - model.on_break[0][1]) * model.concurrency
+        self.pool: AgentPool | None = None
         self.trunks = model.trunks[0][1]
         self.busy = 0  # agent slots taken, wrap-up included
         self.talking = 0  # contacts holding a trunk while being served
@@ -110,8 +113,12 @@ class Engine:
             rng = random.Random(f"{config.seed}:{m.channel}:{m.name}")
             q = _Queue(m, rng, RateShape(start, m.daily_profile, m.surges, config.timezone))
             self.queues.append(q)
+            if config.agent_events:
+                q.pool = AgentPool(self.run_id, m.channel, m.name, m.concurrency, self._agent)
+                q.pool.staff(0.0, m.agents[0][1], m.on_break[0][1])
             self._next_arrival(0.0, _ARRIVAL, q)
             changes = {o for o, _ in m.agents[1:]} | {o for o, _ in m.trunks[1:]}
+            changes |= {o for o, _ in m.on_break[1:]}
             for offset in sorted(changes):
                 self._push(offset, _STAFF, q)
         for t in config.tickets:
@@ -155,6 +162,15 @@ class Engine:
         event["event_id"] = f"{self.run_id}-{self.n_events}"
         self.out.append((self.start + offset, channel, event))
 
+    def _agent(self, offset: float, fields: Event) -> None:
+        event = {
+            "event_id": "",
+            "occurred_at": format_time(self.start + offset, self.fmt),
+            "schema_version": 1,
+            **fields,
+        }
+        self._emit(offset, "agent", event)
+
     def _later(self, offset: float, channel: str, event: Event) -> None:
         self._push(offset, _EMIT, (channel, event))
 
@@ -195,6 +211,8 @@ class Engine:
         c.talk = q.handle()
         q.busy += 1
         q.talking += 1
+        if q.pool is not None:
+            c.agent = q.pool.take(now, c.cid)
         wait = round(c.wait, 3)
         ev = self._event(now, "answered", q.name, c.cid, wait_seconds=wait)
         self._emit(now, q.channel, ev)
@@ -228,6 +246,8 @@ class Engine:
 
     def _talk_end(self, now: float, c: _Contact) -> None:
         c.q.talking -= 1
+        if c.q.pool is not None:
+            c.q.pool.talk_end(now, c.agent, c.q.model.wrap_seconds > 0)
         if c.q.model.wrap_seconds > 0:
             self._push(now + c.q.model.wrap_seconds, _WRAP_END, c)
         else:
@@ -237,6 +257,8 @@ class Engine:
         q = c.q
         m = q.model
         q.busy -= 1
+        if q.pool is not None:
+            q.pool.wrap_end(now, c.agent, m.wrap_seconds > 0)
         fcr = q.rng.random() < m.first_contact_resolution
         ev = self._event(
             now,
@@ -258,7 +280,10 @@ class Engine:
     def _staff(self, now: float, q: _Queue) -> None:
         # Agents above the new target finish their contact first: ``busy`` may exceed
         # ``slots`` for a while and nobody new is served until it drops below.
-        q.slots = value_at(q.model.agents, now) * q.model.concurrency
+        agents, on_break = value_at(q.model.agents, now), value_at(q.model.on_break, now)
+        q.slots = max(0, agents - on_break) * q.model.concurrency
+        if q.pool is not None:
+            q.pool.staff(now, agents, on_break)
         q.trunks = value_at(q.model.trunks, now)
         self._dispatch(now, q)
 
@@ -301,7 +326,7 @@ def iter_events(
 ) -> Iterator[tuple[float, str, Event]]:
     """Simulate ``duration`` seconds (``math.inf`` = forever) from epoch second ``start``.
 
-    Yields (event time as epoch seconds, channel "call"/"chat"/"ticket", event dict) in
+    Yields (event time as epoch seconds, channel "call"/"chat"/"ticket"/"agent", event dict) in
     event-time order; the dicts follow docs/architecture.md and are JSON-serialisable.
     """
     if math.isnan(start) or math.isinf(start):

@@ -88,6 +88,9 @@ class QueueModel:
     concurrency: int = 1  # chats an agent handles at once
     first_response_seconds: float = 15.0  # chats: mean agent reply delay after answer
     survey: Survey | None = None
+    # Of the logged-in agents, how many are on a break (not ready, not serving): a step
+    # schedule like ``agents``.
+    on_break: tuple[tuple[float, int], ...] = ((0.0, 0),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +131,4 @@ class SimConfig:
     time_format: TimeFormat = "rfc3339"
     timezone: str = "UTC"  # hour-of-day for daily profiles
     run_id: str | None = None  # event/contact id prefix; default "{seed}-{start_ms}"
+    agent_events: bool = True  # the agents' states (topic contact-center.agents)

@@ -15,7 +15,7 @@ import orjson
 from ccmon.agents.devkit.simulator.engine import Event, format_time
 
 # One file per channel, so `ccmon validate --channel X file` reads them without a wrapper.
-FILE_SUFFIX = {"call": "calls", "chat": "chats", "ticket": "tickets"}
+FILE_SUFFIX = {"call": "calls", "chat": "chats", "ticket": "tickets", "agent": "agents"}
 DEFAULT_TOPIC_PREFIX = "contact-center"
 
 
@@ -118,8 +118,12 @@ class KafkaSink:
     async def send(self, channel: str, event: Event) -> None:
         if self.error is not None:
             raise SinkError(f"Kafka delivery failed: {self.error}") from self.error
-        key = str(event["contact_id"]).encode()
-        fut = await self.producer.send(self.topics[channel], orjson.dumps(event), key=key)
+        # Agent events by agent: one agent's states stay in order (docs/events.md).
+        key = str(event.get("contact_id") or event.get("agent_id")).encode()
+        topic = self.topics.get(channel)
+        if topic is None:  # a caller's own topic map without that channel: not sent
+            return
+        fut = await self.producer.send(topic, orjson.dumps(event), key=key)
         self.sent += 1
         fut.add_done_callback(self._done)
 

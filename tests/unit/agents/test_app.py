@@ -30,6 +30,7 @@ def test_the_app_registers_its_agents_timers_and_pages(app_factory: Callable[...
         "ccmon.ingest.call",
         "ccmon.ingest.chat",
         "ccmon.ingest.ticket",
+        "ccmon.ingest.agent",
     }
     assert not app.tables, "the state is in Redis: no Faust table, no changelog, no recovery"
     timers = {t.__name__ for t in app._app_tasks}

@@ -25,6 +25,7 @@ from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.queues import QueueExposition
 from ccmon.agents.metrics.source import ReadModelSource
 from ccmon.agents.runtime import Runtime
+from ccmon.agents.staffing import apply_staff
 from ccmon.agents.state import PartitionState
 from ccmon.agents.surveys import apply_survey
 from ccmon.agents.tickets import apply_ticket
@@ -76,6 +77,7 @@ def _state() -> PartitionState:
         else:
             apply_contact(ev, fx, policy, NOW)
         state.merge(fx.writes)
+    _staff(state, limits)
     return state
 
 
@@ -94,6 +96,48 @@ def worker_part() -> bytes:
         if "_created" not in x and not x.startswith("ccmon_worker_info{")
     ]
     return "".join(lines).encode()
+
+
+def _staff(state: PartitionState, limits: StateLimits) -> None:
+    """Agents on call|billing and chat|billing, and a busy call|sales with a forecast."""
+    records: list[dict[str, object]] = [
+        {"agent_id": "a1", "s": "available", "t": NOW - 100, "ps": "on_contact", "pt": NOW - 400},
+        {"agent_id": "a2", "s": "on_contact", "t": NOW - 50, "ps": "available", "pt": NOW - 200},
+        {"agent_id": "a3", "s": "not_ready", "r": "lunch", "t": NOW - 900},
+        {"agent_id": "a4", "s": "after_contact_work", "t": NOW - 20},
+    ]
+    for i, rec in enumerate(records):
+        for channel in ("call", "chat"):
+            record = {"channel": channel, "queue": "billing", "e": rec["t"], **rec}
+            fx = Effects(state, limits)
+            apply_staff({"event_id": f"s{i}", **record}, fx, "UTC", NOW)
+            state.merge(fx.writes)
+    for i in range(40):  # 40 calls in 30 min, 180 s each: A = 4 erlangs, 5 staffed
+        fx = Effects(state, limits)
+        for kind, extra in (("offered", {}), ("answered", {"wait_seconds": 5.0})):
+            ev = Event(f"o{kind}{i}", "call", kind, NOW - 1700 + i * 40, "sales", f"s{i}", **extra)
+            apply_contact(ev, fx, CONFIG.policy("call", "sales"), NOW)
+        ended = Event(
+            f"e{i}", "call", "ended", NOW - 1500 + i * 30, "sales", f"s{i}", talk_seconds=180.0
+        )
+        apply_contact(ended, fx, CONFIG.policy("call", "sales"), NOW)
+        if i % 8 == 0:
+            ab = Event(
+                f"ab{i}",
+                "call",
+                "abandoned",
+                NOW - 1600 + i * 30,
+                "sales",
+                f"x{i}",
+                wait_seconds=30.0,
+            )
+            apply_contact(ab, fx, CONFIG.policy("call", "sales"), NOW)
+        state.merge(fx.writes)
+    for n in range(5):
+        fx = Effects(state, limits)
+        record = {"channel": "call", "queue": "sales", "agent_id": f"b{n}", "s": "on_contact"}
+        apply_staff({"event_id": f"b{n}", "e": NOW - 60, "t": NOW - 60, **record}, fx, "UTC", NOW)
+        state.merge(fx.writes)
 
 
 def exposition(budget: str) -> bytes:

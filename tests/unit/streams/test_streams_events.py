@@ -66,7 +66,12 @@ def rejected(
 
 @pytest.mark.parametrize(
     ("channel", "type_"),
-    [(c, t) for c, types in sorted(TYPES_BY_CHANNEL.items()) for t in sorted(types)],
+    [
+        (c, t)
+        for c, types in sorted(TYPES_BY_CHANNEL.items())
+        for t in sorted(types)
+        if c != "agent"  # agent events: tests/unit/streams/test_streams_agentevents.py
+    ],
 )
 def test_every_type_of_every_channel_is_accepted(channel: str, type_: str) -> None:
     event = ok(raw(type_), channel)
@@ -86,6 +91,7 @@ def test_types_by_channel_matches_the_contract() -> None:
         "call": voice,
         "chat": voice | {"first_response"},
         "ticket": {"created", "first_response", "reopened", "resolved", "survey"},
+        "agent": {"logged_in", "logged_out", "state_changed", "skills_changed"},
     }
     assert expected == TYPES_BY_CHANNEL
 
@@ -260,6 +266,15 @@ REJECTIONS: list[tuple[str, str, bytes, str]] = [
     ("nps 11", "ticket", raw("survey", csat=..., nps=11), "score_out_of_range"),
     ("nps -1", "ticket", raw("survey", csat=..., nps=-1), "score_out_of_range"),
     ("ces 8", "chat", raw("survey", csat=..., ces=8), "score_out_of_range"),
+    # agent events (more in test_streams_agentevents.py)
+    ("agent state", "agent", raw("state_changed", agent_id="a", state="x"), "invalid_state"),
+    (
+        "agent channel",
+        "agent",
+        raw("state_changed", agent_id="a", state="on_contact", channel="x"),
+        "invalid_channel",
+    ),
+    ("agent queues", "agent", raw("skills_changed", agent_id="a", queues=3), "invalid_queues"),
 ]
 
 

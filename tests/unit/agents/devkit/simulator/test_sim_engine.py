@@ -48,7 +48,8 @@ for _t in ("offered", "answered", "abandoned", "blocked", "ended"):
 
 
 def run(config: SimConfig, hours: float = 2.0) -> Emitted:
-    return list(iter_events(config, START, hours * 3600))
+    """The contact events (agent states: test_sim_staff.py)."""
+    return [e for e in iter_events(config, START, hours * 3600) if e[1] != "agent"]
 
 
 def queue(**overrides: Any) -> QueueModel:
@@ -266,7 +267,9 @@ def test_surveys_follow_configured_weights() -> None:
 
 
 def test_time_formats_and_ids() -> None:
-    config = SimConfig(queues=(queue(),), time_format="epoch_ms", run_id="drill7")
+    config = SimConfig(
+        queues=(queue(),), time_format="epoch_ms", run_id="drill7", agent_events=False
+    )
     events = run(config, 0.5)
     assert all(e["occurred_at"] == round(t * 1000) for t, _, e in events)
     assert events[0][2]["event_id"] == "drill7-1"

@@ -85,8 +85,9 @@ async def test_realtime_default_start_is_now_and_stop_ends_it() -> None:
     before = time.time()
     stats = await run_realtime(BUSY, sink, 1.0, None, stop)
     assert stats.stopped and 0.15 < stats.wall_seconds < 1.0
-    # At speed 1 the events are live: stamped within the run's wall-clock span.
-    assert all(before <= t <= time.time() + 0.01 for t, _, _ in _times_of(sink))
+    # At speed 1 the events are live: stamped within the run's wall-clock span. Stamps are
+    # rounded to the millisecond, and the agents' logins are stamped at the very start.
+    assert all(before - 0.0005 <= t <= time.time() + 0.01 for t, _, _ in _times_of(sink))
 
 
 def _times_of(sink: Recorder) -> list[tuple[float, str, dict[str, Any]]]:
@@ -152,8 +153,15 @@ async def test_kafka_sink_topics_keys_and_batching_options() -> None:
     producer = producers[0]
     assert producer.options["linger_ms"] == 50 and producer.stopped
     topics = {t for t, _, _ in producer.records}
-    assert topics == {"contact-center.calls", "contact-center.chats", "contact-center.tickets"}
-    assert all(orjson.loads(v)["contact_id"].encode() == k for _, v, k in producer.records)
+    assert topics == {
+        "contact-center.calls",
+        "contact-center.chats",
+        "contact-center.tickets",
+        "contact-center.agents",
+    }
+    for _, v, k in producer.records:  # contacts keyed by contact, agent states by agent
+        event = orjson.loads(v)
+        assert (event.get("contact_id") or event["agent_id"]).encode() == k
     assert sink.delivered == sink.sent == len(producer.records)
 
 

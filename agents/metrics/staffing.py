@@ -1,0 +1,108 @@
+"""Agents per queue and the live staffing forecast (docs/metrics.md, "Agents and staffing").
+
+An agent who serves several queues counts in each. The four state gauges are exported for
+every call and chat pair (0 when nobody is staffed: a queue without agents is news), and for
+ticket pairs once agents are staffed there; not-ready agents only per reason present. The
+forecast families exist for call and chat pairs with enough volume in the forecast window;
+its inputs are opt-in detail."""
+
+from __future__ import annotations
+
+from ccmon.agents import buckets as b
+from ccmon.agents.metrics.budget import Budget
+from ccmon.agents.metrics.text import Family, escape, line, pair_labels
+from ccmon.agents.readmodel import QueueView
+from ccmon.agents.staffing import SECONDS
+
+STATES: tuple[tuple[str, str, str], ...] = (
+    ("ccmon_agents_available", "available", "Agents staffed for the queue and available."),
+    ("ccmon_agents_on_contact", "on_contact", "Agents staffed for the queue on a contact."),
+    (
+        "ccmon_agents_after_contact_work",
+        "after_contact_work",
+        "Agents staffed for the queue in after-contact work (wrap-up).",
+    ),
+)
+LOGGED_IN = Family(
+    "ccmon_agents_logged_in",
+    "gauge",
+    "Agents logged in and skilled for the queue (an agent in several queues counts in each).",
+)
+NOT_READY = Family(
+    "ccmon_agents_not_ready", "gauge", "Agents staffed for the queue and not ready, by reason."
+)
+OCCUPANCY = Family(
+    "ccmon_agents_occupancy_ratio",
+    "gauge",
+    "(on contact + after-contact work) / (on contact + after-contact work + available) "
+    "agent time in the window, from ended state intervals.",
+)
+FORECAST_INFO = Family(
+    "ccmon_forecast_info",
+    "gauge",
+    "Model of the queue's staffing forecast: erlang_a, erlang_c or erlang_c_overloaded.",
+)
+PREDICTED = Family(
+    "ccmon_service_level_predicted_ratio",
+    "gauge",
+    "Service level predicted with the agents staffed now (absent when Erlang C is overloaded).",
+)
+REQUIRED = Family(
+    "ccmon_agents_required", "gauge", "Fewest agents that meet the queue's service-level target."
+)
+SHORTFALL = Family(
+    "ccmon_agents_shortfall", "gauge", "Agents required minus agents staffed (negative: spare)."
+)
+DETAIL = (
+    Family("ccmon_forecast_offered_load_erlangs", "gauge", "Forecast input A = lambda x AHT."),
+    Family("ccmon_forecast_handle_time_seconds", "gauge", "Forecast input AHT."),
+    Family(
+        "ccmon_forecast_patience_seconds",
+        "gauge",
+        "Forecast input: mean patience estimated from abandonment (Erlang A only).",
+    ),
+)
+BUSY = (SECONDS + "on_contact", SECONDS + "after_contact_work")
+
+
+def families(budget: Budget) -> list[Family]:
+    out = [LOGGED_IN, *(Family(n, "gauge", h) for n, _, h in STATES), NOT_READY, OCCUPANCY]
+    out += [FORECAST_INFO, PREDICTED, REQUIRED, SHORTFALL]
+    return out + list(DETAIL) if budget.detail else out
+
+
+def occupancy(window: b.Counters) -> float | None:
+    busy = sum(window.get(name, 0.0) for name in BUSY)
+    return b.ratio(busy, busy + window.get(SECONDS + "available", 0.0))
+
+
+def lines(view: QueueView, budget: Budget, out: dict[str, list[str]]) -> None:
+    if view.channel == "ticket" and not view.agents:
+        return
+    labels = pair_labels(view.channel, view.queue)
+
+    def put(name: str, value: float, extra: str = "") -> None:
+        out.setdefault(name, []).append(line(name, labels + extra, value))
+
+    put(LOGGED_IN.name, view.staffed)
+    for name, state, _ in STATES:
+        put(name, view.agents.get(state, 0))
+    for reason, n in sorted(view.not_ready.items()):
+        put(NOT_READY.name, n, f',reason="{escape(reason)}"')
+    for window in budget.windows:
+        value = occupancy(view.windows.get(window, {}))
+        if value is not None:
+            put(OCCUPANCY.name, value, f',window="{window}"')
+    fc = view.forecast
+    if fc is None:
+        return
+    put(FORECAST_INFO.name, 1.0, f',model="{fc.model}"')
+    if fc.predicted is not None:
+        put(PREDICTED.name, fc.predicted)
+    put(REQUIRED.name, fc.required)
+    put(SHORTFALL.name, fc.shortfall)
+    if budget.detail:
+        put(DETAIL[0].name, fc.inputs.traffic)
+        put(DETAIL[1].name, fc.inputs.aht)
+        if fc.inputs.patience is not None:
+            put(DETAIL[2].name, fc.inputs.patience)

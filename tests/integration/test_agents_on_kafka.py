@@ -1,0 +1,84 @@
+"""Agent states end to end on a real worker, real Kafka and real Redis: an agent in two
+queues, an out-of-order change, a bad event dead-lettered, a lost logged_out expired by
+silence, a kill -9 and a restart that keeps every agent where it was."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from support.expect import sample, wait_until_equal
+from support.kafka_io import consume_all, create_topics, produce
+from support.services import KafkaServer, RedisServer
+from support.worker import Worker
+
+SALES = {"channel": "call", "queue": "sales"}
+BILLING = {"channel": "chat", "queue": "billing"}
+
+
+def _agent(topic: str, n: int, kind: str, at: float, agent: str, **fields: Any) -> Any:
+    body = {"event_id": f"ag{n}", "type": kind, "occurred_at": int(at * 1000), "agent_id": agent}
+    return (topic, agent.encode(), orjson.dumps({**body, **fields}))
+
+
+def test_agent_states_per_queue_survive_a_kill_and_a_restart(
+    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+) -> None:
+    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
+    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    env = {
+        "CCMON_TOPIC_CALLS": topics["call"],
+        "CCMON_TOPIC_CHATS": topics["chat"],
+        "CCMON_TOPIC_TICKETS": topics["ticket"],
+        "CCMON_TOPIC_AGENTS": topics["agent"],
+        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
+        "CCMON_TICK_INTERVAL_SECONDS": "1",
+        "CCMON_AGENT_SILENCE_SECONDS": "3600",
+    }
+    t, a = time.time() - 120, topics["agent"]
+    produce(
+        kafka.bootstrap,
+        [
+            _agent(a, 1, "logged_in", t, "a1", queues=[SALES, BILLING]),
+            _agent(a, 2, "logged_in", t, "a2", queues=[SALES]),
+            _agent(a, 3, "state_changed", t + 5, "a2", state="on_contact", channel="call"),
+            _agent(a, 4, "state_changed", t + 20, "a1", state="not_ready", reason="lunch"),
+            _agent(a, 5, "state_changed", t + 10, "a1", state="available"),  # late
+            _agent(a, 6, "logged_in", t - 7200, "a3", queues=[SALES]),  # silent for 2 h
+            _agent(a, 7, "state_changed", t, "a4", state="idle"),  # dead-lettered
+        ],
+    )
+    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    expected = {
+        sample("ccmon_agents_logged_in", **SALES): 2.0,
+        sample("ccmon_agents_on_contact", **SALES): 1.0,
+        sample("ccmon_agents_available", **SALES): 0.0,
+        sample("ccmon_agents_not_ready", **SALES, reason="lunch"): 1.0,
+        sample("ccmon_agents_logged_in", **BILLING): 1.0,
+        sample("ccmon_agents_not_ready", **BILLING, reason="lunch"): 1.0,
+        sample("ccmon_events_late_total", channel="agent"): 1.0,
+        sample("ccmon_events_rejected_total", topic=a, reason="invalid_state"): 1.0,
+    }
+    wait_until_equal(worker.samples, expected)
+    dead = consume_all(kafka.bootstrap, f"{unique_name}.dlq", expected=1)
+    assert dict(dead[0].headers)["ccmon-reason"] == b"invalid_state"
+
+    worker.kill()
+    produce(kafka.bootstrap, [_agent(a, 8, "logged_out", t + 30, "a2")])
+    restarted = Worker(
+        kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w1-restarted"
+    ).start()
+    try:
+        wait_until_equal(
+            restarted.samples,
+            {
+                sample("ccmon_agents_logged_in", **SALES): 1.0,
+                sample("ccmon_agents_on_contact", **SALES): 0.0,
+                sample("ccmon_agents_not_ready", **SALES, reason="lunch"): 1.0,
+                sample("ccmon_agents_logged_in", **BILLING): 1.0,
+            },
+        )
+    finally:
+        restarted.stop()
