@@ -103,6 +103,22 @@ def _contact_metrics(doc: Mapping[str, Any]) -> dict[str, Metric]:
         ),
         "offered_today": _metric(_get(doc, "windows", "today", "offered"), "info"),
         "sl_today": _metric(sl_today, service_level_state(sl_today, target, False)),
+        **_agent_metrics(doc, target),
+    }
+
+
+def _agent_metrics(doc: Mapping[str, Any], target: float) -> dict[str, Metric]:
+    """Staffed and available agents, and the live forecast: how many are needed for the
+    target and the service level the current staffing predicts (docs/metrics.md)."""
+    staffed = _get(doc, "agents", "staffed")
+    shortfall = _get(doc, "agents", "forecast", "shortfall")
+    predicted = _get(doc, "agents", "forecast", "service_level_predicted")
+    short = "info" if shortfall is None else ("alarm" if shortfall > 0 else "ok")
+    return {
+        "agents_staffed": _metric(staffed, "info"),
+        "agents_available": _metric(_get(doc, "agents", "available"), "info"),
+        "agents_required": _metric(_get(doc, "agents", "forecast", "required"), short),
+        "sl_predicted": _metric(predicted, service_level_state(predicted, target, False)),
     }
 
 

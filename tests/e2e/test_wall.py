@@ -147,8 +147,10 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
     tmp_path: Path,
 ) -> None:
     topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    topics["agent"] = f"{unique_name}.agents"
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
     env = {
+        "CCMON_TOPIC_AGENTS": topics["agent"],
         "CCMON_TOPIC_CALLS": topics["call"],
         "CCMON_TOPIC_CHATS": topics["chat"],
         "CCMON_TOPIC_TICKETS": topics["ticket"],
@@ -172,9 +174,24 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             until(
                 page,
                 f"{LIVE} && document.querySelectorAll('[data-tile]').length === 5 && "
-                f"{shows('call:sales', 'offered_today', '31')} && "
+                f"{shows('call:sales', 'offered_today', '43')} && "
                 "document.querySelector('#alerts .alert') !== null",
                 30_000,
+            )
+            # Staffing beside the queue: the agents the forecast sees (4 staffed, 1 free),
+            # and how many it says the target needs.
+            until(
+                page,
+                f"{shows('call:sales', 'agents_staffed', '4')} && "
+                "!" + shows("call:sales", "agents_required", "\u2014"),
+                30_000,
+            )
+            assert (
+                page.eval_on_selector(
+                    '[data-tile="call:sales"] [data-field="agents_available"]',
+                    "el => el.firstChild.textContent",
+                )
+                == "1"
             )
             banner = page.inner_text("#alerts")
             assert "call queue support is burning" in banner and "Quiet" not in banner
@@ -241,11 +258,11 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             for _ in range(5):
                 more.waiting("call", "sales", since=1)
             send(kafka.bootstrap, more.records)
-            counted = wait_counted(worker, "call", "sales", 36, 30)
+            counted = wait_counted(worker, "call", "sales", 48, 30)
             left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
             until(
                 page,
-                f"{shows('call:sales', 'offered_today', '36')} && "
+                f"{shows('call:sales', 'offered_today', '48')} && "
                 f"{shows('call:sales', 'waiting', '6')} && {LIVE}",
                 max(left_ms, 1),
             )
@@ -265,13 +282,13 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             worker = Worker(
                 kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
             ).start(all_partitions=True)
-            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '36')}", 60_000)
+            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '48')}", 60_000)
             again = Events(topics, f"{unique_name}-again")
             again.waiting("call", "sales", since=1)
             send(kafka.bootstrap, again.records)
-            counted = wait_counted(worker, "call", "sales", 37, 30)
+            counted = wait_counted(worker, "call", "sales", 49, 30)
             left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
-            until(page, shows("call:sales", "offered_today", "37"), max(left_ms, 1))
+            until(page, shows("call:sales", "offered_today", "49"), max(left_ms, 1))
             assert page.evaluate("() => window.__sameDocument") is True, "recovered by a reload"
             screenshot(page, "wall-1080p-recovered")
 
@@ -285,7 +302,7 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             wall = WallProcess(
                 redis_server.url, unique_name, tmp_path, args=wall.args, port=wall.port
             ).start()
-            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '37')}", 30_000)
+            until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '49')}", 30_000)
             assert page.evaluate("() => window.__sameDocument") is True, "reconnected by a reload"
     finally:
         wall.stop()

@@ -106,6 +106,12 @@ class Events:
         self.add(channel, "offered", queue, contact, ago + wait)
         self.add(channel, "answered", queue, contact, ago, wait_seconds=wait)
 
+    def handled(self, channel: str, queue: str, wait: float, talk: float, ago: float) -> None:
+        contact = f"{queue}-{self.n}"
+        self.add(channel, "offered", queue, contact, ago + talk + wait)
+        self.add(channel, "answered", queue, contact, ago + talk, wait_seconds=wait)
+        self.add(channel, "ended", queue, contact, ago, talk_seconds=talk)
+
     def abandoned(self, channel: str, queue: str, wait: float, ago: float) -> None:
         contact = f"{queue}-{self.n}"
         self.add(channel, "offered", queue, contact, ago + wait)
@@ -121,6 +127,23 @@ class Events:
         contact = f"{queue}-t-{self.n}"
         self.add("ticket", "created", queue, contact, age)
         self.add("ticket", "resolved", queue, contact, resolved_ago)
+
+    def agent(self, n: int, state: str, queue: str, ago: float) -> None:
+        """An agent of call/`queue` logged in, then in `state` (ids that must stay off)."""
+        agent = f"SECRET-AGENT-{queue}-{n}"
+        for type_, extra, when in (
+            ("logged_in", {"queues": [{"channel": "call", "queue": queue}]}, ago + 60),
+            ("state_changed", {"state": state}, ago),
+        ):
+            self.n += 1
+            event = {
+                "event_id": f"{self.tag}-ev-{self.n}",
+                "type": type_,
+                "agent_id": agent,
+                "occurred_at": int((time.time() - when) * 1000),
+                **extra,
+            }
+            self.records.append((self.topics["agent"], agent.encode(), orjson.dumps(event)))
 
 
 def designed_state(topics: dict[str, str], tag: str) -> Events:
@@ -151,6 +174,11 @@ def designed_state(topics: dict[str, str], tag: str) -> Events:
         ev.ticket("billing", age=1800 * (i + 1))
     for i in range(4):
         ev.resolved_ticket("billing", age=5400, resolved_ago=900 * (i + 1))
+    if "agent" in topics:  # call/sales staffed: 3 on a contact, 1 available
+        for i, state in enumerate(("on_contact", "on_contact", "on_contact", "available")):
+            ev.agent(i, state, "sales", ago=30)
+        for i in range(12):  # handle times, so the forecast has an AHT to work with
+            ev.handled("call", "sales", wait=5, talk=240, ago=120 + 120 * i)
     return ev
 
 

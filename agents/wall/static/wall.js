@@ -74,6 +74,8 @@
     waiting: (v) => ints.format(v), offered_today: (v) => ints.format(v),
     oldest_waiting: clock, asa_30m: clock,
     backlog: (v) => ints.format(v), overdue: (v) => ints.format(v), oldest_open: span,
+    agents_staffed: (v) => ints.format(v), agents_available: (v) => ints.format(v),
+    agents_required: (v) => ints.format(v), sl_predicted: pct,
   };
   const NAMES = {
     sl_30m: "SL", sl_today: "SL today", waiting: "waiting", oldest_waiting: "oldest",

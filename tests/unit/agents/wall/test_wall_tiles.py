@@ -170,3 +170,19 @@ def test_alert_banner_keeps_names_labels_and_summary_only() -> None:
         "since": "2026-01-01T10:00:00Z",
     }  # fmt: skip
     assert summarise({"not": "a list"}) == []
+
+
+def test_staffing_is_on_the_tile_and_a_shortfall_is_an_alarm() -> None:
+    d = doc()
+    d["agents"] = {
+        "staffed": 4,
+        "available": 1,
+        "forecast": {"required": 6, "shortfall": 2, "service_level_predicted": 0.62},
+    }
+    m = tile(d)["metrics"]
+    assert m["agents_staffed"] == {"value": 4.0, "state": "info"}
+    assert m["agents_available"]["value"] == 1.0
+    assert m["agents_required"] == {"value": 6.0, "state": "alarm"}
+    assert m["sl_predicted"] == {"value": 0.62, "state": "alarm"}
+    d["agents"]["forecast"] = None  # no forecast (no traffic yet): shown as a dash
+    assert tile(d)["metrics"]["agents_required"]["value"] is None
