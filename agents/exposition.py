@@ -19,6 +19,8 @@ from ccmon.agents.owner import Owner
 from ccmon.agents.runtime import Runtime
 from ccmon.agents.sensor import CcmonSensor
 
+# CPU per second the staffing forecasts may take on the event loop (ccmon.agents.forecast).
+FORECAST_BUDGET_SECONDS = 0.1
 # How often the refresher asks whether the next scrape is near (a cheap check).
 REFRESH_CHECK_SECONDS = 0.1
 
@@ -46,6 +48,7 @@ def register(
         generation=lambda: owner.generation,
         forecast_window=runtime.settings.forecast_window,
         forecast_refresh_seconds=runtime.settings.forecast_refresh_seconds,
+        deferred_forecasts=True,
     )
     budget = Budget.from_settings(runtime.settings)
     queues = QueueExposition(source, budget, runtime.exported_bounds(budget.detail))
@@ -72,6 +75,11 @@ def register(
     @app.timer(interval=REFRESH_CHECK_SECONDS, name="ccmon.metrics_refresh")
     async def refresh_metrics() -> None:
         queues.refresh_when_due()
+
+    @app.timer(interval=1.0, name="ccmon.forecasts")
+    async def compute_forecasts() -> None:
+        # A tenth of a core at most: at 1,500 queues a round of forecasts takes ~10-20 s.
+        await source.builder.forecaster.work(FORECAST_BUDGET_SECONDS)
 
     runtime.pipeline  # noqa: B018 - creates the pipeline series before the first scrape
     return source, Exposition(queues, runtime)

@@ -12,6 +12,7 @@ in the window nothing is forecast (it would be noise).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Mapping
@@ -132,12 +133,24 @@ def forecast(x: Inputs, policy: QueuePolicy) -> Forecast:
 
 class Forecaster:
     """Forecasts per channel x queue, recomputed at most every ``REFRESH_SECONDS`` unless
-    the staffing changed."""
+    the staffing changed.
 
-    def __init__(self, window: str = "30m", refresh_seconds: float = REFRESH_SECONDS) -> None:
+    A forecast costs 6 ms (5 erlangs) to 100 ms (170 erlangs) of Erlang A evaluations, so
+    a worker with 1,500 queues cannot compute them inside a read-model build: that held its
+    event loop for 5 s (make bench). With ``deferred`` (the worker's mode), :meth:`get`
+    answers from the cache and notes what is due; :meth:`work` computes due forecasts within
+    a CPU budget, one queue at a time, most overdue first, yielding in between."""
+
+    def __init__(
+        self, window: str = "30m", refresh_seconds: float = REFRESH_SECONDS, deferred: bool = False
+    ) -> None:
         self.window = window
         self.refresh = refresh_seconds
+        self.deferred = deferred
         self._cache: dict[tuple[str, str], tuple[float, int, int, Forecast | None]] = {}
+        self._due: dict[
+            tuple[str, str], tuple[Mapping[str, float], int, QueuePolicy, float, float]
+        ] = {}
 
     def get(
         self,
@@ -157,12 +170,45 @@ class Forecaster:
             and clock - cached[0] < self.refresh
         ):
             return cached[3]
+        if self.deferred:
+            since = self._due[key][4] if key in self._due else clock
+            self._due[key] = (counts, staffed, policy, now, since)
+            return None if cached is None else cached[3]
+        return self._compute(key, counts, staffed, policy, now)
+
+    def _compute(
+        self,
+        key: tuple[str, str],
+        counts: Mapping[str, float],
+        staffed: int,
+        policy: QueuePolicy,
+        now: float,
+    ) -> Forecast | None:
         x = inputs(counts, staffed, window_seconds(self.window, now))
         result = None if x is None or x.offered < policy.min_volume else forecast(x, policy)
-        self._cache[key] = (clock, staffed, minute, result)
+        self._cache[key] = (time.monotonic(), staffed, b.minute_of(now), result)
         return result
+
+    async def work(self, budget_seconds: float) -> int:
+        """Compute due forecasts, most overdue first, until ``budget_seconds`` of CPU are
+        spent; the rest wait for the next call. Returns how many were computed."""
+        started, done = time.perf_counter(), 0
+        for key in sorted(self._due, key=lambda k: self._due[k][4]):
+            if time.perf_counter() - started >= budget_seconds:
+                break
+            counts, staffed, policy, now, _ = self._due.pop(key)
+            self._compute(key, counts, staffed, policy, now)
+            done += 1
+            await asyncio.sleep(0)
+        return done
+
+    @property
+    def pending(self) -> int:
+        return len(self._due)
 
     def retain(self, keys: set[tuple[str, str]]) -> None:
         """Forget queues no longer exported (revoked partitions)."""
         for key in set(self._cache) - keys:
             del self._cache[key]
+        for key in set(self._due) - keys:
+            del self._due[key]

@@ -87,9 +87,12 @@ class ReadModelBuilder:
         policy_for: PolicyFor,
         forecast_window: str = "30m",
         forecast_refresh_seconds: float = REFRESH_SECONDS,
+        deferred_forecasts: bool = False,
     ) -> None:
         self.policy_for = policy_for
-        self.forecaster = Forecaster(forecast_window, forecast_refresh_seconds)
+        self.forecaster = Forecaster(
+            forecast_window, forecast_refresh_seconds, deferred=deferred_forecasts
+        )
         self._cache: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
 
     def build(self, states: Mapping[int, PartitionState], now: float) -> ReadModel:

@@ -46,9 +46,12 @@ class ReadModelSource:
         generation: Callable[[], int] = lambda: 0,
         forecast_window: str = "30m",
         forecast_refresh_seconds: float = 10.0,
+        deferred_forecasts: bool = False,
     ) -> None:
         self.states = states
-        self.builder = ReadModelBuilder(policy_for, forecast_window, forecast_refresh_seconds)
+        self.builder = ReadModelBuilder(
+            policy_for, forecast_window, forecast_refresh_seconds, deferred_forecasts
+        )
         self.now = now
         self.max_age = max_age_seconds
         # Bumped on every assignment and revocation: a partition that moves invalidates the

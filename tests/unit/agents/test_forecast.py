@@ -82,3 +82,22 @@ def test_a_staffing_change_recomputes_at_once() -> None:
     second = f.get(("call", "q"), textbook_counts(), 14, TEXTBOOK, now)
     assert second is not None and second.inputs.staffed == 14
     assert math.isclose(second.inputs.aht, 180.0)
+
+
+def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
+    import asyncio
+
+    from ccmon.agents import buckets as bk
+    from ccmon.agents.forecast import Forecaster
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    f = Forecaster(deferred=True)
+    now = 1_800_000_000.0
+    assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now) is None  # noted, not done
+    assert f.get(("call", "q2"), counts, 12, BUILTIN_DEFAULTS, now) is None
+    assert f.pending == 2
+    assert asyncio.run(f.work(0.0)) == 0  # no budget: nothing computed on the loop
+    assert asyncio.run(f.work(10.0)) == 2 and f.pending == 0
+    done = f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now)
+    assert done is not None and done.required > 0
