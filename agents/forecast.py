@@ -28,6 +28,7 @@ WINDOW_MINUTES = {"15m": 15, "30m": 30}
 # when the staffing changes or the window moved to another minute (with the stream clock,
 # minutes of event time can pass in a wall second).
 REFRESH_SECONDS = 10.0
+INLINE_BUDGET_SECONDS = 0.02  # of forecasts per read-model build, computed in the build
 _MAX_AGENTS = 20_000
 _WALK_UP = 50  # Erlang A above Erlang C's answer: bounded, a target of 1.0 is never met
 
@@ -137,9 +138,10 @@ class Forecaster:
 
     A forecast costs 6 ms (5 erlangs) to 100 ms (170 erlangs) of Erlang A evaluations, so
     a worker with 1,500 queues cannot compute them inside a read-model build: that held its
-    event loop for 5 s (make bench). With ``deferred`` (the worker's mode), :meth:`get`
-    answers from the cache and notes what is due; :meth:`work` computes due forecasts within
-    a CPU budget, one queue at a time, most overdue first, yielding in between."""
+    event loop for 5 s (make bench). With ``deferred`` (the worker's mode) a build computes
+    forecasts inline up to ``INLINE_BUDGET_SECONDS`` (a few queues: always current); past
+    it :meth:`get` answers from the cache and notes what is due, and :meth:`work` computes
+    due forecasts within a CPU budget, most overdue first, yielding in between."""
 
     def __init__(
         self, window: str = "30m", refresh_seconds: float = REFRESH_SECONDS, deferred: bool = False
@@ -147,6 +149,7 @@ class Forecaster:
         self.window = window
         self.refresh = refresh_seconds
         self.deferred = deferred
+        self._inline_spent = 0.0
         self._cache: dict[tuple[str, str], tuple[float, int, int, Forecast | None]] = {}
         self._due: dict[
             tuple[str, str], tuple[Mapping[str, float], int, QueuePolicy, float, float]
@@ -170,11 +173,18 @@ class Forecaster:
             and clock - cached[0] < self.refresh
         ):
             return cached[3]
-        if self.deferred:
+        if self.deferred and self._inline_spent >= INLINE_BUDGET_SECONDS:
             since = self._due[key][4] if key in self._due else clock
             self._due[key] = (counts, staffed, policy, now, since)
             return None if cached is None else cached[3]
-        return self._compute(key, counts, staffed, policy, now)
+        began = time.perf_counter()
+        result = self._compute(key, counts, staffed, policy, now)
+        self._inline_spent += time.perf_counter() - began
+        return result
+
+    def new_build(self) -> None:
+        """A read-model build begins: its inline budget is whole again."""
+        self._inline_spent = 0.0
 
     def _compute(
         self,

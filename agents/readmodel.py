@@ -125,6 +125,7 @@ class BuildRun:
         self.done = 0
         self.views: dict[tuple[str, str], QueueView] = {}
         self.fresh: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
+        builder.forecaster.new_build()
         self.seconds = time.perf_counter() - started
 
     @property

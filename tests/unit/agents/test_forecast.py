@@ -93,6 +93,7 @@ def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
 
     counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
     f = Forecaster(deferred=True)
+    f._inline_spent = 1.0  # this build's inline budget is spent
     now = 1_800_000_000.0
     assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now) is None  # noted, not done
     assert f.get(("call", "q2"), counts, 12, BUILTIN_DEFAULTS, now) is None
