@@ -36,6 +36,18 @@ log = logging.getLogger(__name__)
 Record = dict[str, Any]
 
 
+def _agent_events_in_time_order(records: list[Record]) -> None:
+    """Sort a batch's agent events by event time, in the slots they hold (stable: equal times
+    keep arrival order). One agent's events reach hop 1 through several source partitions
+    when the producer keys them by contact, so arrival order is not their order; hop 1 then
+    drops the older of two as late, which within a batch it need not."""
+    slots = [i for i, r in enumerate(records) if r["channel"] == "agent"]
+    if len(slots) > 1:
+        ordered = sorted((records[i] for i in slots), key=lambda r: float(r["occurred_at"]))
+        for i, record in zip(slots, ordered, strict=True):
+            records[i] = record
+
+
 class Counting:
     def __init__(self, runtime: Runtime, owner: Owner, topics: Topics | None = None) -> None:
         self.runtime = runtime
@@ -53,6 +65,7 @@ class Counting:
         # metrics refresher) runs between steps instead of waiting a second or more.
         step = self.runtime.settings.batch_max_events
         for partition, records in by_partition.items():
+            _agent_events_in_time_order(records)
             for i in range(0, len(records), step):
                 if not await self.partition(partition, records[i : i + step]):
                     break

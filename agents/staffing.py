@@ -59,20 +59,39 @@ def _staff(ev_id: str, src: str, cq: str, agent: str, state: Record, e: float) -
     }
 
 
+def _skills_of(ev: Event) -> list[str] | None:
+    """The queues an event says the agent serves, or None when it says nothing of them."""
+    if ev.type == "skills_changed" or (ev.type == "logged_in" and ev.queues is not None):
+        return list(dict.fromkeys(ev.queues or ()))
+    return None
+
+
+def _skills_time(entry: Record) -> float:
+    """Event time of the skills an entry holds. Entries written before skills carried their
+    own time ("qe") got them from an event no later than "e"; none held means never."""
+    if "qe" in entry:
+        return float(entry["qe"])
+    return float(entry["e"]) if entry["q"] else float("-inf")
+
+
 def apply_agent(ev: Event, src: str, fx: Effects, partitions: int) -> bool:
     """Hop 1: one agent event. Returns True when it is late (older than the agent's last
-    applied event): it changes nothing."""
+    applied event): its state change is dropped, but its skills still apply when they are
+    newer than the ones held (the on_contact keyed by contact overtook the logged_in)."""
     agent = ev.agent_id or ""
     entry = fx.live(AGENT_CQ, agent)
     ts = ev.occurred_at
+    skills = _skills_of(ev)
     if entry is not None and ts < float(entry["e"]):
+        if skills is not None and ts > _skills_time(entry):
+            _late_skills(ev, src, fx, partitions, entry, skills)
         return True
     old_state = OUT if entry is None else str(entry["s"])
     old_queues: list[str] = [] if entry is None else list(entry["q"])
     new: Record = dict(entry) if entry is not None else {"k": "ag1", "s": OUT, "t": ts, "q": []}
     new["e"] = ts
-    if ev.type == "skills_changed" or (ev.type == "logged_in" and ev.queues is not None):
-        new["q"] = list(ev.queues or ())
+    if skills is not None:
+        new.update(q=skills, qe=ts)
     if ev.type == "logged_out":
         new.update(s=OUT, t=ts, r=None, c=None)
     elif ev.type in ("logged_in", "state_changed"):
@@ -91,6 +110,28 @@ def apply_agent(ev: Event, src: str, fx: Effects, partitions: int) -> bool:
             record.update(ps=old_state, pt=float(entry["t"]) if entry is not None else ts)
         _send(fx, partitions, _staff(ev.event_id, src, cq, agent, record, ts))
     return False
+
+
+def _late_skills(
+    ev: Event, src: str, fx: Effects, partitions: int, entry: Record, skills: list[str]
+) -> None:
+    """A late event's newer skills: the agent keeps its (newer) state and moves with it into
+    the queues added and out of the ones removed. The staff records carry the agent's last
+    event time, so that hop 2 ranks them with the agent's other records of those queues."""
+    agent = ev.agent_id or ""
+    fx.put(AGENT_CQ, agent, {**entry, "q": skills, "qe": ev.occurred_at})
+    state = str(entry["s"])
+    if state == OUT:
+        return  # staffed nowhere either way
+    old = set(entry["q"])
+    since, last = float(entry["t"]), float(entry["e"])
+    for cq in sorted(old.symmetric_difference(skills)):
+        if cq in old:  # closes its interval in that queue when the skills changed, if after
+            record: Record = {"s": OUT, "t": max(ev.occurred_at, since), "r": None}
+            record.update(ps=state, pt=since)
+        else:
+            record = {"s": state, "t": since, "r": entry.get("r")}
+        _send(fx, partitions, _staff(ev.event_id, src, cq, agent, record, last))
 
 
 def _send(fx: Effects, partitions: int, record: Record) -> None:

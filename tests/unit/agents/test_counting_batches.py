@@ -77,3 +77,38 @@ def test_a_long_batch_is_counted_in_steps_of_batch_max_events() -> None:
     asyncio.run(Stepping(runtime, Owner(runtime.store)).batch(batch))
     # Partition 0's 250 events in steps of 100; partition 1 stops at its first refusal.
     assert steps == [(0, 100), (0, 100), (0, 50), (1, 100)]
+
+
+def test_a_batch_counts_its_agent_events_in_event_time_order() -> None:
+    runtime = Runtime(Settings(clock="stream"))
+    counted: list[list[str]] = []
+
+    class Recording(Counting):
+        async def partition(self, partition: int, records: list[dict[str, Any]]) -> bool:
+            counted.append([str(r["event_id"]) for r in records])
+            return True
+
+    def agent(event_id: str, kind: str, t: float) -> dict[str, Any]:
+        return {
+            "event_id": event_id,
+            "src": f"agent:1:{event_id}",
+            "channel": "agent",
+            "type": kind,
+            "occurred_at": t,
+            "queue": "",
+            "contact_id": "",
+            "agent_id": "a1",
+        }
+
+    # The on_contact came through the contact's source partition, ahead of the login.
+    records = [
+        agent("busy", "state_changed", NOW + 5),
+        record("call", "call:0:1"),
+        agent("login", "logged_in", NOW),
+        agent("same", "state_changed", NOW + 5),
+    ]
+    value = orjson.dumps(records)
+    event = SimpleNamespace(message=SimpleNamespace(partition=0), value=value)
+    asyncio.run(Recording(runtime, Owner(runtime.store)).batch([event]))
+    # Contacts keep their slots; equal times keep arrival order.
+    assert counted == [["login", "call", "busy", "same"]]

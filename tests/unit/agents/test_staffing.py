@@ -102,6 +102,34 @@ def test_out_of_order_events_are_applied_by_event_time() -> None:
     assert c.view(SALES).agents == {"after_contact_work": 1}
 
 
+def test_a_login_overtaken_by_the_agents_first_contact_still_brings_its_skills() -> None:
+    # Keyed by contact id, the on_contact travels in another source partition than the
+    # logged_in and can reach hop 1 first: the state is the newer one, the skills the login's.
+    c = Centre()
+    c.agent(agent_event("state_changed", NOW + 2, state="on_contact", contact_channel="call"))
+    assert c.agent(agent_event("logged_in", NOW, queues=BOTH)) is True
+    assert c.view(SALES).agents == {"on_contact": 1}
+    assert c.view(BILLING).agents == {"on_contact": 1}
+    c.agent(agent_event("state_changed", NOW + 62, state="available"))
+    assert c.view(SALES).agents == {"available": 1}
+    minutes = c.states[partition_for(SALES, P)].minutes[SALES]
+    m0 = b.minute_of(NOW)
+    assert minutes[m0] == {"as:on_contact": 58.0}  # from the contact's start, not the login
+    assert minutes[m0 + 1] == {"as:on_contact": 2.0}
+
+
+def test_late_skills_newer_than_the_ones_held_move_the_agent_with_its_state() -> None:
+    c = Centre()
+    c.agent(agent_event("logged_in", NOW, queues=(SALES,)))
+    c.agent(agent_event("state_changed", NOW + 20, state="not_ready", reason="lunch"))
+    assert c.agent(agent_event("skills_changed", NOW + 10, queues=(BILLING,))) is True
+    assert c.view(SALES).agents == {}
+    assert c.view(BILLING).not_ready == {"lunch": 1}
+    # older than the skills now held: changes nothing
+    assert c.agent(agent_event("skills_changed", NOW + 5, queues=(SALES,))) is True
+    assert c.view(SALES).agents == {} and c.view(BILLING).staffed == 1
+
+
 def test_staff_records_replayed_or_reordered_change_nothing() -> None:
     c = Centre()
     c.agent(agent_event("logged_in", NOW, queues=("call|sales",)), deliver=False)
