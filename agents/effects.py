@@ -62,9 +62,11 @@ class Effects:
     # ---- counters ----------------------------------------------------------------
     def add(self, bucket: Bucket, cq: str, incs: Mapping[str, float]) -> None:
         fields = self.writes.incr.setdefault(bucket, {})
+        get = fields.get
+        prefix = cq + "|"
         for name, value in incs.items():
-            key = f"{cq}|{name}"
-            fields[key] = fields.get(key, 0.0) + value
+            key = prefix + name
+            fields[key] = get(key, 0.0) + value
 
     def count(
         self,

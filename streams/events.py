@@ -107,8 +107,10 @@ class Event:
     queues: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for the internal repartition topic (orjson-serialisable)."""
-        return {name: getattr(self, name) for name in _EVENT_FIELDS}
+        """Plain dict for the internal repartition topic (orjson-serialisable). Fields that
+        are None are left out: an event uses 6 to 10 of the 24, and every repartitioned
+        event is encoded once and decoded once."""
+        return {name: value for name in _EVENT_FIELDS if (value := getattr(self, name)) is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
@@ -120,7 +122,7 @@ class Event:
         missing = [name for name in _REQUIRED_FIELDS if data.get(name) is None]
         if missing:
             raise ValueError(f"Event.from_dict: missing {', '.join(missing)}")
-        kwargs = {name: data[name] for name in _EVENT_FIELDS if name in data}
+        kwargs = {name: value for name, value in data.items() if name in _FIELD_NAMES}
         kwargs["occurred_at"] = float(kwargs["occurred_at"])
         if kwargs.get("queues") is not None:
             kwargs["queues"] = tuple(kwargs["queues"])  # a JSON array on the wire
@@ -128,6 +130,7 @@ class Event:
 
 
 _EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Event))
+_FIELD_NAMES = frozenset(_EVENT_FIELDS)
 _REQUIRED_FIELDS = ("event_id", "channel", "type", "occurred_at", "queue", "contact_id")
 
 

@@ -48,7 +48,9 @@ end
 for _, g in ipairs(d.guards) do redis.call('SET', g[1], g[2], 'EX', d.ttl) end
 if #d.guards > 0 then redis.call('INCRBY', KEYS[4], #d.guards) end
 for _, c in ipairs(d.seed) do redis.call('HSET', c[1], c[2], c[3]) end
-for _, c in ipairs(d.incr) do redis.call('HINCRBYFLOAT', c[1], c[2], c[3]) end
+for _, c in ipairs(d.incr) do
+  for i = 2, #c, 2 do redis.call('HINCRBYFLOAT', c[1], c[i], c[i + 1]) end
+end
 for _, h in ipairs(d.touch) do
   redis.call('SADD', KEYS[2], h[1])
   redis.call('EXPIRE', h[1], h[2])
@@ -199,12 +201,11 @@ class StateStore:
             "fence": fence,
             "ttl": self.guard_ttl,
             "guards": [[self.guard_key(e), src] for e, src in writes.guards],
+            # Per bucket: its key, then field, increment, field, increment... Increments as
+            # text: Lua would turn a number into 14 significant digits.
             "incr": [
-                # As text: Lua would turn a number into 14 significant digits.
-                [self.bucket_key(partition, bucket), name, repr(value)]
+                [self.bucket_key(partition, bucket), *_increments(fields)]
                 for bucket, fields in writes.incr.items()
-                for name, value in fields.items()
-                if value
             ],
             "seed": [
                 [self.bucket_key(partition, bucket), name, repr(value)]
@@ -230,6 +231,14 @@ class StateStore:
         status, *rest = (_text(r) for r in reply)
         prefix = self.guard_key("")
         return Outcome(status, tuple(r.removeprefix(prefix) for r in rest if status == "conflict"))
+
+
+def _increments(fields: Mapping[str, float]) -> list[str]:
+    flat: list[str] = []
+    for name, value in fields.items():
+        if value:
+            flat += (name, repr(value))
+    return flat
 
 
 REDIS_ERRORS = (RedisError, OSError)

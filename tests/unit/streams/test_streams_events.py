@@ -358,7 +358,10 @@ def test_event_round_trips_through_dict_and_json() -> None:
     event = ok(raw("ended", agent_id="a-1", talk_seconds=12.5, resolved_first_contact=True))
     assert Event.from_dict(event.to_dict()) == event
     assert Event.from_dict(orjson.loads(orjson.dumps(event.to_dict()))) == event
-    assert set(event.to_dict()) == {f.name for f in dataclasses.fields(Event)}
+    # Only the fields that hold a value travel: a reader fills in the others' None.
+    given = {f.name for f in dataclasses.fields(Event) if getattr(event, f.name) is not None}
+    assert set(event.to_dict()) == given
+    assert {"talk_seconds", "resolved_first_contact"} <= given and "csat" not in given
 
 
 def test_from_dict_ignores_new_keys_and_rejects_missing_ones() -> None:
