@@ -102,3 +102,24 @@ def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
     assert asyncio.run(f.work(10.0)) == 2 and f.pending == 0
     done = f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now)
     assert done is not None and done.required > 0
+
+
+@pytest.mark.parametrize("traffic", [2.5, 20.0, 300.0])
+def test_erlang_a_required_agents_is_the_smallest_n_that_meets_in_log_n_evaluations(
+    traffic: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ccmon.agents import forecast as fc
+
+    x, policy = Inputs(1000, traffic, 180.0, 120.0, 0), QueuePolicy()
+    calls: list[int] = []
+    meets = fc._meets
+
+    def counted(n: int, x: Inputs, policy: QueuePolicy) -> bool:
+        calls.append(n)
+        return meets(n, x, policy)
+
+    monkeypatch.setattr(fc, "_meets", counted)
+    n = fc.required_agents(x, policy)
+    assert meets(n, x, policy) and not meets(n - 1, x, policy)
+    # Walking down from Erlang C's answer took ~60 evaluations at 300 erlangs (0.15 s).
+    assert len(calls) <= 2 + math.ceil(math.log2(n + 60))
