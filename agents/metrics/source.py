@@ -23,11 +23,19 @@ class Slicer:
 
     def __init__(self) -> None:
         self.since = time.perf_counter()
+        self._worked = 0.0  # in the slices before the current one
 
     async def pause(self) -> None:
         if time.perf_counter() - self.since >= SLICE_SECONDS:
+            self._worked += time.perf_counter() - self.since
             await asyncio.sleep(0)
             self.since = time.perf_counter()
+
+    @property
+    def worked(self) -> float:
+        """Seconds of work so far, without the time others ran while we yielded: what a
+        build costs, whatever else the event loop was doing."""
+        return self._worked + time.perf_counter() - self.since
 
 
 class ReadModelSource:
@@ -61,6 +69,7 @@ class ReadModelSource:
         self._seen_generation = -1
         self.built_at = 0.0  # monotonic time the served model was read from the state
         self._building: asyncio.Future[ReadModel] | None = None
+        self.build_work_seconds = 0.0  # of the last sliced build
 
     def current(self) -> ReadModel | None:
         """The last build, if it still describes the partitions we own."""
@@ -105,6 +114,7 @@ class ReadModelSource:
                 await slicer.pause()
             if self.generation() == generation:
                 model = run.finish()
+                self.build_work_seconds = slicer.worked
                 self._store(model, generation, began)
                 return model
 

@@ -227,3 +227,36 @@ def test_the_snapshot_s_model_is_rendered_instead_of_a_second_build(
     text = exposition.render()  # the scrape at 1002 serves the snapshot's model
     staleness = [x for x in text.splitlines() if x.startswith("ccmon_metrics_staleness_seconds ")]
     assert float(staleness[0].split()[1]) == pytest.approx(0.7)
+
+
+def test_a_cheap_body_is_served_nearly_live_a_costly_one_up_to_the_bound() -> None:
+    exposition = QueueExposition(Owned(queues=3).source(), Budget(), BOUNDS)
+    exposition.build_seconds = 0.002  # 9 pairs
+    assert exposition.staleness() == pytest.approx(0.002 / q.REFRESH_SHARE)
+    exposition.build_seconds = 0.2  # 1,500 busy pairs
+    assert exposition.staleness() == q.MAX_STALENESS
+
+
+def test_a_refresh_costs_its_work_not_the_time_others_ran_meanwhile() -> None:
+    owned = Owned(queues=4 * src.STEP_PAIRS)
+    exposition = QueueExposition(owned.source(), Budget(), BOUNDS)
+    exposition.last_scrape = time.monotonic()
+
+    async def busy_neighbour() -> None:
+        for _ in range(20):
+            # A counting step beside the refresh: 10 ms that hold the event loop.
+            time.sleep(0.01)  # noqa: ASYNC251
+            await asyncio.sleep(0)
+
+    async def main() -> float:
+        began = time.perf_counter()
+        await asyncio.gather(exposition.refresh(), busy_neighbour())
+        return time.perf_counter() - began
+
+    src_slice, src.SLICE_SECONDS = src.SLICE_SECONDS, 0.0  # yield after every step
+    try:
+        wall = asyncio.run(main())
+    finally:
+        src.SLICE_SECONDS = src_slice
+    assert wall >= 0.2
+    assert exposition.build_seconds < 0.1
