@@ -30,9 +30,15 @@ log = logging.getLogger(__name__)
 
 # The served numbers are never older than this: past it a scrape builds them itself.
 MAX_STALENESS = 1.0
-# Below it, a body may be as old as keeps its refreshes to this share of the event loop:
-# 1,500 busy pairs (a build of ~0.1 s) are served up to 1 s old, 9 pairs (2 ms) 40 ms old.
+# A cheap body may be as old as keeps its refreshes to this share of the event loop: 9 pairs
+# (2 ms of work) are served at most 40 ms old.
 REFRESH_SHARE = 0.05
+# A body whose refresh takes less than this (wall time, smoothed) is cheap: refreshed for a
+# scrape that finds it too old. A costlier one is served up to MAX_STALENESS old and
+# refreshed once per scrape, just before it, so that no scrape waits for it (1,500 busy
+# pairs beside counting steps take 100-250 ms of wall time).
+CHEAP_BUILD = 0.01
+BUILD_SMOOTHING = 0.2  # weight of the last refresh in the cost estimate
 # Kept between a body's age at the expected scrape and the bound, as a share of the bound
 # (scrape jitter).
 MARGIN = 0.1
@@ -75,7 +81,10 @@ class QueueExposition:
         self.scrape_interval: float | None = None  # between the last two scrapes
         # Work of the last refresh (model and body), without the yields: a refresh slowed
         # by counting beside it must not make the next bodies staler.
-        self.build_seconds = 0.05
+        self.build_seconds = 0.0
+        # Of the refreshes, yields included (smoothed): when to start one, and whether a
+        # scrape may wait for one.
+        self.build_wall = 0.0
         self._running: asyncio.Future[None] | None = None
 
     def names(self) -> list[str]:
@@ -118,10 +127,11 @@ class QueueExposition:
             self.scrape_interval = scraped - self.last_scrape
         self.last_scrape = scraped
 
-    def _servable(self) -> tuple[int, float, str] | None:
-        """The refreshed body, if young enough and built under the current ownership."""
+    def _servable(self, bound: float | None = None) -> tuple[int, float, str] | None:
+        """The refreshed body, if young enough (``bound``, default :meth:`staleness`) and
+        built under the current ownership."""
         body = self._body
-        if body is None or self._age(body[1]) > self.staleness():
+        if body is None or self._age(body[1]) > (self.staleness() if bound is None else bound):
             return None
         return body if body[0] == self.source.generation() else None
 
@@ -160,10 +170,12 @@ class QueueExposition:
         return self._with_staleness(body)
 
     def staleness(self) -> float:
-        """How old a served body may be: what a refresh costs, over REFRESH_SHARE, at most
-        MAX_STALENESS. A big busy worker trades freshness for counting; a small one
-        serves each scrape nearly live."""
-        return min(MAX_STALENESS, self.build_seconds / REFRESH_SHARE)
+        """How old a served body may be: MAX_STALENESS for a costly one (a big busy worker
+        trades freshness for counting), what a refresh costs over REFRESH_SHARE for a
+        cheap one (a small worker serves each scrape nearly live)."""
+        if self.build_wall >= CHEAP_BUILD:
+            return MAX_STALENESS
+        return self.build_seconds / REFRESH_SHARE
 
     def _expected_scrape(self) -> float:
         if self.scrape_interval is None:
@@ -192,7 +204,7 @@ class QueueExposition:
         if body is not None and self._good_for_next_scrape(body[1], body[0]):
             return False
         bound = self.staleness()
-        lead = min(bound * (1.0 - 2 * MARGIN), bound * MARGIN + 2 * self.build_seconds)
+        lead = min(bound * (1.0 - 2 * MARGIN), bound * MARGIN + 2 * self.build_wall)
         return time.monotonic() >= self._expected_scrape() - lead
 
     def offer(self, model: ReadModel) -> None:
@@ -221,8 +233,12 @@ class QueueExposition:
     async def refresh(self) -> None:
         """Rebuild the model and the body in slices, so that the counting agents and the
         scrape itself run in between."""
-        model = await self.source.refresh()
+        began = time.monotonic()
+        model = self.source.current()  # the snapshot publisher's, if young enough
+        if model is None or not self._good_for_next_scrape(model.read_at, model.generation):
+            model = await self.source.refresh()
         await self._render(model, self.source.build_work_seconds)
+        self.build_wall += BUILD_SMOOTHING * (time.monotonic() - began - self.build_wall)
 
     async def _render(self, model: ReadModel, model_work: float) -> None:
         generation, built_at = model.generation, model.read_at
@@ -239,7 +255,10 @@ class QueueExposition:
             return  # partitions moved while we rendered: some pairs may not be ours
         self._cache = fresh
         self._body = (generation, built_at, self._text(merged))
-        self.build_seconds = model_work + slicer.worked
+        # Smoothed: one build with a forecast computed inline (5-25 ms) does not make a
+        # cheap body costly; a lasting change of cost shows within a few builds.
+        work = model_work + slicer.worked
+        self.build_seconds += BUILD_SMOOTHING * (work - self.build_seconds)
 
     @staticmethod
     def _age(built_at: float) -> float:
