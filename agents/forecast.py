@@ -193,6 +193,12 @@ class Forecaster:
         """A read-model build begins: its inline budget is whole again."""
         self._inline_spent = 0.0
 
+    @property
+    def inline_seconds(self) -> float:
+        """Spent on forecasts in the current (or last) build: at most every 10 s per queue,
+        so not a cost of every build."""
+        return self._inline_spent
+
     def _compute(
         self,
         key: tuple[str, str],

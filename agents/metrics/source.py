@@ -69,7 +69,9 @@ class ReadModelSource:
         self._seen_generation = -1
         self.built_at = 0.0  # monotonic time the served model was read from the state
         self._building: asyncio.Future[ReadModel] | None = None
-        self.build_work_seconds = 0.0  # of the last sliced build
+        # Of the last sliced build: its work without the forecasts it computed, and those.
+        self.build_work_seconds = 0.0
+        self.build_forecast_seconds = 0.0
 
     def current(self) -> ReadModel | None:
         """The last build, if it still describes the partitions we own."""
@@ -114,7 +116,9 @@ class ReadModelSource:
                 await slicer.pause()
             if self.generation() == generation:
                 model = run.finish()
-                self.build_work_seconds = slicer.worked
+                forecasts = self.builder.forecaster.inline_seconds
+                self.build_forecast_seconds = forecasts
+                self.build_work_seconds = max(0.0, slicer.worked - forecasts)
                 self._store(model, generation, began)
                 return model
 
