@@ -31,10 +31,15 @@ log = logging.getLogger(__name__)
 # The served numbers are never older than this: past it a scrape builds them itself.
 MAX_STALENESS = 1.0
 # Below it, a body may be as old as keeps its refreshes to this share of the event loop
-# (their work, smoothed, forecasts left out): 9 pairs (2 ms) are served at most 40 ms old,
-# 1,500 busy ones (50 ms and more) up to 1 s. Refreshes are timed to end just before the
-# next expected scrape, so a scrape seldom waits for one.
+# (their work, smoothed, forecasts left out): 9 pairs (2 ms) are served at most 40 ms old.
+# Refreshes are timed to end just before the next expected scrape, so a scrape seldom
+# waits for one.
 REFRESH_SHARE = 0.05
+# Past this many pairs a body is served up to MAX_STALENESS old, rendered from the snapshot
+# publisher's model (built each second anyway) when it can: a 1,500-pair drain scraped
+# every second lost 20 % to bounds below 1 s (a model build of its own per scrape), and
+# settled scrapes waited ~120 ms for sliced refreshes. Smaller bodies follow REFRESH_SHARE.
+SMALL_BODY_PAIRS = 100
 BUILD_SMOOTHING = 0.2  # weight of the last refresh in the cost estimate
 # Kept between a body's age at the expected scrape and the bound, as a share of the bound
 # (scrape jitter).
@@ -170,6 +175,8 @@ class QueueExposition:
         """How old a served body may be: what a refresh costs over REFRESH_SHARE, at most
         MAX_STALENESS. A big busy worker trades freshness for counting; a small one serves
         each scrape nearly live."""
+        if len(self._cache) > SMALL_BODY_PAIRS:
+            return MAX_STALENESS
         return min(MAX_STALENESS, self.build_seconds / REFRESH_SHARE)
 
     def _expected_scrape(self) -> float:

@@ -208,7 +208,7 @@ def test_the_snapshot_s_model_is_rendered_instead_of_a_second_build(
     monkeypatch.setattr(q.time, "monotonic", lambda: clock[0])
     owned = Owned(queues=5)
     exposition = QueueExposition(owned.source(), Budget(), BOUNDS)
-    exposition.build_seconds = 0.05  # a costly body (1,500 busy pairs): served up to 1 s old
+    monkeypatch.setattr(q, "SMALL_BODY_PAIRS", 0)  # as with 1,500 pairs: up to 1 s old
     exposition.render()
     clock[0] += 1.0
     exposition.render()  # scraped every second; next scrape expected at 1002
@@ -232,10 +232,13 @@ def test_the_snapshot_s_model_is_rendered_instead_of_a_second_build(
 
 def test_a_cheap_body_is_served_nearly_live_a_costly_one_up_to_the_bound() -> None:
     exposition = QueueExposition(Owned(queues=3).source(), Budget(), BOUNDS)
-    exposition.build_seconds = 0.002  # 9 pairs
+    exposition.render()
+    exposition.build_seconds = 0.002  # 3 pairs
     assert exposition.staleness() == pytest.approx(0.002 / q.REFRESH_SHARE)
-    exposition.build_seconds = 0.08  # 1,500 busy pairs
-    assert exposition.staleness() == q.MAX_STALENESS
+    big = QueueExposition(Owned(queues=q.SMALL_BODY_PAIRS + 1).source(), Budget(), BOUNDS)
+    big.render()
+    big.build_seconds = 0.002
+    assert big.staleness() == q.MAX_STALENESS
 
 
 def test_a_refresh_costs_its_work_not_the_time_others_ran_meanwhile() -> None:
