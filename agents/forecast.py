@@ -139,6 +139,16 @@ def forecast(x: Inputs, policy: QueuePolicy) -> Forecast:
     return Forecast(model, x, predicted, required, required - x.staffed)
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """A queue's inputs to one forecast: its window's counts, staffing, policy, clock."""
+
+    counts: Mapping[str, float]
+    staffed: int
+    policy: QueuePolicy
+    now: float
+
+
 class Forecaster:
     """Forecasts per channel x queue, recomputed at most every ``REFRESH_SECONDS`` unless
     the staffing changed.
@@ -158,9 +168,8 @@ class Forecaster:
         self.deferred = deferred
         self._inline_spent = 0.0
         self._cache: dict[tuple[str, str], tuple[float, int, int, Forecast | None]] = {}
-        self._due: dict[
-            tuple[str, str], tuple[Mapping[str, float], int, QueuePolicy, float, float]
-        ] = {}
+        # What a due forecast is computed from, and since when (monotonic) it is due.
+        self._due: dict[tuple[str, str], tuple[_Ask, float]] = {}
 
     def get(
         self,
@@ -180,12 +189,13 @@ class Forecaster:
             and clock - cached[0] < self.refresh
         ):
             return cached[3]
+        ask = _Ask(counts, staffed, policy, now)
         if self.deferred and self._inline_spent >= INLINE_BUDGET_SECONDS:
-            since = self._due[key][4] if key in self._due else clock
-            self._due[key] = (counts, staffed, policy, now, since)
+            since = self._due[key][1] if key in self._due else clock
+            self._due[key] = (ask, since)
             return None if cached is None else cached[3]
         began = time.perf_counter()
-        result = self._compute(key, counts, staffed, policy, now)
+        result = self._compute(key, ask)
         self._inline_spent += time.perf_counter() - began
         return result
 
@@ -199,28 +209,22 @@ class Forecaster:
         so not a cost of every build."""
         return self._inline_spent
 
-    def _compute(
-        self,
-        key: tuple[str, str],
-        counts: Mapping[str, float],
-        staffed: int,
-        policy: QueuePolicy,
-        now: float,
-    ) -> Forecast | None:
-        x = inputs(counts, staffed, window_seconds(self.window, now))
+    def _compute(self, key: tuple[str, str], ask: _Ask) -> Forecast | None:
+        policy = ask.policy
+        x = inputs(ask.counts, ask.staffed, window_seconds(self.window, ask.now))
         result = None if x is None or x.offered < policy.min_volume else forecast(x, policy)
-        self._cache[key] = (time.monotonic(), staffed, b.minute_of(now), result)
+        self._cache[key] = (time.monotonic(), ask.staffed, b.minute_of(ask.now), result)
         return result
 
     async def work(self, budget_seconds: float) -> int:
         """Compute due forecasts, most overdue first, until ``budget_seconds`` of CPU are
         spent; the rest wait for the next call. Returns how many were computed."""
         started, done = time.perf_counter(), 0
-        for key in sorted(self._due, key=lambda k: self._due[k][4]):
+        for key in sorted(self._due, key=lambda k: self._due[k][1]):
             if time.perf_counter() - started >= budget_seconds:
                 break
-            counts, staffed, policy, now, _ = self._due.pop(key)
-            self._compute(key, counts, staffed, policy, now)
+            ask, _ = self._due.pop(key)
+            self._compute(key, ask)
             done += 1
             await asyncio.sleep(0)
         return done
