@@ -129,11 +129,10 @@ class QueueExposition:
             self.scrape_interval = scraped - self.last_scrape
         self.last_scrape = scraped
 
-    def _servable(self, bound: float | None = None) -> tuple[int, float, str] | None:
-        """The refreshed body, if young enough (``bound``, default :meth:`staleness`) and
-        built under the current ownership."""
+    def _servable(self) -> tuple[int, float, str] | None:
+        """The refreshed body, if young enough and built under the current ownership."""
         body = self._body
-        if body is None or self._age(body[1]) > (self.staleness() if bound is None else bound):
+        if body is None or self._age(body[1]) > self.staleness():
             return None
         return body if body[0] == self.source.generation() else None
 
