@@ -1,7 +1,9 @@
-"""Faust's aiokafka transport with three fixes: every assigned partition is positioned after
+"""Faust's aiokafka transport with four fixes: every assigned partition is positioned after
 a rebalance, including those that have no committed offset yet; the producer waits
-between failed metadata updates instead of spinning while the brokers are away; and a
-fetch waits at most FETCH_MAX_WAIT_MS for data, not 1.5 s.
+between failed metadata updates instead of spinning while the brokers are away; a
+fetch waits at most FETCH_MAX_WAIT_MS for data, not 1.5 s; and a record whose delivery to
+its stream cannot wait is delivered without Faust's four tasks per record
+(:mod:`ccmon.streams.drain`).
 
 Why (docs/architecture.md, "Rebalances"): when partitions are revoked, Faust drops the
 records it has already fetched but not yet processed — the rest of the batch being
@@ -36,6 +38,8 @@ from aiokafka.client import AIOKafkaClient
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
+
+from ccmon.streams.drain import InlineDelivery
 
 SCHEME = "ccmon"
 
@@ -87,7 +91,7 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         return result
 
 
-class Consumer(driver.Consumer):
+class Consumer(InlineDelivery, driver.Consumer):
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
