@@ -80,4 +80,7 @@ def main() -> None:
             run_preflight(settings)
         except PreflightError as exc:
             raise SystemExit(f"ccmon worker: {exc}") from exc
+        from ccmon.agents import gctuning
+
+        gctuning.tune()
     build_app(settings).main()
