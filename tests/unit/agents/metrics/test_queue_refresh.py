@@ -128,6 +128,17 @@ def test_a_scrape_joins_the_refresh_under_way() -> None:
     assert len(queues_in(first)) == 20 and without_staleness(first) == without_staleness(second)
 
 
+def test_a_scrape_with_no_refresh_under_way_builds_in_one_go() -> None:
+    """Not in slices: a scrape waits for its body anyway, and sliced it also waited for the
+    counting steps in between (280-300 ms at 200k events for about 100 ms of work)."""
+    exposition = QueueExposition(Owned(queues=4 * src.STEP_PAIRS).source(), Budget(), BOUNDS)
+    scrape = exposition.text()
+    with pytest.raises(StopIteration) as done:
+        scrape.send(None)  # finished without yielding to the event loop once
+    assert len(queues_in(done.value.value)) == 4 * src.STEP_PAIRS
+    assert not exposition._busy()
+
+
 def test_a_body_is_not_served_after_partitions_moved() -> None:
     owned = Owned(queues=20)
     exposition = QueueExposition(owned.source(), Budget(), BOUNDS)
