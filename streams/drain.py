@@ -1,16 +1,17 @@
-"""The consumer's drain loop, which hands fetched records to the streams: Faust's loop,
-except that a record whose delivery cannot wait is delivered inline.
+"""The consumer's drain loop, which hands fetched records to the streams: Faust's loop, except
+that a record whose delivery cannot wait is delivered inline.
 
 Why: Faust delivers every record through ``Service.wait_first(callback(message),
 suspend_flow.wait())``, so that a rebalance can abandon a delivery that waits on a full
 stream buffer. ``wait_first`` creates four tasks (the delivery, the suspension, the
-service's stopped and crashed events), waits on them and cancels three: per source record
-that was about 15 % of a worker's CPU at 200k events (py-spy), and it made the loop hand
-over one record per event-loop iteration. The delivery (``TopicConductor.on_message``)
-waits only on flow control (suspended during a rebalance), on the producer buffer above its
-limit, on the conductor's subscription lock, or on a full stream queue. When none of them
-holds, the delivery finishes without suspending, so awaiting it directly is the same as
-Faust's path minus its cost, and when any of them holds Faust's path is taken unchanged.
+service's stopped and crashed events), waits on them and cancels three, per source record,
+and hands over one record per event-loop iteration: without it a 200k-event drain ran 4,419
+-> 6,590 events/s back to back, a third less time per event. The delivery
+(``TopicConductor.on_message``) waits only on flow control (suspended during a rebalance),
+on the producer buffer above its limit, on the conductor's subscription lock, or on a full
+stream queue. When none of them holds, the delivery finishes without suspending, so
+awaiting it directly is the same as Faust's path minus its cost, and when any of them holds
+Faust's path is taken unchanged.
 """
 
 from __future__ import annotations

@@ -148,8 +148,8 @@ class QueueExposition:
         return self._with_staleness(self._build_now() if body is None else body)
 
     def _build_now(self) -> tuple[int, float, str]:
-        # Not counted in build_seconds, as before: the refresher's refreshes set the
-        # staleness of small bodies.
+        # Its cost is left out of build_seconds: only the refresher's refreshes set the
+        # staleness of small bodies, so a scrape that built its own does not change it.
         model = self.source.get()
         merged: dict[str, list[str]] = {}
         fresh: dict[tuple[str, str], _Cached] = {}
