@@ -2,7 +2,8 @@
 #
 #   docker build -t ccmon:0.1.0 .
 #
-# Dependencies are the exact pins of deploy/requirements*.lock (deploy/lock.py writes them).
+# Dependencies are the exact, hashed pins of deploy/requirements*.lock (`make lock` exports them
+# from uv.lock).
 # No Docker engine runs in CI: tests/unit/deploy/test_compose.py parses this file with the
 # BuildKit parser and lints it with hadolint. docs/operations.md, "Image", explains it.
 
@@ -15,14 +16,14 @@ WORKDIR /src
 # The runtime venv gets no pip/setuptools of its own: the system pip installs into it.
 RUN python -m venv --without-pip /opt/ccmon
 COPY deploy/requirements.lock deploy/requirements-build.lock deploy/
-RUN pip --python /opt/ccmon/bin/python install --no-deps -r deploy/requirements.lock
+RUN pip --python /opt/ccmon/bin/python install --no-deps --require-hashes -r deploy/requirements.lock
 # README.md is optional (pyproject names it); the glob keeps COPY from failing without it.
 COPY pyproject.toml README.m[d] ./
 COPY streams/ streams/
 COPY agents/ agents/
 # ccmon/ is the import namespace: streams/ and agents/ linked in (docs/architecture.md).
 COPY ccmon/ ccmon/
-RUN pip install --no-deps -r deploy/requirements-build.lock \
+RUN pip install --no-deps --require-hashes -r deploy/requirements-build.lock \
     && pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
     && pip --python /opt/ccmon/bin/python install --no-deps /tmp/wheels/ccmon-*.whl \
     && pip --python /opt/ccmon/bin/python check

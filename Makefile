@@ -1,28 +1,53 @@
 # ccmon — the two commands a newcomer needs are `make demo` and `make test`.
+#
+# Every Python environment is installed from the committed lock (uv.lock) by uv, itself
+# installed with pip --require-hashes from deploy/tools.lock: the same versions on every day
+# and every machine until a reviewed `make lock` commit changes them (docs/operations.md,
+# "Dependencies").
 SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
+DEMO_VENV ?= .venv-demo
+TOOLS ?= .tools
 BIN := $(VENV)/bin
-PIP_CACHE ?= $(HOME)/.cache/pip
-export PIP_CACHE_DIR := $(PIP_CACHE)
+UV := $(TOOLS)/bin/uv
+# Never download a Python: the machine's python3 is the one the lock was resolved for.
+export UV_PYTHON_DOWNLOADS := never
+SYNC = $(UV) sync --frozen --python $(PY)
 
-.PHONY: demo test venv deps lint typecheck unit integration e2e rules bench clean
+.PHONY: demo test venv demo-venv lock deps lint typecheck unit integration e2e rules bench clean
 
-$(BIN)/ccmon: pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,embedded]'
-	touch $(BIN)/ccmon
+$(UV): deploy/tools.lock
+	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --disable-pip-version-check --require-hashes --only-binary :all: \
+	    -r deploy/tools.lock
+	touch $(UV)
 
-venv: $(BIN)/ccmon
+## venv: the development environment, exactly uv.lock with the dev and embedded extras
+venv: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(SYNC) --extra dev --extra embedded
+
+## demo-venv: what a user installs to run the demo, without the dev tools
+demo-venv: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(DEMO_VENV) $(SYNC) --extra embedded
+
+## lock: resolve the newest versions pyproject.toml allows into uv.lock, then the image's locks
+## from it (a reviewed commit; tests/unit/deploy/test_locks.py fails while they disagree)
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PY)
+	$(UV) export --frozen --no-dev --no-emit-project --format requirements-txt \
+	    -o deploy/requirements.lock
+	$(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["uv"]["build-constraint-dependencies"], sep="\n")' \
+	    | $(UV) pip compile - --generate-hashes --universal --python-version 3.11 \
+	      -o deploy/requirements-build.lock
 
 ## deps: the system services the tests run against (apt + Kafka jars from Maven Central)
 deps:
 	bash deploy/local/install.sh
 
 ## demo: embedded broker + Redis + simulator + monitor + wall; wall page and metrics at the printed URLs
-demo: venv
-	$(BIN)/ccmon demo
+demo: demo-venv
+	$(DEMO_VENV)/bin/ccmon demo
 
 LINT_DIRS := ccmon streams agents tests alerts deploy $(wildcard bench)
 
@@ -50,9 +75,10 @@ e2e: venv deps
 rules: venv deps
 	$(BIN)/python -m pytest -ra tests/unit/alerts $(PYTEST_ARGS)
 
-bench: venv deps
-	$(BIN)/pip install -q -e '.[bench]'
+## bench: the benchmark harness (not part of the tests); its extra comes from the lock too
+bench: $(UV) deps
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(SYNC) --extra dev --extra embedded --extra bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -164,7 +164,7 @@ class Feed:
                 log.debug("notifications lost, resubscribing: %r", exc)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)  # the tick keeps the screens current
 
     def tasks(self) -> list[Callable[[], Coroutine[Any, Any, None]]]:

@@ -27,7 +27,7 @@ LOCKS = {
 }
 IMAGE_UID = 10001
 BIN = Path(sys.executable).parent
-INSTALL_HINT = "install the dev tools: .venv/bin/pip install -e '.[dev]'"
+INSTALL_HINT = "install the dev tools: make venv"
 
 
 def setting_fields() -> dict[str, str]:
@@ -35,18 +35,33 @@ def setting_fields() -> dict[str, str]:
 
 
 def lock(name: str) -> dict[str, str]:
+    """The exact pins of a requirements lock (uv's format: one requirement per entry, its
+    hashes on continuation lines). Every entry must be an exact pin with at least one hash."""
     pins: dict[str, str] = {}
-    for line in LOCKS[name].read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
+    text = LOCKS[name].read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
-        req = Requirement(line)
+        spec, *hashes = line.split(" --hash=")
+        assert hashes and all(h.startswith("sha256:") for h in hashes), f"{spec!r} has no hash"
+        req = Requirement(spec.strip())
         specs = list(req.specifier)
-        assert len(specs) == 1 and specs[0].operator == "==", f"{line!r} is not an exact pin"
-        assert req.marker is None and not req.extras and req.url is None, line
+        assert len(specs) == 1 and specs[0].operator == "==", f"{spec!r} is not an exact pin"
+        assert not req.extras and req.url is None, spec
         key = canonicalize_name(req.name)
         assert key not in pins, f"{req.name} pinned twice in {LOCKS[name].name}"
         pins[key] = specs[0].version
     return pins
+
+
+def uv() -> str:
+    """The uv that `make` installed from deploy/tools.lock (or one on PATH)."""
+    found = shutil.which(
+        "uv", path=f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    if not found:
+        pytest.fail("uv is not installed: run `make venv` (it installs uv from deploy/tools.lock)")
+    return found
 
 
 def pyproject() -> dict[str, Any]:
