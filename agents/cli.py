@@ -1,35 +1,89 @@
 """The ``ccmon`` command line (also ``python -m ccmon``).
 
-``ccmon worker`` and Faust's other commands are the Faust app's own ``main()``. Our
-commands — ``demo``, ``simulate``, ``validate``, ``wall`` — sit beside it: argparse programs that
-need no Kafka connection to print their help, so they are dispatched before the app is built.
+ccmon's commands are the entries of :data:`COMMANDS`, in the order ``ccmon --help`` lists
+them, each with its one line of help: adding a command is adding an entry. ``worker`` runs
+Faust's worker on the app of :func:`ccmon.agents.app.build_app`, after the settings and the
+queue configuration are checked (before anything connects: a typo is reported as a typo, not
+as an unreachable broker). Faust's maintenance commands (``agents``, ``tables``, ``send``,
+...) stay reachable as they were, listed after ours.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import platform
 import sys
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-OWN_COMMANDS = ("demo", "simulate", "validate", "wall")
+from ccmon import __version__
+
+if TYPE_CHECKING:
+    from ccmon.streams.settings import Settings
 
 
-def _validate(argv: list[str]) -> int:
-    from ccmon.agents.validate import run_validate
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    run: Callable[[list[str]], int]
 
-    parser = argparse.ArgumentParser(
-        prog="ccmon validate",
-        description="Check a JSON-lines file of events against the ccmon event contract.",
-    )
-    parser.add_argument("file", type=Path, help="JSON-lines file, one event per line")
-    parser.add_argument(
-        "--channel",
-        choices=("call", "chat", "ticket"),
-        help="channel of every line (default: from a file name containing calls/chats/tickets)",
-    )
-    args = parser.parse_args(argv)
-    return run_validate(args.file, args.channel, None, sys.stdout)
+
+def _fail(command: str, lines: Sequence[str]) -> int:
+    """Problems a user fixes (configuration, settings): one line each, no traceback."""
+    for line in lines:
+        print(f"ccmon {command}: {line}", file=sys.stderr)
+    return 1
+
+
+def checked_settings(command: str) -> Settings | int:
+    """The ``CCMON_*`` settings, or the exit status after saying which variable is wrong."""
+    from pydantic import ValidationError
+
+    from ccmon.streams.configfile import settings_problems
+    from ccmon.streams.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        return _fail(command, [p.line() for p in settings_problems(exc, "CCMON_")])
+
+
+def _faust(argv: list[str]) -> int:
+    """``ccmon worker`` and Faust's other commands: the Faust app's own command line."""
+    name = "worker" if "worker" in argv else "faust"
+    settings = checked_settings(name)
+    if isinstance(settings, int):
+        return settings
+    if name == "worker" and "--help" not in argv:  # -h is Faust's --web-host
+        from ccmon.streams.config import QueueConfigError, load_queue_config
+
+        try:
+            load_queue_config(settings.queue_config)
+        except QueueConfigError as exc:
+            return _fail("worker", exc.lines)
+        from ccmon.streams.preflight import PreflightError, run_preflight
+
+        try:
+            run_preflight(settings)
+        except PreflightError as exc:
+            return _fail("worker", [str(exc)])
+        from ccmon.agents import gctuning
+
+        gctuning.tune()
+    from ccmon.agents.app import build_app
+
+    build_app(settings).main()  # Faust's click group reads sys.argv and exits
+    return 0  # pragma: no cover
+
+
+def _demo(argv: list[str]) -> int:
+    from ccmon.agents.devkit.demo import build_parser, run_demo
+
+    return run_demo(build_parser().parse_args(argv))
 
 
 def _simulate(argv: list[str]) -> int:
@@ -43,10 +97,10 @@ def _simulate(argv: list[str]) -> int:
     return asyncio.run(run_cli(parser.parse_args(argv)))
 
 
-def _demo(argv: list[str]) -> int:
-    from ccmon.agents.devkit.demo import build_parser, run_demo
+def _validate(argv: list[str]) -> int:
+    from ccmon.agents.validate import main
 
-    return run_demo(build_parser().parse_args(argv))
+    return main(argv)
 
 
 def _wall(argv: list[str]) -> int:
@@ -55,32 +109,73 @@ def _wall(argv: list[str]) -> int:
     return run_wall(build_parser().parse_args(argv))
 
 
-def run_command(name: str, argv: list[str]) -> int:
-    commands = {"validate": _validate, "simulate": _simulate, "demo": _demo, "wall": _wall}
-    return commands[name](argv)
+def _check_config(argv: list[str]) -> int:
+    from ccmon.agents import checkconfig
+
+    return checkconfig.main(argv, sys.stdout, sys.stderr)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("worker", "count events from Kafka into Redis; serve /metrics and /healthz", _faust),
+    Command("demo", "the whole product on one machine: broker, Redis, simulator, wall", _demo),
+    Command(
+        "simulate", "simulate a contact centre and emit its events to Kafka or files", _simulate
+    ),
+    Command(
+        "validate", "check a JSON-lines file of events against the contract, offline", _validate
+    ),
+    Command("wall", "serve the live wall page from the workers' Redis read model", _wall),
+    Command(
+        "check-config", "check a queue or simulator configuration file, offline", _check_config
+    ),
+)
+
+
+def _faust_commands() -> list[str]:
+    from faust.cli.faust import cli
+
+    return sorted(name for name in cli.commands if name not in {c.name for c in COMMANDS})
+
+
+def version_line() -> str:
+    try:
+        faust = version("faust-streaming")
+    except PackageNotFoundError:  # pragma: no cover - a dependency
+        faust = "unknown"
+    return f"ccmon {__version__} (Faust {faust}, Python {platform.python_version()})"
+
+
+def help_text() -> str:
+    width = max(len(c.name) for c in COMMANDS) + 2
+    ours = "\n".join(f"  {c.name:<{width}}{c.summary}" for c in COMMANDS)
+    return (
+        "usage: ccmon COMMAND [ARGS]...\n\n"
+        "Real-time contact-centre monitoring on Kafka, Faust and Prometheus.\n\n"
+        f"Commands (ccmon COMMAND --help for each):\n{ours}\n\n"
+        "Faust's maintenance commands, with Faust's options (ccmon worker --help):\n"
+        f"  {', '.join(_faust_commands())}\n\n"
+        "Options:\n"
+        "  -h, --help  show this help\n"
+        "  --version   show ccmon's version (and Faust's)\n"
+    )
+
+
+def run(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(help_text(), end="")
+        return 0
+    if argv[0] == "--version":
+        print(version_line())
+        return 0
+    for command in COMMANDS:
+        if argv[0] == command.name:
+            return command.run(argv if command.run is _faust else argv[1:])
+    # Faust's commands and its global options (ccmon -l info worker) go to Faust.
+    if argv[0].startswith("-") or argv[0] in _faust_commands():
+        return _faust(argv)
+    print(f"ccmon: unknown command {argv[0]!r}; see ccmon --help", file=sys.stderr)
+    return 2
 
 
 def main() -> None:
-    argv = sys.argv[1:]
-    if argv and argv[0] in OWN_COMMANDS:
-        raise SystemExit(run_command(argv[0], argv[1:]))
-    if not argv or argv[0] in ("-h", "--help"):
-        print(
-            "ccmon's own commands: demo, simulate, validate, wall (ccmon COMMAND --help).\n"
-            "Faust's commands follow; `ccmon worker -l info` runs a worker.\n"
-        )
-    from ccmon.agents.app import build_app
-    from ccmon.streams.settings import Settings
-
-    settings = Settings()
-    if argv and argv[0] == "worker" and not {"-h", "--help"} & set(argv):
-        from ccmon.streams.preflight import PreflightError, run_preflight
-
-        try:
-            run_preflight(settings)
-        except PreflightError as exc:
-            raise SystemExit(f"ccmon worker: {exc}") from exc
-        from ccmon.agents import gctuning
-
-        gctuning.tune()
-    build_app(settings).main()
+    raise SystemExit(run(sys.argv[1:]))

@@ -131,7 +131,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--channel",
         choices=ALL_CHANNELS,
-        help="channel of every line (default: from the file name: calls, chats, tickets)",
+        help="channel of every line (default: from the file name: calls, chats, tickets, agents)",
     )
     parser.add_argument(
         "--now",
@@ -142,7 +142,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="ccmon validate", description="Check events against the ccmon event contract."
+        prog="ccmon validate",
+        description="Check a JSON-lines file of events against the ccmon event contract.",
     )
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -33,6 +33,7 @@ from ccmon.agents.devkit.simulator import (
     with_scenarios,
 )
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
+from ccmon.streams.config import QueueConfigError, load_queue_config
 
 DEMO_QUEUES = Path(__file__).with_name("demo_queues.yaml")
 HISTORY_SECONDS = 3600.0
@@ -87,7 +88,7 @@ def start_worker(kafka: str, redis: str, port: int, workdir: Path) -> WorkerProc
         "CCMON_REDIS": redis,
         "CCMON_PARTITIONS": "4",
         "CCMON_DECLARE_SOURCE_TOPICS": "true",
-        "CCMON_QUEUE_CONFIG": os.environ.get("CCMON_QUEUE_CONFIG", str(DEMO_QUEUES)),
+        "CCMON_QUEUE_CONFIG": queue_config(),
         "CCMON_APP_ID": "ccmon-demo",
         "CCMON_REDIS_PREFIX": "ccmon",
     }
@@ -205,7 +206,18 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str, wall
         await asyncio.wait_for(sink.close(), 10)
 
 
+def queue_config() -> str:
+    return os.environ.get("CCMON_QUEUE_CONFIG", str(DEMO_QUEUES))
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    # The worker would refuse a broken queue file too, but only after the servers started.
+    try:
+        load_queue_config(queue_config())
+    except QueueConfigError as exc:
+        for line in exc.lines:
+            print(f"ccmon demo: {line}", file=sys.stderr)
+        return 1
     workdir = Path(tempfile.mkdtemp(prefix="ccmon-demo-"))
     url = f"http://127.0.0.1:{args.port}"
     try:

@@ -4,18 +4,12 @@ they describe this process, so Prometheus' ``instance`` label tells workers apar
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from ccmon import __version__
+
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-def _version() -> str:
-    try:
-        return version("ccmon")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class PipelineMetrics:
@@ -89,7 +83,7 @@ class PipelineMetrics:
         )
         Gauge(
             "ccmon_worker_info", "Version of the ccmon worker.", ["version"], registry=registry
-        ).labels(_version()).set(1)
+        ).labels(__version__).set(1)
         # Pre-create the series so rate() sees the first increment of each.
         reasons = sorted(reasons)  # the same order every run (REASONS is a set)
         for topic in topics:

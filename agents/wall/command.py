@@ -14,9 +14,11 @@ import sys
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from ccmon.agents.wall.server import WallConfig, build_web_app
 from ccmon.agents.wall.settings import WallSettings
+from ccmon.streams.configfile import settings_problems
 from ccmon.streams.settings import Settings
 
 # Delayed after this long without a republication: three missed snapshots, but at least
@@ -52,14 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _settings() -> tuple[Settings, WallSettings]:
+    """Both settings, or SystemExit saying which variables are wrong (one line each)."""
+    problems = []
+    try:
+        worker = Settings()
+    except ValidationError as exc:
+        problems += settings_problems(exc, "CCMON_")
+    try:
+        wall = WallSettings()
+    except ValidationError as exc:
+        problems += settings_problems(exc, "CCMON_WALL_")
+    if problems:
+        raise SystemExit("\n".join(f"ccmon wall: {p.line()}" for p in problems))
+    return worker, wall
+
+
 def config_from(args: argparse.Namespace) -> tuple[WallConfig, str, int]:
-    worker = Settings()
-    wall = WallSettings()
+    worker, wall = _settings()
     timezone = args.timezone if args.timezone is not None else wall.timezone
     if timezone:
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder
             raise SystemExit(f"ccmon wall: unknown time zone {timezone!r}") from None
     basic = args.basic_auth if args.basic_auth is not None else wall.basic_auth
     if basic and ":" not in basic:

@@ -9,13 +9,12 @@ deploy/grafana/README.md.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from deploy import generated
 from deploy.grafana.ops import ops
 from deploy.grafana.wall import wall
 
@@ -33,23 +32,12 @@ def render(board: dict[str, Any]) -> str:
     return json.dumps(board, indent=2, ensure_ascii=False) + "\n"
 
 
+def outputs() -> dict[Path, str]:
+    return {OUT / name: render(board) for name, board in dashboards()}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
-    args = parser.parse_args(argv)
-    stale = []
-    for name, board in dashboards():
-        path, text = OUT / name, render(board)
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(str(path))
-        else:
-            OUT.mkdir(exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if stale:
-        print(f"stale: {', '.join(stale)}: run `python -m deploy.grafana.build`", file=sys.stderr)
-        return 1
-    return 0
+    return generated.main(__doc__.splitlines()[0], outputs, "python -m deploy.grafana.build", argv)
 
 
 if __name__ == "__main__":

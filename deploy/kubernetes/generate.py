@@ -18,6 +18,7 @@ PyYAML only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,19 @@ def outputs() -> dict[Path, str]:
     return {
         BASE / "prometheusrule.yaml": header(rule_files()) + dump(prometheus_rule()),
         BASE / "grafana-dashboards.yaml": header(dashboard_files()) + dump(dashboards_configmap()),
-        BASE / "queues.yaml": header([QUEUES]) + QUEUES.read_text(encoding="utf-8"),
+        BASE / "queues.yaml": moved(QUEUES, BASE),
     }
+
+
+def moved(source: Path, folder: Path) -> str:
+    """A YAML file copied into another folder: its editor schema line points from there."""
+    schemas = os.path.relpath(ROOT / "deploy" / "schemas", folder)
+    text = source.read_text(encoding="utf-8").replace("$schema=schemas/", f"$schema={schemas}/")
+    # The schema line stays first: editors read it there.
+    first, _, rest = text.partition("\n")
+    if "yaml-language-server" not in first:
+        return header([source]) + text
+    return f"{first}\n{header([source])}{rest}"
 
 
 def stale() -> list[Path]:

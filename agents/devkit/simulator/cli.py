@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
-from ccmon.agents.devkit.simulator.config import ConfigError, load_config, parse_duration
+from ccmon.agents.devkit.simulator.config import load_config, parse_duration
 from ccmon.agents.devkit.simulator.defaults import default_config
 from ccmon.agents.devkit.simulator.model import SimConfig
 from ccmon.agents.devkit.simulator.runner import RunStats, run_fast, run_realtime
@@ -97,9 +97,9 @@ def parse_start(text: str) -> float:
     try:
         dt = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ConfigError(f"--start: {text!r} is not an RFC 3339 timestamp") from None
+        raise ValueError(f"--start: {text!r} is not an RFC 3339 timestamp") from None
     if dt.tzinfo is None:
-        raise ConfigError(f"--start: {text!r} needs an offset (Z or +hh:mm)")
+        raise ValueError(f"--start: {text!r} needs an offset (Z or +hh:mm)")
     return dt.timestamp()
 
 
@@ -113,19 +113,19 @@ def build_config(args: argparse.Namespace) -> SimConfig:
     try:
         return with_scenarios(config, names)
     except ValueError as exc:
-        raise ConfigError(f"--scenario: {exc}") from None
+        raise ValueError(f"--scenario: {exc}") from None
 
 
 def _plan(args: argparse.Namespace) -> tuple[float | None, float | None, float | None]:
     """(speed or None for fast, duration, start) after checking the combination."""
     duration = parse_duration(args.duration, "--duration") if args.duration else None
     if args.speed is not None and not (0 < args.speed < math.inf):
-        raise ConfigError(f"--speed: must be a finite number > 0, got {args.speed}")
+        raise ValueError(f"--speed: must be a finite number > 0, got {args.speed}")
     speed = None if args.fast else (args.speed or 1.0)
     if speed is None and duration is None:
         duration = DEFAULT_FAST_DURATION
     if args.progress_interval < 0 or args.linger_ms < 0:
-        raise ConfigError("--progress-interval and --linger-ms must be >= 0")
+        raise ValueError("--progress-interval and --linger-ms must be >= 0")
     start = parse_start(args.start) if args.start else None
     if start is None and speed is None:
         start = time.time() - (duration or 0.0)
@@ -147,13 +147,14 @@ async def run_cli(args: argparse.Namespace) -> int:
     """Exit status: 0 done (or stopped by a signal), 1 delivery failure, 2 bad input."""
 
     def fail(message: str, status: int) -> int:
-        print(f"ccmon simulate: error: {message}", file=sys.stderr)
+        for line in message.splitlines():  # a configuration file's problems: one line each
+            print(f"ccmon simulate: error: {line}", file=sys.stderr)
         return status
 
     try:
         config = build_config(args)
         speed, duration, start = _plan(args)
-    except ConfigError as exc:
+    except ValueError as exc:  # bad flags, or the --config file's problems (ConfigError)
         return fail(str(exc), 2)
     if not args.output_dir and not args.kafka:
         return fail("choose an output: --output-dir DIR or --kafka BOOTSTRAP", 2)

@@ -1,19 +1,23 @@
-"""Simulator configuration: YAML/JSON loading with strict, path-qualified errors.
+"""Simulator configuration: the YAML/JSON file as a pydantic model (docs/simulator.md).
 
-Unknown keys are errors rather than ignored: a misspelt ``patience_second`` silently giving
-infinite patience would make a drill lie.
+:class:`SimFile` is the one description of the file: it validates (strictly: unknown keys
+are errors, since a misspelt ``patience_second`` silently giving infinite patience would
+make a drill lie), it is the JSON Schema editors complete from
+(deploy/schemas/simulator.schema.json, ``python -m deploy.schemas``), and
+:meth:`SimFile.to_config` turns it into the immutable :class:`SimConfig` the engine runs.
+Every problem is one line naming the file, the path (``queues[1].agents``) and the value.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Annotated, Any, Literal
 
-import yaml
+from annotated_types import GroupedMetadata
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from ccmon.agents.devkit.simulator.model import (
     PRIORITIES,
@@ -24,349 +28,380 @@ from ccmon.agents.devkit.simulator.model import (
     Survey,
     TicketModel,
 )
-from ccmon.agents.devkit.simulator.scenarios import SCENARIOS, apply_scenarios
+from ccmon.agents.devkit.simulator.scenarios import SCENARIOS
+from ccmon.streams.configfile import (
+    NO_VALUE,
+    ConfigError,
+    Section,
+    TimeZone,
+    fail,
+    load,
+    validate,
+)
 
-
-class ConfigError(ValueError):
-    """Bad simulator input; the message names the offending key."""
-
+__all__ = ["ConfigError", "SimFile", "config_from_dict", "load_config", "parse_duration"]
 
 _DURATION = re.compile(
     r"^(?:(\d+(?:\.\d*)?)d)?(?:(\d+(?:\.\d*)?)h)?(?:(\d+(?:\.\d*)?)m)?"
     r"(?:(\d+(?:\.\d*)?)s)?$"
 )
+_EXAMPLES = "examples: 2h, 90m, 3600s, 1h30m"
 
 
-def parse_duration(value: object, where: str = "duration") -> float:
-    """Seconds from a number or a string like ``2h``, ``90m``, ``3600s``, ``1h30m``, ``1d``."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: expected a duration, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
+def _seconds(value: object) -> float:
+    """Seconds from a number or a string like ``2h``; ValueError says what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a duration ({_EXAMPLES}), got {value!r}")
+    if isinstance(value, str):
         text = value.strip().lower()
         try:
             seconds = float(text)
         except ValueError:
             match = _DURATION.match(text)
             if not text or match is None:
-                raise ConfigError(
-                    f"{where}: {value!r} is not a duration (examples: 2h, 90m, 3600s, 1h30m)"
-                ) from None
+                raise ValueError(f"{value!r} is not a duration ({_EXAMPLES})") from None
             d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
             seconds = d * 86_400 + h * 3600 + m * 60 + s
     else:
-        raise ConfigError(f"{where}: expected a duration, got {type(value).__name__}")
+        seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
-        raise ConfigError(f"{where}: must be a finite duration >= 0, got {value!r}")
+        raise ValueError(f"must be a finite duration >= 0, got {value!r}")
     return seconds
 
 
-class _Section:
-    """Reads one mapping, remembers its path for messages, and rejects leftover keys."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
-        self.data = {str(k): v for k, v in data.items()}
-        self.path = path
-        self.used: set[str] = set()
-
-    def raw(self, key: str, default: object = None) -> object:
-        self.used.add(key)
-        return self.data.get(key, default)
-
-    def where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def string(self, key: str, default: str | None = None, max_len: int = 100) -> str:
-        value = self.raw(key, default)
-        if not isinstance(value, str) or not 1 <= len(value) <= max_len:
-            raise ConfigError(f"{self.where(key)}: expected a string of 1-{max_len} characters")
-        return value
-
-    def number(
-        self,
-        key: str,
-        default: float | None = None,
-        *,
-        low: float = 0.0,
-        high: float = math.inf,
-        positive: bool = False,
-    ) -> float:
-        value = self.raw(key, default)
-        if value is None:
-            raise ConfigError(f"{self.where(key)}: required")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{self.where(key)}: expected a number, got {value!r}")
-        x = float(value)
-        if not (low <= x <= high) or (positive and x <= 0) or math.isnan(x):
-            bound = "> 0" if positive else f"in [{low}, {high}]"
-            raise ConfigError(f"{self.where(key)}: must be {bound}, got {value!r}")
-        return x
-
-    def seconds(self, key: str, default: object = None, *, positive: bool = False) -> float:
-        value = self.raw(key, default)
-        if value is None:
-            raise ConfigError(f"{self.where(key)}: required")
-        x = parse_duration(value, self.where(key))
-        if positive and x <= 0:
-            raise ConfigError(f"{self.where(key)}: must be > 0")
-        return x
-
-    def integer(self, key: str, default: int | None = None, low: int = 0) -> int:
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"{self.where(key)}: expected an integer >= {low}, got {value!r}")
-        return value
-
-    def opt_seconds(
-        self, key: str, default: float | None, *, positive: bool = False
-    ) -> float | None:
-        """Missing -> ``default``; explicit null -> None (unlimited); else a duration."""
-        if key not in self.data:
-            self.used.add(key)
-            return default
-        return None if self.raw(key) is None else self.seconds(key, positive=positive)
-
-    def opt_integer(self, key: str, low: int = 0) -> int | None:
-        return None if self.raw(key) is None else self.integer(key, low=low)
-
-    def opt_number(self, key: str, *, positive: bool = False) -> float | None:
-        return None if self.raw(key) is None else self.number(key, positive=positive)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise ConfigError(f"{self.path or 'config'}: unknown key(s) {', '.join(unknown)}")
+def parse_duration(value: object, where: str = "duration") -> float:
+    """Seconds from a number or a string like ``2h``, ``90m``, ``3600s``, ``1h30m``, ``1d``
+    (command-line flags; ValueError names ``where``)."""
+    try:
+        return _seconds(value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
-def _items(value: object, where: str) -> list[object]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ConfigError(f"{where}: expected a list")
-    return list(value)
+def _duration(value: object) -> float:
+    try:
+        return _seconds(value)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
-def _listed(sec: _Section, key: str) -> list[tuple[int, object]]:
-    return list(enumerate(_items(sec.raw(key), sec.where(key))))
+# What _seconds accepts (a number in a string too, any case, outer blanks), for editors.
+_NUMBER = r"\d+(\.\d*)?"
+_DURATION_PATTERN = (
+    rf"^\s*({_NUMBER}|({_NUMBER}[dD])?({_NUMBER}[hH])?({_NUMBER}[mM])?({_NUMBER}[sS])?)\s*$"
+)
+_DURATION_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "minLength": 1, "pattern": _DURATION_PATTERN},
+    ],
+    "description": "seconds, or a duration such as 90s, 15m, 2h, 1h30m, 1d",
+}
+Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-def _weights(value: object, size: int, where: str) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    if (
-        not isinstance(value, list)
-        or len(value) != size
-        or not all(isinstance(w, int | float) and not isinstance(w, bool) for w in value)
-        or any(w < 0 for w in value)
-        or sum(value) <= 0
-    ):
-        raise ConfigError(f"{where}: expected {size} non-negative weights, not all zero")
-    return tuple(float(w) for w in value)
+def _steps(value: object) -> object:
+    """A constant is one step at offset 0; a step [offset, value] becomes a pair."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return [(0.0, value)]
+    if isinstance(value, list):
+        return [tuple(step) if isinstance(step, list) else step for step in value]
+    raise fail("must be an integer >= 0, or a list of [offset, value] steps")
 
 
-def _profile(sec: _Section) -> tuple[float, ...] | None:
-    return _weights(sec.raw("daily_profile"), 24, sec.where("daily_profile"))
+def _open_steps(value: object) -> object:
+    return [(0.0, None)] if value is None else _steps(value)
 
 
-def _schedule(sec: _Section, key: str, default: object, nullable: bool) -> Any:
-    """An int (constant) or a list of [offset, value] steps; offsets accept durations."""
-    value = sec.raw(key, default)
-    where = sec.where(key)
-    what = "an integer >= 0" + (" or null" if nullable else "")
-
-    def check(v: object) -> int | None:
-        if v is None and nullable:
-            return None
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ConfigError(f"{where}: expected {what}, got {v!r}")
-        return v
-
-    if not isinstance(value, list):
-        return ((0.0, check(value)),)
-    steps: list[tuple[float, int | None]] = []
-    for i, step in enumerate(value):
-        if not isinstance(step, list | tuple) or len(step) != 2:
-            raise ConfigError(f"{where}[{i}]: expected [offset, value]")
-        steps.append((parse_duration(step[0], f"{where}[{i}]"), check(step[1])))
-    steps.sort(key=lambda s: s[0])
+def _from_zero(steps: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
+    steps = sorted(steps, key=lambda step: step[0])
     if not steps or steps[0][0] != 0:
-        raise ConfigError(f"{where}: the first step must start at offset 0")
-    return tuple(steps)
+        raise fail("the first step must start at offset 0", value=[list(s) for s in steps])
+    return steps
 
 
-def _survey(value: object, where: str) -> Survey | None:
-    if value is None:
-        return None
-    sec = _Section(value, where)
-    default = Survey(probability=0.0)
-    survey = Survey(
-        probability=sec.number("probability", low=0.0, high=1.0),
-        delay_seconds=sec.seconds("delay_seconds", default.delay_seconds),
-        csat=_weights(sec.raw("csat", list(default.csat or ())), 5, sec.where("csat")),
-        nps=_weights(sec.raw("nps", list(default.nps or ())), 11, sec.where("nps")),
-        ces=_weights(sec.raw("ces"), 7, sec.where("ces")),
+Schedule = Annotated[
+    list[tuple[Duration, Count]],
+    BeforeValidator(_steps, json_schema_input_type=Count | list[tuple[Duration, Count]]),
+    AfterValidator(_from_zero),
+]
+# Trunks: null, or a step's value null, is unlimited.
+OpenSchedule = Annotated[
+    list[tuple[Duration, Count | None]],
+    BeforeValidator(
+        _open_steps, json_schema_input_type=Count | None | list[tuple[Duration, Count | None]]
+    ),
+    AfterValidator(_from_zero),
+]
+
+
+class _Weights(GroupedMetadata):
+    """Relative weights of ``size`` answers (or hours), not all zero."""
+
+    def __init__(self, size: int, of: str) -> None:
+        self.size, self.of = size, of
+
+    def __iter__(self) -> Iterator[object]:
+        yield BeforeValidator(self._sized)
+        yield Field(min_length=self.size, max_length=self.size)
+        yield AfterValidator(self._not_all_zero)
+
+    def _sized(self, value: object) -> object:
+        if isinstance(value, list) and len(value) != self.size:
+            raise fail(f"must list {self.size} weights, {self.of}")
+        return value
+
+    @staticmethod
+    def _not_all_zero(weights: list[float]) -> list[float]:
+        if sum(weights) <= 0:
+            raise fail("the weights must not all be zero")
+        return weights
+
+
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Csat = Annotated[list[Weight], _Weights(5, "of the answers 1 to 5")]
+Nps = Annotated[list[Weight], _Weights(11, "of the answers 0 to 10")]
+Ces = Annotated[list[Weight], _Weights(7, "of the answers 1 to 7")]
+Profile = Annotated[list[Weight], _Weights(24, "one per hour from 0h")]
+_DEFAULT_SURVEY = Survey(probability=0.0)
+
+
+class SurveyBlock(Section):
+    probability: Probability = Field(description="Share of finished contacts surveyed.")
+    delay_seconds: Duration = _DEFAULT_SURVEY.delay_seconds
+    csat: Csat | None = Field(
+        list(_DEFAULT_SURVEY.csat or ()), description="Weights of 1..5; null: not asked."
     )
-    sec.finish()
-    if survey.csat is None and survey.nps is None and survey.ces is None:
-        raise ConfigError(f"{where}: at least one of csat, nps, ces is needed")
-    return survey
-
-
-def _handle_time(value: object, where: str) -> HandleTime:
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return HandleTime(parse_duration(value, where))
-    sec = _Section(value, where)
-    dist = sec.raw("distribution", "exponential")
-    if dist not in ("exponential", "lognormal"):
-        raise ConfigError(f"{sec.where('distribution')}: exponential or lognormal")
-    ht = HandleTime(
-        mean_seconds=sec.seconds("mean_seconds", positive=True),
-        distribution=cast(Any, dist),
-        cv=sec.number("cv", 1.0, positive=True),
+    nps: Nps | None = Field(
+        list(_DEFAULT_SURVEY.nps or ()), description="Weights of 0..10; null: not asked."
     )
-    sec.finish()
-    return ht
+    ces: Ces | None = Field(None, description="Weights of 1..7; null: not asked.")
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> SurveyBlock:
+        if self.csat is None and self.nps is None and self.ces is None:
+            raise fail("at least one of csat, nps, ces is needed", value=NO_VALUE)
+        return self
+
+    def to_model(self) -> Survey:
+        def weights(w: list[float] | None) -> tuple[float, ...] | None:
+            return None if w is None else tuple(float(x) for x in w)
+
+        return Survey(
+            self.probability, self.delay_seconds, weights(self.csat), weights(self.nps),
+            weights(self.ces),
+        )  # fmt: skip
 
 
-def _queue(value: object, where: str) -> QueueModel:
-    sec = _Section(value, where)
-    channel = sec.raw("channel", "call")
-    if channel not in ("call", "chat"):
-        raise ConfigError(f"{sec.where('channel')}: call or chat (tickets go under 'tickets')")
-    model = QueueModel(
-        name=sec.string("name"),
-        channel=cast(Any, channel),
-        arrivals_per_hour=sec.number("arrivals_per_hour"),
-        handle_time=_handle_time(sec.raw("handle_time"), sec.where("handle_time")),
-        agents=_schedule(sec, "agents", None, nullable=False),
-        patience_seconds=sec.opt_seconds("patience_seconds", None, positive=True),
-        trunks=_schedule(sec, "trunks", None, nullable=True),
-        queue_size=sec.opt_integer("queue_size"),
-        daily_profile=_profile(sec),
-        wrap_seconds=sec.seconds("wrap_seconds", 0.0),
-        first_contact_resolution=sec.number("first_contact_resolution", 0.7, high=1.0),
-        concurrency=sec.integer("concurrency", 1, low=1),
-        first_response_seconds=sec.seconds("first_response_seconds", 15.0),
-        survey=_survey(sec.raw("survey"), sec.where("survey")),
-        on_break=_schedule(sec, "on_break", 0, nullable=False),
-    )
-    sec.finish()
-    if model.concurrency > 1 and model.channel == "call":
-        raise ConfigError(f"{where}.concurrency: only chats can be handled concurrently")
-    return model
+def _scalar_mean(value: object) -> object:
+    return {"mean_seconds": value} if isinstance(value, int | float | str) else value
 
 
-def _ticket(value: object, where: str) -> TicketModel:
-    sec = _Section(value, where)
-    priorities: tuple[tuple[str, float], ...] | None = None
-    raw = sec.raw("priorities")
-    if raw is not None:
-        psec = _Section(raw, sec.where("priorities"))
-        priorities = tuple((p, psec.number(p, 0.0)) for p in PRIORITIES if p in psec.data)
-        psec.finish()
-        if not priorities or sum(w for _, w in priorities) <= 0:
-            raise ConfigError(f"{sec.where('priorities')}: give at least one positive weight")
-    model = TicketModel(
-        name=sec.string("name"),
-        created_per_hour=sec.number("created_per_hour"),
-        first_response_seconds=sec.seconds("first_response_seconds", positive=True),
-        resolution_seconds=sec.seconds("resolution_seconds", positive=True),
-        reopen_probability=sec.number("reopen_probability", 0.0, high=1.0),
-        reopen_delay_seconds=sec.seconds("reopen_delay_seconds", 86_400.0, positive=True),
-        max_reopens=sec.integer("max_reopens", 2),
-        priorities=priorities,
-        first_contact_resolution=sec.number("first_contact_resolution", 0.6, high=1.0),
-        daily_profile=_profile(sec),
-        survey=_survey(sec.raw("survey"), sec.where("survey")),
-    )
-    sec.finish()
-    return model
+class HandleTimeBlock(Section):
+    mean_seconds: PositiveDuration = Field(description="Mean talk time.")
+    distribution: Literal["exponential", "lognormal"] = "exponential"
+    cv: float = Field(1.0, gt=0, allow_inf_nan=False, description="Lognormal: sd / mean.")
 
 
-def _scenario(value: object, where: str) -> Scenario:
-    if isinstance(value, str):
-        value = {"name": value}
-    sec = _Section(value, where)
-    name = sec.string("name")
-    if name not in SCENARIOS:
-        raise ConfigError(
-            f"{where}.name: unknown scenario {name!r} (known: {', '.join(SCENARIOS)})"
-        )
-    queues = sec.raw("queues")
-    if queues is not None and (
-        not isinstance(queues, list) or not all(isinstance(q, str) for q in queues)
-    ):
-        raise ConfigError(f"{sec.where('queues')}: expected a list of queue names")
-    default = Scenario(name)
-    scenario = Scenario(
-        name=name,
-        start=sec.seconds("start", default.start),
-        duration=sec.opt_seconds("duration", default.duration, positive=True),
-        factor=sec.opt_number("factor", positive=True),
-        queues=tuple(queues) if queues is not None else None,
-    )
-    sec.finish()
-    return scenario
-
-
-def _flag(sec: _Section, key: str, default: bool) -> bool:
-    value = sec.raw(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{sec.where(key)}: expected true or false, got {value!r}")
+def _not_ticket(value: object) -> object:
+    if value == "ticket":
+        raise fail("must be 'call' or 'chat'; ticket queues go under `tickets`")
     return value
 
 
-def config_from_dict(data: object) -> SimConfig:
-    """Build and validate a config from parsed YAML/JSON (see docs/simulator.md)."""
-    sec = _Section(data, "")
-    fmt = sec.raw("time_format", "rfc3339")
-    if fmt not in ("rfc3339", "epoch_ms"):
-        raise ConfigError("time_format: rfc3339 or epoch_ms")
-    queues = tuple(_queue(q, f"queues[{i}]") for i, q in _listed(sec, "queues"))
-    tickets = tuple(_ticket(t, f"tickets[{i}]") for i, t in _listed(sec, "tickets"))
-    scenarios = tuple(_scenario(s, f"scenarios[{i}]") for i, s in _listed(sec, "scenarios"))
-    timezone = sec.string("timezone", "UTC")
-    try:
-        from zoneinfo import ZoneInfo
+class QueueBlock(Section):
+    name: Name
+    channel: Annotated[Literal["call", "chat"], BeforeValidator(_not_ticket)] = "call"
+    arrivals_per_hour: Rate
+    handle_time: Annotated[
+        HandleTimeBlock,
+        BeforeValidator(_scalar_mean, json_schema_input_type=Duration | HandleTimeBlock),
+    ]
+    agents: Schedule
+    patience_seconds: PositiveDuration | None = Field(None, description="null: infinite.")
+    trunks: OpenSchedule = Field([(0.0, None)], description="null or absent: unlimited.")
+    queue_size: Count | None = Field(None, description="Most contacts waiting; null: no cap.")
+    daily_profile: Profile | None = None
+    wrap_seconds: Duration = 0.0
+    first_contact_resolution: Probability = 0.7
+    concurrency: int = Field(1, ge=1, description="Chats an agent handles at once.")
+    first_response_seconds: Duration = 15.0
+    survey: SurveyBlock | None = None
+    on_break: Schedule = Field([(0.0, 0)], description="Agents on a break, as a schedule.")
 
-        ZoneInfo(timezone)
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(f"timezone: unknown time zone {timezone!r}") from exc
-    config = SimConfig(
-        queues=queues,
-        tickets=tickets,
-        scenarios=scenarios,
-        seed=sec.integer("seed", 42),
-        time_format=cast(Any, fmt),
-        timezone=timezone,
-        run_id=None if sec.raw("run_id") is None else sec.string("run_id", max_len=60),
-        agent_events=_flag(sec, "agent_events", True),
+    @model_validator(mode="after")
+    def _concurrent_chats_only(self) -> QueueBlock:
+        if self.concurrency > 1 and self.channel == "call":
+            raise fail("only chats can be handled concurrently", value=self.concurrency,
+                       at=("concurrency",))  # fmt: skip
+        return self
+
+    def to_model(self) -> QueueModel:
+        return QueueModel(
+            name=self.name,
+            channel=self.channel,
+            arrivals_per_hour=self.arrivals_per_hour,
+            handle_time=HandleTime(
+                self.handle_time.mean_seconds, self.handle_time.distribution, self.handle_time.cv
+            ),
+            agents=tuple(self.agents),
+            patience_seconds=self.patience_seconds,
+            trunks=tuple(self.trunks),
+            queue_size=self.queue_size,
+            daily_profile=_tuple(self.daily_profile),
+            wrap_seconds=self.wrap_seconds,
+            first_contact_resolution=self.first_contact_resolution,
+            concurrency=self.concurrency,
+            first_response_seconds=self.first_response_seconds,
+            survey=None if self.survey is None else self.survey.to_model(),
+            on_break=tuple(self.on_break),
+        )
+
+
+class Priorities(Section):
+    low: Rate | None = None
+    normal: Rate | None = None
+    high: Rate | None = None
+    urgent: Rate | None = None
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Priorities:
+        if sum(w for _, w in self.weights()) <= 0:
+            raise fail("give at least one positive weight", value=self.model_dump())
+        return self
+
+    def weights(self) -> tuple[tuple[str, float], ...]:
+        return tuple((p, float(w)) for p in PRIORITIES if (w := getattr(self, p)) is not None)
+
+
+class TicketBlock(Section):
+    name: Name
+    created_per_hour: Rate
+    first_response_seconds: PositiveDuration
+    resolution_seconds: PositiveDuration = Field(
+        description="Mean delay from first response (or reopen) to resolution."
     )
-    sec.finish()
-    names = [(q.channel, q.name) for q in queues] + [("ticket", t.name) for t in tickets]
-    if len(set(names)) != len(names):
-        raise ConfigError("queues/tickets: a queue name appears twice on the same channel")
-    if not names:
-        raise ConfigError("config: no queues and no tickets to simulate")
-    try:
-        apply_scenarios(config)  # e.g. a scenario naming a queue that does not exist
-    except ValueError as exc:
-        raise ConfigError(f"scenarios: {exc}") from None
-    return config
+    reopen_probability: Probability = 0.0
+    reopen_delay_seconds: PositiveDuration = 86_400.0
+    max_reopens: Count = 2
+    priorities: Priorities | None = None
+    first_contact_resolution: Probability = 0.6
+    daily_profile: Profile | None = None
+    survey: SurveyBlock | None = None
+
+    def to_model(self) -> TicketModel:
+        return TicketModel(
+            name=self.name,
+            created_per_hour=self.created_per_hour,
+            first_response_seconds=self.first_response_seconds,
+            resolution_seconds=self.resolution_seconds,
+            reopen_probability=self.reopen_probability,
+            reopen_delay_seconds=self.reopen_delay_seconds,
+            max_reopens=self.max_reopens,
+            priorities=None if self.priorities is None else self.priorities.weights(),
+            first_contact_resolution=self.first_contact_resolution,
+            daily_profile=_tuple(self.daily_profile),
+            survey=None if self.survey is None else self.survey.to_model(),
+        )
+
+
+def _known_scenario(name: str) -> str:
+    if name not in SCENARIOS:
+        raise fail(f"unknown scenario; known: {', '.join(SCENARIOS)}")
+    return name
+
+
+ScenarioName = Annotated[
+    str, AfterValidator(_known_scenario), Field(json_schema_extra={"enum": list(SCENARIOS)})
+]
+_DEFAULT_SCENARIO = Scenario("normal")
+
+
+class ScenarioBlock(Section):
+    name: ScenarioName
+    start: Duration = _DEFAULT_SCENARIO.start
+    duration: PositiveDuration | None = Field(
+        _DEFAULT_SCENARIO.duration, description="null: until the end of the run."
+    )
+    factor: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Default: the scenario's own."
+    )
+    queues: list[Name] | None = Field(None, description="Default: every queue it applies to.")
+
+    def to_model(self) -> Scenario:
+        queues = None if self.queues is None else tuple(self.queues)
+        return Scenario(self.name, self.start, self.duration, self.factor, queues)
+
+
+def _named(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class SimFile(Section):
+    """A simulator configuration file (``ccmon simulate --config``)."""
+
+    seed: int = 42
+    time_format: Literal["rfc3339", "epoch_ms"] = "rfc3339"
+    timezone: TimeZone = Field("UTC", description="Hour of day of the daily profiles.")
+    run_id: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    agent_events: bool = Field(True, description="Emit the agents' states too.")
+    queues: list[QueueBlock] = []
+    tickets: list[TicketBlock] = []
+    scenarios: list[
+        Annotated[
+            ScenarioBlock,
+            BeforeValidator(_named, json_schema_input_type=ScenarioName | ScenarioBlock),
+        ]
+    ] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SimFile:
+        if not self.queues and not self.tickets:
+            raise fail("no queues and no tickets to simulate", value=NO_VALUE)
+        seen: set[tuple[str, str]] = set()
+        named: list[tuple[str, int, tuple[str, str]]]
+        named = [("queues", i, (q.channel, q.name)) for i, q in enumerate(self.queues)]
+        named += [("tickets", i, ("ticket", t.name)) for i, t in enumerate(self.tickets)]
+        for section, i, key in named:
+            if key in seen:
+                problem = f"a {key[0]} queue of this name is already listed"
+                raise fail(problem, value=key[1], at=(section, i, "name"))
+            seen.add(key)
+        known = {name for _, name in seen}
+        for i, scenario in enumerate(self.scenarios):
+            missing = sorted(set(scenario.queues or ()) - known)
+            if missing:
+                raise fail(f"unknown queue(s) {', '.join(missing)}", value=scenario.queues,
+                           at=("scenarios", i, "queues"))  # fmt: skip
+        return self
+
+    def to_config(self) -> SimConfig:
+        return SimConfig(
+            queues=tuple(q.to_model() for q in self.queues),
+            tickets=tuple(t.to_model() for t in self.tickets),
+            scenarios=tuple(s.to_model() for s in self.scenarios),
+            seed=self.seed,
+            time_format=self.time_format,
+            timezone=self.timezone,
+            run_id=self.run_id,
+            agent_events=self.agent_events,
+        )
+
+
+def _tuple(values: list[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(float(v) for v in values)
+
+
+def config_from_dict(data: object, source: str = "<simulator config>") -> SimConfig:
+    """Build and validate a config from parsed YAML/JSON; ConfigError lists the problems."""
+    return validate(SimFile, data, source).to_config()
 
 
 def load_config(path: str | Path) -> SimConfig:
     """Read a ``.yaml``/``.yml``/``.json`` file (YAML is a superset, so any suffix parses)."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid {file.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
-    return config_from_dict(data)
+    return load(SimFile, path).to_config()

@@ -159,6 +159,9 @@ def test_clean_install_from_the_lock_imports_everything_the_image_runs(
         ["simulate", "--help"],
         ["validate", "--help"],
         ["wall", "--help"],
+        ["check-config", "--help"],
+        ["--help"],
+        ["--version"],
     ):
         help_run = subprocess.run(
             [clean_install / "bin" / "ccmon", *argv],

@@ -37,9 +37,16 @@ def test_no_file_means_builtin_defaults() -> None:
     assert config.all_thresholds() == {(90.0, "<")}
 
 
-def test_empty_file_means_builtin_defaults(tmp_path: Path) -> None:
-    config = load_queue_config(write(tmp_path, "# nothing yet\n"))
+def test_an_empty_mapping_means_builtin_defaults(tmp_path: Path) -> None:
+    config = load_queue_config(write(tmp_path, "{}  # nothing yet\n"))
     assert config.policy("chat", "q") == BUILTIN_DEFAULTS
+
+
+def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
+    """A truncated file or a mount gone wrong, more likely than a wish for the defaults
+    (issue 20): those are `{}`, or no CCMON_QUEUE_CONFIG at all."""
+    with pytest.raises(QueueConfigError, match=r"queues\.yaml: is empty"):
+        load_queue_config(write(tmp_path, "# nothing yet\n"))
 
 
 def test_example_file() -> None:
@@ -205,8 +212,8 @@ def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        (b"queues: {billing: [\n", "invalid YAML"),
-        (b"queues: \xff\n", "cannot read"),
+        (b"queues: {billing: [\n", "not valid YAML"),
+        (b"queues: \xff\n", "not UTF-8 text"),
     ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes, fragment: str) -> None:
