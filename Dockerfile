@@ -1,6 +1,6 @@
 # ccmon worker image (also runs `ccmon simulate` and `ccmon validate`).
 #
-#   docker build -t ccmon:0.1.0 .
+#   docker build -t ccmon:0.3.0 .
 #
 # Dependencies are the exact, hashed pins of deploy/requirements*.lock (`make lock` exports them
 # from uv.lock).
