@@ -2,7 +2,7 @@
 
 ccmon's commands are the entries of :data:`COMMANDS`, in the order ``ccmon --help`` lists
 them, each with its one line of help: adding a command is adding an entry. ``worker`` runs
-Faust's worker on the app of :func:`ccmon.agents.app.build_app`, after the settings and the
+Faust's worker on the app of :func:`ccmon.agents.worker.app.build_app`, after the settings and the
 queue configuration are checked (before anything connects: a typo is reported as a typo, not
 as an unreachable broker). Faust's maintenance commands (``agents``, ``tables``, ``send``,
 ...) stay reachable as they were, listed after ours.
@@ -65,16 +65,16 @@ def _faust(argv: list[str]) -> int:
             load_queue_config(settings.queue_config)
         except QueueConfigError as exc:
             return _fail("worker", exc.lines)
-        from ccmon.streams.preflight import PreflightError, run_preflight
+        from ccmon.streams.kafka.preflight import PreflightError, run_preflight
 
         try:
             run_preflight(settings)
         except PreflightError as exc:
             return _fail("worker", [str(exc)])
-        from ccmon.agents import gctuning
+        from ccmon.agents.worker import gctuning
 
         gctuning.tune()
-    from ccmon.agents.app import build_app
+    from ccmon.agents.worker.app import build_app
 
     build_app(settings).main()  # Faust's click group reads sys.argv and exits
     return 0  # pragma: no cover

@@ -1,7 +1,7 @@
 """`ccmon validate FILE`: check a JSON-lines file of events against the contract offline.
 
 Integrators run it on a sample of their producer's output before connecting to Kafka. It
-calls exactly the validation of the live pipeline (`streams.events.validate`), so a clean
+calls exactly the validation of the live pipeline (`streams.contract.events.validate`), so a clean
 report means no record of that sample would reach the dead-letter topic.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from ccmon.streams.events import ALL_CHANNELS, Event, validate
+from ccmon.streams.contract.events import ALL_CHANNELS, Event, validate
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 PROGRESS_EVERY = 100_000

@@ -16,16 +16,16 @@ from redis.asyncio import Redis
 from bench.events import TOPICS, Record
 from bench.kafka import create_topics, producer
 from bench.services import Services
-from ccmon.agents.contacts import apply_contact
-from ccmon.agents.effects import Effects
-from ccmon.agents.runtime import Runtime
-from ccmon.agents.state import PartitionState
-from ccmon.agents.surveys import apply_survey
-from ccmon.agents.tickets import apply_ticket
+from ccmon.agents.domain.contacts import apply_contact
+from ccmon.agents.domain.effects import Effects
+from ccmon.agents.domain.state import PartitionState
+from ccmon.agents.domain.surveys import apply_survey
+from ccmon.agents.domain.tickets import apply_ticket
+from ccmon.agents.partitions.statestore import StateStore, Writes
+from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.config import QueueConfig
-from ccmon.streams.events import Event, validate
+from ccmon.streams.contract.events import Event, validate
 from ccmon.streams.settings import Settings
-from ccmon.streams.statestore import StateStore, Writes
 
 Log = Callable[[str], None]
 CHANNEL_OF = {topic: channel for channel, topic in TOPICS.items()}

@@ -16,11 +16,11 @@ from typing import Any
 
 # (path suffix, function) of each long-lived task of the worker -> what it does.
 TASKS: tuple[tuple[str, str, str], ...] = (
-    ("agents/ingest.py", "agent", "ingest agents: validate, queue cap, repartition send"),
-    ("agents/counting.py", "count", "counting agent: guard round trip, domain logic, state"),
-    ("agents/snapshot.py", "publish_snapshot", "read-model snapshot to Redis (timer, 1 s)"),
-    ("agents/exposition.py", "compute_forecasts", "staffing forecasts (budgeted task)"),
-    ("agents/web.py", "metrics_page", "/metrics requests"),
+    ("agents/worker/ingest.py", "agent", "ingest agents: validate, queue cap, repartition send"),
+    ("agents/worker/counting.py", "count", "counting agent: guard round trip, domain logic, state"),
+    ("agents/worker/snapshot.py", "publish_snapshot", "read-model snapshot to Redis (timer, 1 s)"),
+    ("agents/worker/exposition.py", "compute_forecasts", "staffing forecasts (budgeted task)"),
+    ("agents/worker/web.py", "metrics_page", "/metrics requests"),
     ("faust/transport/producer.py", "_handle_pending", "Faust producer buffer: every send"),
     ("aiokafka/producer/sender.py", "_sender_routine", "aiokafka sender (produce requests)"),
     ("faust/transport/consumer.py", "_fetcher", "Faust fetcher: hand records to streams"),
@@ -28,11 +28,23 @@ TASKS: tuple[tuple[str, str, str], ...] = (
 )
 # Synchronous ccmon functions whose inclusive time is exact.
 FUNCTIONS: tuple[tuple[str, str, str], ...] = (
-    ("streams/events.py", "validate", "streams.events.validate"),
-    ("agents/counting.py", "effects", "agents.counting.Counting.effects (domain logic)"),
-    ("agents/readmodel.py", "step", "agents.readmodel.BuildRun.step (read-model build)"),
-    ("agents/snapshot.py", "document", "agents.snapshot.document (JSON per queue)"),
-    ("agents/expiry.py", "apply_tick", "agents.expiry.apply_tick (scan of the state)"),
+    ("streams/contract/events.py", "validate", "streams.contract.events.validate"),
+    (
+        "agents/worker/counting.py",
+        "effects",
+        "agents.worker.counting.Counting.effects (domain logic)",
+    ),
+    (
+        "agents/readmodel/views.py",
+        "step",
+        "agents.readmodel.views.BuildRun.step (read-model build)",
+    ),
+    ("agents/worker/snapshot.py", "document", "agents.worker.snapshot.document (JSON per queue)"),
+    (
+        "agents/domain/expiry.py",
+        "apply_tick",
+        "agents.domain.expiry.apply_tick (scan of the state)",
+    ),
     ("faust/topics.py", "publish_message", "faust Topic.publish_message (each send)"),
 )
 IDLE = "<method 'poll' of 'select.epoll' objects>"

@@ -1,5 +1,5 @@
 """Real Kafka and Redis for one benchmark run, started and stopped through
-:mod:`ccmon.agents.devkit.stack` (the launchers the integration tests use)."""
+:mod:`deploy.local.stack` (the launchers the integration tests use)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ccmon.agents.devkit import stack
+from deploy.local import stack
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# The windows the worker computes (ccmon.agents.buckets.WINDOWS, repeated here because the
+# The windows the worker computes (ccmon.agents.domain.buckets.WINDOWS, repeated here because the
 # settings sit below the agents): validated so that a typo fails at start-up.
 WINDOWS = ("5m", "15m", "30m", "1h", "interval_15m", "interval_30m", "today")
 

@@ -116,7 +116,7 @@ def pytest_terminal_summary(
 def app_factory(tmp_path: Path, unique_name: str) -> Callable[..., Any]:
     """Build a worker's Faust app with this test's own settings, in this process (the
     composition root builds nothing at import time): ``app_factory(partitions=2)``."""
-    from ccmon.agents.app import build_app
+    from ccmon.agents.worker.app import build_app
     from ccmon.streams.settings import Settings
 
     def build(**overrides: Any) -> Any:

@@ -1,7 +1,7 @@
 """Process helpers shared by the dev kit, the test suite and the benchmarks: free ports,
 children that die with their parent, and waiting for a child to answer.
 
-Standard library only: :mod:`ccmon.agents.devkit.stack` runs with the system ``python3``
+Standard library only: :mod:`deploy.local.stack` runs with the system ``python3``
 before any virtualenv exists.
 """
 

@@ -1,2 +1,2 @@
 """Prometheus exposition: one collector per concern, all computing at scrape time
-(:mod:`ccmon.agents.exposition` registers them)."""
+(:mod:`ccmon.agents.worker.exposition` registers them)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ccmon.agents import buckets as b
+from ccmon.agents.domain import buckets as b
 from ccmon.streams.settings import Settings
 
 # Exported per window when the window is: numerators and denominators, the ratios being

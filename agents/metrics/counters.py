@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ccmon.agents import buckets as b
-from ccmon.agents.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
+from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.text import Family, line, pair_labels
-from ccmon.agents.readmodel import QueueView
+from ccmon.agents.readmodel.views import QueueView
 
 QUEUED = frozenset({"call", "chat"})
 CONTACTS, TICKETS, ALL = QUEUED, frozenset({"ticket"}), frozenset({"call", "chat", "ticket"})

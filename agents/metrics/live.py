@@ -6,7 +6,7 @@ The oldest waiting contact is exported as the timestamp it started waiting, so i
 from __future__ import annotations
 
 from ccmon.agents.metrics.text import Family, line, pair_labels
-from ccmon.agents.readmodel import QueueView
+from ccmon.agents.readmodel.views import QueueView
 
 FAMILIES = (
     Family(

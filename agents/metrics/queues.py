@@ -2,10 +2,10 @@
 format, rendered pair by pair and kept until the pair's view changes.
 
 A view changes when its queue counted something or the minute turned (the read model
-rebuilds only those, :mod:`ccmon.agents.readmodel`); a scrape of 1,500 quiet pairs is then a
+rebuilds only those, :mod:`ccmon.agents.readmodel.views`); a scrape of 1,500 quiet pairs is then a
 join of cached strings.
 
-The worker's refresher (:func:`ccmon.agents.exposition.register`) rebuilds the model and the
+The worker's refresher (:func:`ccmon.agents.worker.exposition.register`) rebuilds the model and the
 body twice a second, a few pairs at a time, so a scrape during a drain is answered at once
 with numbers at most :data:`MAX_STALENESS` old instead of waiting for a full render behind
 the counting batches. A body is served only under the owner generation it was built in:
@@ -23,9 +23,9 @@ from typing import cast
 
 from ccmon.agents.metrics import counters, live, staffing, targets, windows
 from ccmon.agents.metrics.budget import Budget
-from ccmon.agents.metrics.source import ReadModelSource, Slicer
 from ccmon.agents.metrics.text import Family, render
-from ccmon.agents.readmodel import QueueView, ReadModel
+from ccmon.agents.readmodel.source import ReadModelSource, Slicer
+from ccmon.agents.readmodel.views import QueueView, ReadModel
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ its inputs are opt-in detail."""
 
 from __future__ import annotations
 
-from ccmon.agents import buckets as b
+from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.staffing import SECONDS
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.text import Family, escape, line, pair_labels
-from ccmon.agents.readmodel import QueueView
-from ccmon.agents.staffing import SECONDS
+from ccmon.agents.readmodel.views import QueueView
 
 STATES: tuple[tuple[str, str, str], ...] = (
     ("ccmon_agents_available", "available", "Agents staffed for the queue and available."),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ccmon.agents.metrics.text import Family, escape, line, pair_labels
-from ccmon.agents.readmodel import QueueView
+from ccmon.agents.readmodel.views import QueueView
 from ccmon.streams.config import QueuePolicy
 
 TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ccmon.agents import buckets as b
+from ccmon.agents.domain import buckets as b
 from ccmon.agents.metrics.budget import WINDOW_COUNTS_TODAY, Budget
 from ccmon.agents.metrics.counters import CONTACTS, TICKETS
 from ccmon.agents.metrics.text import Family, line, pair_labels
-from ccmon.agents.readmodel import QueueView
+from ccmon.agents.readmodel.views import QueueView
 
 Counters = Mapping[str, float]
 
-# metric name, help, kpi key (see ccmon.agents.buckets.kpis)
+# metric name, help, kpi key (see ccmon.agents.domain.buckets.kpis)
 RATIOS: tuple[tuple[str, str, str], ...] = (
     (
         "ccmon_service_level_ratio",

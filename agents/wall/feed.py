@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ccmon.agents.wall.tiles import Tile, build_tile
-from ccmon.streams import livemodel
+from ccmon.streams.store import livemodel
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0

@@ -2,7 +2,7 @@
 # Installs what the integration tests run against: Redis, Prometheus, Alertmanager and
 # Chromium (the wall page's browser tests) from Debian, and Apache Kafka assembled from Maven Central jars (no release tarball: only the
 # package registries are reachable from CI). Idempotent; a no-op in about a second when
-# everything is there. Start the services with `python3 -m ccmon.agents.devkit.stack`.
+# everything is there. Start the services with `python3 -m deploy.local.stack`.
 #
 # Environment: CCMON_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/ccmon) holds the
 # Kafka jars; ~/.m2 is Maven's own download cache.

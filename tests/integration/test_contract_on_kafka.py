@@ -16,7 +16,7 @@ from support.paths import ROOT
 from support.services import KafkaServer, RedisServer
 from support.worker import Worker
 
-EXAMPLES = ROOT / "streams" / "schemas" / "examples" / "invalid"
+EXAMPLES = ROOT / "streams" / "contract" / "schemas" / "examples" / "invalid"
 CHANNEL_OF_PREFIX = {"call": "calls", "chat": "chats", "ticket": "tickets", "agent": "agents"}
 
 

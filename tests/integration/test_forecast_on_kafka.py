@@ -4,7 +4,7 @@ time, with its agent events; after each slice the worker's /metrics must show th
 staffed (from the agent events, through both hops) and an Erlang A forecast at A ~ 20; the
 run's average is compared with Erlang A and the simulation's own service level (measured:
 0.722 forecast, 0.757 Erlang A, 0.736 simulated). Six hours of 30-minute windows leave the
-estimator's bias and noise (tests/unit/agents/test_forecast_vs_simulation.py, 48 hours in
+estimator's bias and noise (tests/unit/agents/domain/test_forecast_vs_simulation.py, 48 hours in
 memory, holds the 2-point comparison), hence the wider bound here."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from support.kafka_io import create_topics, produce
 from support.services import KafkaServer, RedisServer
 from support.worker import Worker
 
-from ccmon.agents import erlang
 from ccmon.agents.devkit.simulator import HandleTime, QueueModel, SimConfig, iter_events
+from ccmon.agents.domain import erlang
 
 HOURS = 6
 SLICE = 1800.0

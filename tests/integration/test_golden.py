@@ -1,5 +1,5 @@
 """Golden test: a fixed event file through a real worker on real Kafka; the scraped
-/metrics must equal an independent recount (tests/integration/golden_reference.py).
+/metrics must equal an independent recount (tests/support/golden.py).
 
 The stream clock is used, so "now" is the file's last event time and the result does not
 depend on the day the test runs."""
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from golden_reference import EVERYTHING, PHASES, expected_samples_of, load, recount
 from support.expect import combined, sample, wait_until_equal
+from support.golden import EVERYTHING, PHASES, expected_samples_of, load, recount
 from support.kafka_io import create_topics, produce
 from support.services import KafkaServer, RedisServer
 from support.worker import Sample, Worker

@@ -29,7 +29,7 @@ from support.services import (
 pytestmark = pytest.mark.integration
 # As the Makefile and the docs run it: any python3, no site-packages (-S: standard library
 # only, before a virtualenv exists), from the repository root.
-STACK = [sys.executable, "-S", "-m", "ccmon.agents.devkit.stack"]
+STACK = [sys.executable, "-S", "-m", "deploy.local.stack"]
 
 
 def _alive(pid: int) -> bool:

@@ -8,9 +8,9 @@ import asyncio
 import redis.asyncio as aioredis
 from support.services import RedisServer
 
-from ccmon.agents.owner import Owner
-from ccmon.agents.state import PartitionState
-from ccmon.streams.statestore import StateStore, Writes
+from ccmon.agents.domain.state import PartitionState
+from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.partitions.statestore import StateStore, Writes
 
 TTL = {"m": 3600, "d": 86400}
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run one test (or any pytest selection) N times in a row and report each run; a flaky
 # test is a failing test (DEVELOPERS.md). Starts Kafka and Redis once for all runs with
-# ccmon.agents.devkit.stack unless CCMON_TEST_KAFKA / CCMON_TEST_REDIS are set, and stops them.
+# deploy.local.stack unless CCMON_TEST_KAFKA / CCMON_TEST_REDIS are set, and stops them.
 #
 #   tests/stress/repeat.sh 20 'tests/integration/test_golden.py::test_golden_metrics_equal_reference[two-workers-rebalance]'
 #
@@ -18,12 +18,12 @@ python=${PYTHON:-.venv/bin/python}
 out=${REPEAT_DIR:-$(mktemp -d -t ccmon-repeat.XXXXXX)}
 mkdir -p "$out"
 services=""
-cleanup() { [[ -z $services ]] || python3 -m ccmon.agents.devkit.stack stop all "$services" >/dev/null 2>&1; }
+cleanup() { [[ -z $services ]] || python3 -m deploy.local.stack stop all "$services" >/dev/null 2>&1; }
 trap cleanup EXIT
 if [[ -z ${CCMON_TEST_KAFKA:-} || -z ${CCMON_TEST_REDIS:-} ]]; then
   services="$out/services"
-  eval "$(python3 -m ccmon.agents.devkit.stack start kafka "$services")" || exit 1
-  eval "$(python3 -m ccmon.agents.devkit.stack start redis "$services")" || exit 1
+  eval "$(python3 -m deploy.local.stack start kafka "$services")" || exit 1
+  eval "$(python3 -m deploy.local.stack start redis "$services")" || exit 1
   export CCMON_TEST_KAFKA="$KAFKA_BOOTSTRAP" CCMON_TEST_KAFKA_VERSION="$KAFKA_VERSION"
   export CCMON_TEST_REDIS="$REDIS_URL"
 fi

@@ -32,12 +32,12 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from golden_reference import EVERYTHING
-
-from alerts.build import load_config, render
-from ccmon.agents.devkit import stack
+from support.golden import EVERYTHING
 from support.paths import ROOT
 from support.worker import Sample, Worker
+
+from alerts.build import load_config, render
+from deploy.local import stack
 
 Item = tuple[str, dict[str, Any]]  # (channel, event body)
 Record = tuple[str, bytes | None, bytes]  # (topic, key, value)
@@ -48,7 +48,7 @@ QUEUES = ("sales", "billing", "care")  # the queues of golden-queues.yaml
 # ---------------------------------------------------------------- services of one's own
 @dataclass
 class OwnService:
-    """One Kafka or Redis in ``directory``, started by ccmon.agents.devkit.stack like the
+    """One Kafka or Redis in ``directory``, started by deploy.local.stack like the
     session's, that a test may stop and start again on the same port."""
 
     service: str

@@ -2,7 +2,7 @@
 by the contract (docs/events.md), whatever its shape. A seeded generator of our own rather
 than hypothesis: the test needs a fixed number (10,000) of records whose every kind is
 present in known proportions, produced in seconds, not a search for a counterexample
-(tests/unit/streams/test_streams_events_hypothesis.py does that, without Kafka).
+(tests/unit/streams/contract/test_events_hypothesis.py does that, without Kafka).
 
 Contact and agent ids inside the payloads carry the personal-data marker, so the suite's
 scan proves rejections do not leak them into logs or /metrics either.

@@ -1,6 +1,6 @@
 """Real Kafka, Redis, Prometheus and Alertmanager for the test suite.
 
-Started on demand by ccmon.agents.devkit.stack (free ports on 127.0.0.1, throw-away data) and
+Started on demand by deploy.local.stack (free ports on 127.0.0.1, throw-away data) and
 stopped by `Services.close()`. CCMON_TEST_KAFKA (host:port) and CCMON_TEST_REDIS (a redis://
 URL) point the suite at servers that are already running instead.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
-
-from ccmon.agents.devkit import stack
 from support.paths import ROOT
+
+from deploy.local import stack
 
 __all__ = [
     "HINT",

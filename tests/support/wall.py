@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 import pytest
-
 from support.paths import ROOT
 
 CHROMIUM = os.environ.get("CCMON_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -15,7 +15,7 @@ from support.paths import ROOT
 from ccmon import __version__
 from ccmon.agents import checkconfig
 from ccmon.agents.cli import COMMANDS
-from ccmon.streams.events import ALL_CHANNELS
+from ccmon.streams.contract.events import ALL_CHANNELS
 
 OURS = ["worker", "demo", "simulate", "validate", "wall", "check-config"]
 

@@ -119,7 +119,7 @@ def healthcheck_argv() -> list[str]:
 
 
 def test_the_worker_serves_the_checked_endpoints() -> None:
-    web = (ROOT / "agents" / "web.py").read_text(encoding="utf-8")
+    web = (ROOT / "agents" / "worker" / "web.py").read_text(encoding="utf-8")
     assert '@app.page("/healthz"' in web and '@app.page("/metrics"' in web
 
 

@@ -171,7 +171,7 @@ def test_probes_ask_healthz_on_the_web_port(base: list[dict[str, Any]]) -> None:
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         get = container[probe]["httpGet"]
         assert get == {"path": "/healthz", "port": port["name"]}, probe
-    assert '@app.page("/healthz"' in (ROOT / "agents" / "web.py").read_text("utf-8")
+    assert '@app.page("/healthz"' in (ROOT / "agents" / "worker" / "web.py").read_text("utf-8")
 
 
 def test_image_tag_follows_the_project_version(base: list[dict[str, Any]]) -> None:

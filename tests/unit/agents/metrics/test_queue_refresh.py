@@ -10,16 +10,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.paths import ROOT
 
-from ccmon.agents.contacts import apply_contact
-from ccmon.agents.effects import HANDLE, WAIT, Effects, StateLimits
+from ccmon.agents.domain.contacts import apply_contact
+from ccmon.agents.domain.effects import HANDLE, WAIT, Effects, StateLimits
+from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.metrics import queues as q
-from ccmon.agents.metrics import source as src
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.queues import QueueExposition
-from ccmon.agents.metrics.source import ReadModelSource
-from ccmon.agents.state import PartitionState
+from ccmon.agents.readmodel import source as src
+from ccmon.agents.readmodel.source import ReadModelSource
 from ccmon.streams.config import load_queue_config
-from ccmon.streams.events import Event
+from ccmon.streams.contract.events import Event
 
 NOW = 1_795_435_200.0
 CONFIG = load_queue_config(ROOT / "deploy" / "queues.example.yaml")

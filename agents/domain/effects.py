@@ -1,0 +1,104 @@
+"""What one batch of events does to one partition, computed before it is written.
+
+The domain modules (contacts, tickets, surveys, expiry) read the partition's state through
+an :class:`Effects` and record their changes in it: increments coalesced per bucket and
+counter, live entries set or deleted. Nothing is changed in place: the owner writes the
+result to Redis in one atomic script and merges it into its copy only once Redis accepted.
+Works on any :class:`~ccmon.agents.domain.state.PartitionState` (unit tests build them directly).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.state import Entry, PartitionState
+from ccmon.agents.partitions.statestore import Bucket, Writes
+
+# Histogram names -> the bounds they are recorded with (set once at start-up).
+WAIT = "wait"
+HANDLE = "handle"
+TICKET_FRT = "ticket_frt"
+TICKET_RESOLUTION = "ticket_res"
+
+TOTALS: Bucket = ("t", "")
+
+
+@dataclass
+class StateLimits:
+    bucket_retention_minutes: int = 120
+    day_retention_days: int = 3
+    closed_marker_seconds: float = 900.0
+    closed_ticket_marker_seconds: float = 86400.0
+    histogram_bounds: dict[str, list[float]] = field(default_factory=dict)
+    agent_silence_seconds: float = 43200.0
+
+
+class Effects:
+    def __init__(self, state: PartitionState, limits: StateLimits) -> None:
+        self.state = state
+        self.limits = limits
+        self.writes = Writes()
+        # Records for other partitions (agent states per queue, ccmon.agents.domain.staffing), by
+        # repartition partition: sent and acknowledged by Kafka before ``writes`` is written.
+        self.outbox: dict[int, list[dict[str, Any]]] = {}
+
+    # ---- live entries ------------------------------------------------------------
+    def live(self, cq: str, contact: str) -> Entry | None:
+        key = (cq, contact)
+        if key in self.writes.live:
+            return self.writes.live[key]
+        return self.state.live.get(cq, {}).get(contact)
+
+    def put(self, cq: str, contact: str, entry: Entry) -> None:
+        self.writes.live[(cq, contact)] = entry
+
+    def delete(self, cq: str, contact: str) -> None:
+        self.writes.live[(cq, contact)] = None
+
+    # ---- counters ----------------------------------------------------------------
+    def add(self, bucket: Bucket, cq: str, incs: Mapping[str, float]) -> None:
+        fields = self.writes.incr.setdefault(bucket, {})
+        get = fields.get
+        prefix = cq + "|"
+        for name, value in incs.items():
+            key = prefix + name
+            fields[key] = get(key, 0.0) + value
+
+    def count(
+        self,
+        channel: str,
+        queue: str,
+        ts: float,
+        now: float,
+        tz: str,
+        incs: Mapping[str, float],
+        observe: Mapping[str, float] | None = None,
+    ) -> bool:
+        """Add ``incs`` to the event's minute and local-day buckets and to the totals.
+
+        Returns True when the event is late (its minute bucket is gone): it still reaches
+        the day bucket while that is kept, and always the cumulative totals."""
+        cq = b.cq_key(channel, queue)
+        minute = b.minute_of(ts)
+        late = minute <= b.minute_of(now) - self.limits.bucket_retention_minutes
+        if not late:
+            self.add(("m", str(minute)), cq, incs)
+        day = b.local_day(ts, tz)
+        if not b.day_is_expired(day, now, self.limits.day_retention_days):
+            self.add(("d", day), cq, incs)
+        totals = dict(incs)
+        for name, value in (observe or {}).items():
+            self._observe(totals, name, value)
+        self.add(TOTALS, cq, totals)
+        return late
+
+    def _observe(self, into: dict[str, float], name: str, value: float) -> None:
+        bounds = self.limits.histogram_bounds.get(name, [])
+        idx = bisect.bisect_left(bounds, value)
+        label = repr(bounds[idx]) if idx < len(bounds) else "+Inf"
+        into[f"h:{name}:{label}"] = into.get(f"h:{name}:{label}", 0.0) + 1.0
+        into[f"h:{name}:sum"] = into.get(f"h:{name}:sum", 0.0) + value

@@ -1,0 +1,122 @@
+"""One repartition partition's counting state in this worker's memory: the owner's copy of
+what :mod:`ccmon.agents.partitions.statestore` holds in Redis.
+
+The owner is the only writer of its partition (the Redis fence guarantees it), so its copy
+is exact: it is loaded once when the partition is assigned, then every batch that Redis
+accepted is merged into it. The read side (/metrics, the wallboard) reads only this copy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ccmon.agents.partitions.statestore import Bucket, RawPartition, Writes, parse_live_field
+
+Counters = dict[str, float]
+Entry = dict[str, Any]
+
+
+def split_field(name: str) -> tuple[str, str]:
+    """``"call|sales|off"`` -> (``"call|sales"``, ``"off"``). Counter names never hold a
+    ``|``; a queue name may: the name is what follows the last one."""
+    cq, _, counter = name.rpartition("|")
+    return cq, counter
+
+
+@dataclass
+class PartitionState:
+    partition: int
+    totals: dict[str, Counters] = field(default_factory=lambda: defaultdict(dict))
+    minutes: dict[str, dict[int, Counters]] = field(default_factory=lambda: defaultdict(dict))
+    days: dict[str, dict[str, Counters]] = field(default_factory=lambda: defaultdict(dict))
+    live: dict[str, dict[str, Entry]] = field(default_factory=lambda: defaultdict(dict))
+    # Bumped on every change of a channel x queue: the read model recomputes only those.
+    versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @classmethod
+    def from_raw(cls, partition: int, raw: RawPartition) -> PartitionState:
+        state = cls(partition)
+        for name, value in raw.totals.items():
+            cq, counter = split_field(name)
+            state.totals[cq][counter] = float(value)
+        for (kind, when), content in raw.buckets.items():
+            for name, value in content.items():
+                cq, counter = split_field(name)
+                state._bucket(cq, kind, when)[counter] = float(value)
+        for name, value in raw.live.items():
+            cq, contact = parse_live_field(name)
+            state.live[cq][contact] = orjson.loads(value)
+        for cq in {*state.totals, *state.minutes, *state.days, *state.live}:
+            state.versions[cq] = 1
+        return state
+
+    def _bucket(self, cq: str, kind: str, when: str) -> Counters:
+        if kind == "t":
+            return self.totals[cq]
+        if kind == "m":
+            return self.minutes[cq].setdefault(int(when), {})
+        return self.days[cq].setdefault(when, {})
+
+    def channel_queues(self) -> set[str]:
+        return {*self.totals, *self.live}
+
+    def merge(self, writes: Writes) -> None:
+        """Apply a batch Redis has accepted."""
+        for (kind, when), fields in writes.incr.items():
+            for name, value in fields.items():
+                cq, counter = split_field(name)
+                counters = self._bucket(cq, kind, when)
+                counters[counter] = counters.get(counter, 0.0) + value
+                self.versions[cq] += 1
+        for (cq, contact), entry in writes.live.items():
+            if entry is None:
+                contacts = self.live.get(cq)
+                if contacts is not None:
+                    contacts.pop(contact, None)
+                    if not contacts:
+                        del self.live[cq]
+            else:
+                self.live[cq][contact] = entry
+            self.versions[cq] += 1
+        for bucket in writes.drop:
+            self.forget(bucket)
+
+    def forget(self, bucket: Bucket) -> None:
+        kind, when = bucket
+        table: dict[str, Any] = self.minutes if kind == "m" else self.days
+        key: Any = int(when) if kind == "m" else when
+        for cq, per_when in list(table.items()):
+            if per_when.pop(key, None) is not None:
+                self.versions[cq] += 1
+                if not per_when:
+                    del table[cq]
+
+    def as_seed(self) -> Writes:
+        """The whole copy as writes that set (not add) every value: what the owner writes
+        back when Redis comes back without its data."""
+        writes = Writes()
+        for cq, counters in self.totals.items():
+            writes.seed.setdefault(("t", ""), {}).update(
+                {f"{cq}|{k}": v for k, v in counters.items()}
+            )
+        for cq, per_minute in self.minutes.items():
+            for minute, counters in per_minute.items():
+                target = writes.seed.setdefault(("m", str(minute)), {})
+                target.update({f"{cq}|{k}": v for k, v in counters.items()})
+        for cq, per_day in self.days.items():
+            for day, counters in per_day.items():
+                target = writes.seed.setdefault(("d", day), {})
+                target.update({f"{cq}|{k}": v for k, v in counters.items()})
+        for cq, contacts in self.live.items():
+            for contact, entry in contacts.items():
+                writes.live[(cq, contact)] = entry
+        return writes
+
+    def buckets(self) -> set[Bucket]:
+        """Every minute and day bucket held (expiry walks them)."""
+        held = {("m", str(m)) for per in self.minutes.values() for m in per}
+        return held | {("d", d) for per in self.days.values() for d in per}

@@ -1,0 +1,165 @@
+"""The read side: per channel x queue views computed from the owned partitions' state.
+
+Only partitions this worker owns are read, so every channel x queue is exported by exactly
+one worker. A view is recomputed only when its queue changed or the minute turned (the
+windows move): a scrape of 1,500 quiet queues costs lookups, not rollups. Used by the
+/metrics collectors and the Redis snapshot alike, so both show the same numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.forecast import REFRESH_SECONDS, Forecast, Forecaster
+from ccmon.agents.domain.staffing import AGENT_CQ, agent_counts
+from ccmon.agents.domain.state import PartitionState
+from ccmon.streams.config import QueuePolicy
+
+PolicyFor = Callable[[str, str], QueuePolicy]
+
+
+@dataclass
+class QueueView:
+    channel: str
+    queue: str
+    policy: QueuePolicy
+    windows: dict[str, b.Counters] = field(default_factory=dict)
+    totals: Mapping[str, Any] = field(default_factory=dict)
+    waiting: int = 0
+    oldest_waiting_since: float | None = None
+    tickets_open: int = 0
+    tickets_overdue: int = 0
+    oldest_open_ticket_since: float | None = None
+    ticket_origins: list[float] = field(default_factory=list)  # sorted: overdue by bisect
+    agents: dict[str, int] = field(default_factory=dict)  # logged-in agents per state
+    not_ready: dict[str, int] = field(default_factory=dict)  # not-ready agents per reason
+    forecast: Forecast | None = None  # set at each build (ccmon.agents.domain.forecast)
+
+    @property
+    def staffed(self) -> int:
+        """Agents logged in and skilled for the queue (N of the forecast)."""
+        return sum(self.agents.values())
+
+
+@dataclass
+class ReadModel:
+    now: float
+    queues: dict[tuple[str, str], QueueView]
+    built_in_seconds: float
+    # Set by ccmon.agents.readmodel.source: the owner generation the model was built under
+    # and the monotonic time its first pair was read.
+    generation: int = -1
+    read_at: float = 0.0
+
+
+def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -> QueueView:
+    channel, queue = cq.split("|", 1)
+    view = QueueView(channel, queue, policy_for(channel, queue))
+    tz = view.policy.timezone
+    view.totals = state.totals.get(cq, {})
+    view.windows = b.rollup(state.minutes.get(cq, {}), now, tz)
+    today = state.days.get(cq, {}).get(b.local_day(now, tz))
+    view.windows["today"] = b.sum_all([today] if today else [])
+    waiting: list[float] = []
+    for entry in state.live.get(cq, {}).values():
+        kind = entry.get("k")
+        if kind == "w":
+            waiting.append(float(entry["t"]))
+        elif kind == "t":
+            view.ticket_origins.append(float(entry.get("c") or entry["t"]))
+    view.agents, view.not_ready = agent_counts(state.live.get(cq, {}))
+    view.waiting = len(waiting)
+    view.oldest_waiting_since = min(waiting) if waiting else None
+    view.ticket_origins.sort()
+    view.tickets_open = len(view.ticket_origins)
+    view.oldest_open_ticket_since = view.ticket_origins[0] if view.ticket_origins else None
+    return view
+
+
+class ReadModelBuilder:
+    def __init__(
+        self,
+        policy_for: PolicyFor,
+        forecast_window: str = "30m",
+        forecast_refresh_seconds: float = REFRESH_SECONDS,
+        deferred_forecasts: bool = False,
+    ) -> None:
+        self.policy_for = policy_for
+        self.forecaster = Forecaster(
+            forecast_window, forecast_refresh_seconds, deferred=deferred_forecasts
+        )
+        self._cache: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
+
+    def build(self, states: Mapping[int, PartitionState], now: float) -> ReadModel:
+        run = BuildRun(self, states, now)
+        run.step(len(run.todo))
+        return run.finish()
+
+    def start(self, states: Mapping[int, PartitionState], now: float) -> BuildRun:
+        """A build done a few pairs at a time (:meth:`BuildRun.step`), so that a caller on
+        the event loop can let the counting agents run between the steps."""
+        return BuildRun(self, states, now)
+
+
+class BuildRun:
+    def __init__(
+        self, builder: ReadModelBuilder, states: Mapping[int, PartitionState], now: float
+    ) -> None:
+        started = time.perf_counter()
+        self.builder = builder
+        self.now = now
+        self.minute = b.minute_of(now)
+        # Listed up front: the states may change between steps, the list of work does not.
+        # The per-agent entries are left out: queues see agents through hop 2.
+        self.todo = [
+            (partition, state, cq)
+            for partition, state in states.items()
+            for cq in sorted(state.channel_queues())
+            if cq != AGENT_CQ
+        ]
+        self.done = 0
+        self.views: dict[tuple[str, str], QueueView] = {}
+        self.fresh: dict[tuple[int, str], tuple[tuple[int, int], QueueView]] = {}
+        builder.forecaster.new_build()
+        self.seconds = time.perf_counter() - started
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= len(self.todo)
+
+    def step(self, pairs: int) -> None:
+        started = time.perf_counter()
+        cache = self.builder._cache
+        forecaster = self.builder.forecaster
+        for partition, state, cq in self.todo[self.done : self.done + pairs]:
+            key = (state.versions[cq], self.minute)
+            cached = cache.get((partition, cq))
+            view = cached[1] if cached and cached[0] == key else None
+            if view is None:
+                view = view_of(state, cq, self.builder.policy_for, self.now)
+            self.fresh[(partition, cq)] = (key, view)
+            overdue_before = self.now - view.policy.resolution_target_seconds
+            view.tickets_overdue = bisect.bisect_left(view.ticket_origins, overdue_before)
+            pair = (view.channel, view.queue)
+            view.forecast = forecaster.get(
+                pair,
+                view.windows.get(forecaster.window, {}),
+                view.staffed,
+                view.policy,
+                self.now,
+            )
+            self.views[pair] = view
+        self.done += pairs
+        self.seconds += time.perf_counter() - started
+
+    def finish(self) -> ReadModel:
+        started = time.perf_counter()
+        self.builder._cache = self.fresh  # queues of partitions no longer ours fall out here
+        self.builder.forecaster.retain(set(self.views))
+        ordered = dict(sorted(self.views.items()))  # a stable exposition, whatever the partitions
+        return ReadModel(self.now, ordered, self.seconds + time.perf_counter() - started)

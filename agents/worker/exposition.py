@@ -1,0 +1,85 @@
+"""/metrics: the per-queue part written directly (:mod:`ccmon.agents.metrics.queues`),
+then the per-worker part (pipeline counters, Faust sensor, consumer lag) from
+prometheus_client's registry. Family names never overlap: the registry's duplicate check
+covers its part, a unit test the whole body."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import faust
+from faust.types import TP
+from prometheus_client import generate_latest
+
+from ccmon.agents.metrics.budget import Budget
+from ccmon.agents.metrics.lag import LagCollector
+from ccmon.agents.metrics.queues import QueueExposition
+from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.readmodel.source import ReadModelSource
+from ccmon.agents.worker.runtime import Runtime
+from ccmon.agents.worker.sensor import CcmonSensor
+
+# CPU per second the staffing forecasts may take on the event loop (ccmon.agents.domain.forecast).
+FORECAST_BUDGET_SECONDS = 0.1
+# How often the refresher asks whether the next scrape is near (a cheap check).
+REFRESH_CHECK_SECONDS = 0.1
+
+
+class Exposition:
+    def __init__(self, queues: QueueExposition, runtime: Runtime) -> None:
+        self.queues = queues
+        self.registry = runtime.registry
+
+    async def body(self) -> bytes:
+        return (await self.queues.text()).encode() + generate_latest(self.registry)
+
+
+def register(
+    runtime: Runtime,
+    owner: Owner,
+    app: faust.App,
+    sensor: CcmonSensor,
+    consumed_topics: Collection[str],
+) -> tuple[ReadModelSource, Exposition]:
+    source = ReadModelSource(
+        owner.owned,
+        runtime.policy,
+        runtime.clock.now,
+        generation=lambda: owner.generation,
+        forecast_window=runtime.settings.forecast_window,
+        forecast_refresh_seconds=runtime.settings.forecast_refresh_seconds,
+        deferred_forecasts=True,
+    )
+    budget = Budget.from_settings(runtime.settings)
+    queues = QueueExposition(source, budget, runtime.exported_bounds(budget.detail))
+
+    def highwater(tp: TP) -> int | None:
+        try:
+            return int(app.consumer.highwater(tp))
+        except Exception:  # the fetcher has not seen the partition yet
+            return None
+
+    def position(tp: TP) -> int | None:
+        """Where this worker is done: its last commit, else after the last record read."""
+        # Faust's own bookkeeping (a defaultdict, so .get, never []): no public accessor.
+        committed: dict[TP, int | None] = getattr(app.consumer, "_committed_offset", {})
+        if (offset := committed.get(tp)) is not None:
+            return offset
+        read = sensor.last_read.get(tp)
+        return None if read is None else read + 1
+
+    runtime.registry.register(
+        LagCollector(app.assignor.assigned_actives, highwater, position, consumed_topics)
+    )
+
+    @app.timer(interval=REFRESH_CHECK_SECONDS, name="ccmon.metrics_refresh")
+    async def refresh_metrics() -> None:
+        queues.refresh_when_due()
+
+    @app.timer(interval=1.0, name="ccmon.forecasts")
+    async def compute_forecasts() -> None:
+        # A tenth of a core at most: at 1,500 queues a round of forecasts takes ~10-20 s.
+        await source.builder.forecaster.work(FORECAST_BUDGET_SECONDS)
+
+    runtime.pipeline  # noqa: B018 - creates the pipeline series before the first scrape
+    return source, Exposition(queues, runtime)

@@ -1,0 +1,109 @@
+"""Whether this worker reaches Redis and Kafka right now: what ``/healthz`` reports and
+``ccmon_redis_up`` / ``ccmon_kafka_up`` export.
+
+Redis is judged by every command the worker runs (a state write, a guard lookup, the queue
+cap) and by a probe every few seconds, so an idle worker notices an outage too; Kafka by a
+metadata request of its own (:class:`ccmon.streams.kafka.connection.BrokerProbe`). An outage is
+reported, never acted upon: ``/healthz`` keeps answering 200, since a restart cures
+neither a broker nor a Redis outage (a liveness probe that failed would restart every
+worker at once), and a worker that answers keeps its metrics scraped, so the outage can be
+alerted on (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Gauge
+from redis.asyncio import Redis
+
+from ccmon.agents.partitions.statestore import REDIS_ERRORS
+from ccmon.streams.kafka.connection import BrokerProbe
+
+log = logging.getLogger(__name__)
+
+PROBE_INTERVAL_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass
+class Dependency:
+    name: str
+    gauge: Gauge
+    up: bool = True
+    since: float = 0.0  # wall time of the last change
+    error: str = ""
+
+    def set(self, up: bool, error: str = "") -> None:
+        if up != self.up or not self.since:
+            if up and self.since:
+                log.warning("%s reachable again after %.1fs", self.name, time.time() - self.since)
+            elif not up:
+                log.warning("%s unreachable%s", self.name, f": {error}" if error else "")
+            self.up, self.since = up, time.time()
+            self.gauge.set(1 if up else 0)
+        if not up and error:
+            self.error = error
+        elif up:
+            self.error = ""
+
+    def report(self) -> dict[str, object]:
+        out: dict[str, object] = {"up": self.up, "since": round(self.since, 3)}
+        if not self.up:
+            out["error"] = self.error
+        return out
+
+
+class Health:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.redis = Dependency(
+            "Redis",
+            Gauge(
+                "ccmon_redis_up",
+                "1 while this worker's last Redis command succeeded, 0 while Redis is "
+                "unreachable (counting waits: nothing is counted without the guard).",
+                registry=registry,
+            ),
+        )
+        self.kafka = Dependency(
+            "Kafka",
+            Gauge(
+                "ccmon_kafka_up",
+                "1 while this worker gets metadata from the Kafka cluster, 0 while it cannot.",
+                registry=registry,
+            ),
+        )
+        for dependency in (self.redis, self.kafka):
+            dependency.set(True)
+
+    def redis_status(self, up: bool, error: str = "") -> None:
+        self.redis.set(up, error)
+
+    def kafka_status(self, up: bool, error: str = "") -> None:
+        self.kafka.set(up, error)
+
+    def report(self, partitions: list[int]) -> dict[str, object]:
+        ok = self.redis.up and self.kafka.up
+        return {
+            "status": "ok" if ok else "degraded",
+            "partitions": partitions,
+            "redis": self.redis.report(),
+            "kafka": self.kafka.report(),
+        }
+
+
+async def probe(health: Health, broker: BrokerProbe, redis: Redis, key: str) -> None:
+    """One round of probes. Redis gets a write with a TTL, not a PING: a Redis that answers
+    but refuses writes (out of memory, a read-only replica) stops counting just the same."""
+    error = await broker.check()
+    health.kafka_status(not error, error)
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            await redis.set(key, "1", ex=60)
+    except (*REDIS_ERRORS, TimeoutError) as exc:
+        health.redis_status(False, f"{type(exc).__name__}: {exc}".rstrip(": "))
+    else:
+        health.redis_status(True)

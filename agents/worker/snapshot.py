@@ -1,0 +1,181 @@
+"""The wallboard read model in Redis: one JSON document per channel x queue, refreshed every
+second with a short TTL, so a queue that moved to another worker leaves no stale copy.
+
+Key: ``{prefix}:live:{channel}:{queue}``, plus an index of the queues and a notification
+after each publication (:mod:`ccmon.streams.store.livemodel`). Readers (the wall server, chat-ops
+bots) GET the documents; docs/metrics.md documents the fields. No contact or agent id is
+ever part of a document.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ccmon.agents.domain import buckets as b
+from ccmon.agents.metrics.staffing import occupancy
+from ccmon.agents.readmodel.source import ReadModelSource, Slicer
+from ccmon.agents.readmodel.views import QueueView, ReadModel
+from ccmon.agents.worker.runtime import Runtime
+from ccmon.streams.store import livemodel
+
+log = logging.getLogger(__name__)
+
+
+def window_documents(view: QueueView) -> dict[str, dict[str, float | None]]:
+    variant = view.policy.variant
+    out: dict[str, dict[str, float | None]] = {}
+    for name in b.WINDOWS:
+        counters = view.windows.get(name, {})
+        out[name] = b.kpis(counters, variant) | {"offered": counters.get(b.OFFERED, 0.0)}
+        if view.channel == "ticket":  # a ticket tile shows the day's flow, not "offered"
+            out[name]["created"] = counters.get(b.T_CREATED, 0.0)
+            out[name]["resolved"] = counters.get(b.T_RESOLVED, 0.0)
+    return out
+
+
+def _age(now: float, since: float | None) -> float | None:
+    return None if since is None else now - since
+
+
+def document(
+    view: QueueView,
+    now: float,
+    windows: dict[str, dict[str, float | None]] | None = None,
+    published_at: float | None = None,
+) -> dict[str, object]:
+    """``now`` is the worker's clock (wall or stream); ``published_at`` the wall clock of the
+    publication, what readers compare with their own clock to tell live from delayed."""
+    p = view.policy
+    if windows is None:
+        windows = window_documents(view)
+    return {
+        "channel": view.channel,
+        "queue": view.queue,
+        "at": now,
+        "published_at": now if published_at is None else published_at,
+        "timezone": p.timezone,
+        "waiting": view.waiting,
+        "oldest_waiting_seconds": _age(now, view.oldest_waiting_since),
+        "tickets_open": view.tickets_open,
+        "tickets_overdue": view.tickets_overdue,
+        "oldest_open_ticket_seconds": _age(now, view.oldest_open_ticket_since),
+        "target": {
+            "service_level": p.target_ratio,
+            "threshold_seconds": p.threshold_seconds,
+            "comparison": p.comparison,
+            "variant": p.variant,
+            "first_response_seconds": p.first_response_target_seconds,
+            "resolution_seconds": p.resolution_target_seconds,
+        },
+        "limits": {
+            "abandon_ratio": p.abandon_ratio,
+            "blocking_ratio": p.blocking_ratio,
+            "waiting_contacts": p.waiting_contacts,
+            "min_volume": p.min_volume,
+        },
+        "windows": windows,
+        "agents": agents_document(view),
+    }
+
+
+def agents_document(view: QueueView) -> dict[str, object]:
+    """Agents per state and the forecast: what the wall page's agent tiles read."""
+    fc = view.forecast
+    return {
+        "staffed": view.staffed,
+        "available": view.agents.get("available", 0),
+        "on_contact": view.agents.get("on_contact", 0),
+        "after_contact_work": view.agents.get("after_contact_work", 0),
+        "not_ready": dict(sorted(view.not_ready.items())),
+        "occupancy": {w: occupancy(view.windows.get(w, {})) for w in b.WINDOWS},
+        "forecast": None
+        if fc is None
+        else {
+            "model": fc.model,
+            "service_level_predicted": fc.predicted,
+            "required": fc.required,
+            "shortfall": fc.shortfall,
+            "offered_load_erlangs": fc.inputs.traffic,
+            "handle_time_seconds": fc.inputs.aht,
+            "patience_seconds": fc.inputs.patience,
+        },
+    }
+
+
+PIPELINE_CHUNK = 250
+
+
+class Publisher:
+    """Writes every owned queue's document each second (their TTL proves they are live);
+    the windows part is recomputed only for queues whose view changed."""
+
+    def __init__(self, redis: Redis, prefix: str, ttl: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl
+        self._windows: dict[tuple[str, str], tuple[QueueView, Any]] = {}
+
+    async def publish(self, model: ReadModel) -> None:
+        if not model.queues:
+            return
+        fresh: dict[tuple[str, str], tuple[QueueView, Any]] = {}
+        # 1,500 changed views cost ~0.2 s of KPI documents: built in slices, so a scrape or
+        # a counting step is not kept waiting behind them.
+        slicer = Slicer()
+        published_at = time.time()
+        index = livemodel.index_key(self.prefix)
+        members = [livemodel.member(channel, queue) for channel, queue in model.queues]
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for n, (key, view) in enumerate(model.queues.items(), 1):
+                cached = self._windows.get(key)
+                windows = cached[1] if cached and cached[0] is view else None
+                if windows is None:
+                    windows = window_documents(view)
+                fresh[key] = (view, windows)
+                pipe.set(
+                    livemodel.doc_key(self.prefix, *key),
+                    orjson.dumps(document(view, model.now, windows, published_at)),
+                    ex=self.ttl,
+                )
+                if n % PIPELINE_CHUNK == 0:  # packing 1,500 commands at once is ~0.1 s
+                    await pipe.execute()
+                await slicer.pause()
+            # One connection, in order: a reader told by the notification finds the
+            # documents already written.
+            pipe.zadd(index, dict.fromkeys(members, published_at))
+            horizon = published_at - livemodel.INDEX_HORIZON_SECONDS
+            pipe.zremrangebyscore(index, "-inf", horizon)
+            pipe.expire(index, livemodel.INDEX_HORIZON_SECONDS)
+            pipe.publish(livemodel.notify_channel(self.prefix), orjson.dumps(members))
+            await pipe.execute()
+        except RedisError as exc:  # the wallboard is stale for a second; counting goes on
+            log.warning("snapshot not published: %s", exc)
+        self._windows = fresh
+
+
+def register_publisher(
+    app: faust.App,
+    runtime: Runtime,
+    source: ReadModelSource,
+    built: Callable[[ReadModel], None] = lambda model: None,
+) -> None:
+    """``built`` is told of every model the publisher builds (the /metrics body reuses it)."""
+    settings = runtime.settings
+
+    publisher = Publisher(runtime.redis, settings.redis_prefix, settings.snapshot_ttl_seconds)
+
+    @app.timer(interval=settings.snapshot_interval_seconds, name="ccmon.snapshot")
+    async def publish_snapshot() -> None:
+        model = await source.fresh()
+        built(model)
+        runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
+        await publisher.publish(model)

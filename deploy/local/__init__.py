@@ -1,0 +1,2 @@
+"""The real services on 127.0.0.1 for development, tests and benchmarks (standard library
+only)."""

@@ -1,0 +1,157 @@
+"""Rebalance storm: three workers on real Kafka and Redis while ~30,000 events flow; workers
+join, leave cleanly and are killed with SIGKILL, eight membership changes in all. Once the
+group has settled after the last change, the /metrics of the live workers, summed, equal an
+independent recount exactly: every counter, every window, contacts waiting, tickets open
+and the duplicates sent; and no channel x queue is exported by two workers."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from support.expect import combined, wait_until_equal
+from support.golden import EVERYTHING, expected_samples_of, recount_events
+from support.kafka_io import create_topics, produce
+from support.paths import ROOT
+from support.services import KafkaServer, RedisServer
+from support.worker import Sample, Worker
+
+QUEUES = ("sales", "billing", "care")
+CONTACTS = 7_500  # about 30,000 events with their lifecycles and duplicates
+DUPLICATE_SHARE = 0.03
+SPAN_SECONDS = 45 * 60
+
+
+def lifecycles(seed: int, end: float) -> Iterator[tuple[float, str, dict[str, Any]]]:
+    """Whole contacts with their waits given (so that no count depends on which worker
+    saw an offer), over the 45 minutes before ``end``; a few still waiting."""
+    rng = random.Random(seed)
+    for n in range(CONTACTS):
+        channel = rng.choice(("call", "call", "chat", "ticket"))
+        queue = rng.choice(QUEUES)
+        t = end - SPAN_SECONDS + rng.random() * (SPAN_SECONDS - 120)
+        cid = f"{channel[0]}{n}"
+
+        def event(
+            kind: str,
+            at: float,
+            cid: str = cid,
+            channel: str = channel,
+            queue: str = queue,
+            **fields: Any,
+        ) -> tuple[float, str, dict[str, Any]]:
+            at = min(at, end)  # never ahead of the wall clock (that is rejected)
+            body = {"event_id": f"{cid}-{kind}", "type": kind, "queue": queue}
+            return at, channel, {**body, "contact_id": cid, "occurred_at": int(at * 1000), **fields}
+
+        if channel == "ticket":
+            yield event("created", t)
+            if rng.random() < 0.7:
+                yield event("resolved", t + rng.uniform(60, 600))
+            continue
+        roll = rng.random()
+        if roll < 0.04:
+            yield event("blocked", t, reason=rng.choice(("trunks_busy", "queue_full")))
+            continue
+        yield event("offered", t)
+        if roll > 0.97:
+            continue  # still waiting at the end
+        wait = rng.expovariate(1 / 25)
+        kind = "abandoned" if roll < 0.15 else "answered"
+        yield event(kind, t + wait, wait_seconds=round(wait, 3))
+        if kind == "answered":
+            yield event("ended", t + wait + 30, talk_seconds=rng.uniform(30, 300))
+
+
+def source_records(topics: dict[str, str], end: float) -> list[tuple[str, bytes, bytes]]:
+    rng = random.Random(7)
+    timed = sorted(lifecycles(11, end), key=lambda item: item[0])
+    records = []
+    for _, channel, body in timed:
+        record = (topics[channel], body["contact_id"].encode(), orjson.dumps(body))
+        records.append(record)
+        if rng.random() < DUPLICATE_SHARE:
+            records.append(record)  # a producer retry: same event, another record
+    return records
+
+
+def test_rebalance_storm_leaves_every_number_exact(
+    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+) -> None:
+    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    env = {
+        "CCMON_TOPIC_CALLS": topics["call"],
+        "CCMON_TOPIC_CHATS": topics["chat"],
+        "CCMON_TOPIC_TICKETS": topics["ticket"],
+        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
+        "CCMON_CLOCK": "stream",
+        **EVERYTHING,
+        "CCMON_PARTITIONS": "6",
+        "CCMON_QUEUE_CONFIG": str(ROOT / "tests" / "integration" / "data" / "golden-queues.yaml"),
+        "CCMON_TICK_INTERVAL_SECONDS": "3600",
+        "CCMON_SESSION_TIMEOUT_SECONDS": "6",
+    }
+    records = source_records(topics, end=time.time())
+    chunks = [records[i::9] for i in range(9)]  # each chunk spans the whole time range
+    running: dict[str, Worker] = {}
+    started = 0
+
+    def join() -> None:
+        nonlocal started
+        started += 1
+        name = f"w{started}"
+        running[name] = Worker(
+            kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name=name
+        ).start()
+
+    def leave(name: str) -> None:
+        running.pop(name).stop()
+
+    def kill(name: str) -> None:
+        running.pop(name).kill()
+
+    storm = [
+        join,  # 1: w3
+        lambda: leave("w1"),  # 2
+        join,  # 3: w4
+        lambda: kill("w2"),  # 4
+        join,  # 5: w5
+        lambda: leave("w3"),  # 6
+        lambda: kill("w4"),  # 7
+        join,  # 8: w6
+    ]
+    try:
+        join()
+        join()
+        for chunk, change in zip(chunks, [*storm, None], strict=True):
+            produce(kafka.bootstrap, chunk)
+            if change is not None:
+                change()  # while the workers are busy with what was just sent
+        events = _as_events(records, topics)
+        assert len({e["event_id"] for _, e in events}) < len(events), "duplicates must be sent"
+        # Per-queue numbers only: ccmon_events_* count per worker process, and the processes
+        # killed took theirs along (the single-worker tests check those exactly).
+        expected = expected_samples_of(recount_events(events))
+        workers = list(running.values())
+        wait_until_equal(lambda: combined(workers), expected, timeout=180, rel=1e-6)
+        exported: dict[Sample, int] = {}
+        for w in workers:
+            for key in w.samples():
+                if key[0] == "ccmon_contacts_offered_total":
+                    exported[key] = exported.get(key, 0) + 1
+        assert exported and all(n == 1 for n in exported.values()), exported
+    finally:
+        for w in running.values():
+            w.stop()
+
+
+def _as_events(
+    records: list[tuple[str, bytes, bytes]], topics: dict[str, str]
+) -> list[tuple[str, dict[str, object]]]:
+    channel_of = {t: c for c, t in topics.items()}
+    return [(channel_of[t], orjson.loads(v)) for t, _, v in records]

@@ -1,0 +1,122 @@
+"""Redis with an ACL user and TLS: Debian's redis-server 7.0 is built with TLS (it links
+libssl; `redis-server --tls-port` works), so the worker is tested on `rediss://` with
+mutual TLS, as an ACL user allowed only the keys under its prefix (which also proves ccmon
+touches nothing else in a shared Redis). The default user is off: no unauthenticated
+access, and a wrong password is reported, not counted past (docs/operations.md, "Redis
+security")."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+from support import certs
+from support.expect import sample, wait_until_equal
+from support.faults import (
+    OwnService,
+    Producer,
+    Watch,
+    as_records,
+    lifecycles,
+    per_queue_counters,
+    poll,
+    source_topics,
+    worker_env,
+)
+from support.golden import expected_samples_of, recount_events
+from support.kafka_io import create_topics
+from support.services import KafkaServer
+
+from ccmon.agents.devkit.procs import free_port
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD = "ccmon-worker", "another-s3cret-for-the-test"
+
+
+def _config(directory: Path, made: certs.Certificates, prefix: str, tls_port: int) -> Path:
+    path = directory / "secure-redis.conf"
+    path.write_text(
+        # Dangerous commands (FLUSHALL, KEYS, CONFIG, DEBUG, ...) and every key outside the
+        # worker's prefix are refused: the worker needs neither.
+        f"user default off\nuser {USER} on >{PASSWORD} ~{prefix}:* &* +@all -@dangerous\n"
+        f"tls-port {tls_port}\ntls-cert-file {made.server_cert}\n"
+        f"tls-key-file {made.server_key}\ntls-ca-cert-file {made.ca}\n"
+        "tls-auth-clients yes\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _url(made: certs.Certificates, port: int, password: str = PASSWORD) -> str:
+    query = urllib.parse.urlencode(
+        {
+            "ssl_ca_certs": made.ca,
+            "ssl_certfile": made.client_cert,
+            "ssl_keyfile": made.client_key,
+            "ssl_cert_reqs": "required",
+        }
+    )
+    return f"rediss://{USER}:{urllib.parse.quote(password)}@127.0.0.1:{port}/0?{query}"
+
+
+def test_worker_on_redis_tls_as_an_acl_user_counts_exactly(
+    own: Callable[..., OwnService],
+    kafka: KafkaServer,
+    watch: Watch,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    made = certs.make(tmp_path / "certs")
+    tls_port = free_port()
+    own("redis", _config(tmp_path, made, unique_name, tls_port))
+    url = _url(made, tls_port)
+    anonymous = url.replace(f"{USER}:{PASSWORD}@", "")
+    with pytest.raises(redis.AuthenticationError):  # the default user is off
+        redis.Redis.from_url(anonymous).ping()
+    topics = source_topics(unique_name)
+    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    env = worker_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    worker = watch.worker(kafka.bootstrap, url, env).start()
+    events = lifecycles(seed=61, contacts=300, end=time.time(), span=10 * 60, prefix="a")
+    Producer(kafka.bootstrap, as_records(topics, events)).send_all()
+    wait_until_equal(worker.samples, expected_samples_of(recount_events(events)), timeout=90)
+    assert (worker.health() or {})["status"] == "ok"
+    log = worker.log_path.read_text()
+    assert "NOPERM" not in log and "No permissions" not in log, "a command outside the ACL"
+    client = redis.Redis.from_url(url)
+    assert client.acl_whoami() == USER
+    assert all(k.startswith(f"{unique_name}:".encode()) for k in client.scan_iter(count=1000))
+    worker.check_alive()
+
+
+def test_a_wrong_redis_password_is_reported_and_nothing_counted(
+    own: Callable[..., OwnService],
+    kafka: KafkaServer,
+    watch: Watch,
+    unique_name: str,
+    tmp_path: Path,
+) -> None:
+    made = certs.make(tmp_path / "certs")
+    tls_port = free_port()
+    own("redis", _config(tmp_path, made, unique_name, tls_port))
+    topics = source_topics(unique_name)
+    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    env = worker_env(topics, unique_name)
+    wrong = _url(made, tls_port, password="not-the-password")
+    # It joins its group but owns no partition: none can be loaded without Redis.
+    worker = watch.worker(kafka.bootstrap, wrong, env).start(wait_assigned=False)
+    events = lifecycles(seed=62, contacts=50, end=time.time(), span=10 * 60, prefix="b")
+    Producer(kafka.bootstrap, as_records(topics, events)).send_all()
+    poll("ccmon_redis_up == 0", lambda: worker.samples()[sample("ccmon_redis_up")] == 0, 30)
+    health = worker.health() or {}
+    assert health["status"] == "degraded"
+    error = str(health["redis"]["error"])  # type: ignore[index]
+    assert "WRONGPASS" in error or "invalid username-password" in error, error
+    assert per_queue_counters(worker.samples()) == {}  # nothing counted without the guard
+    assert "not-the-password" not in worker.log_path.read_text()
+    worker.check_alive()

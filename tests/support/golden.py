@@ -1,0 +1,270 @@
+"""An independent, deliberately simple recount of the golden files.
+
+Written from the metric definitions in docs/metrics.md, not from the production code: plain
+loops over the deduplicated events, one question at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from support.expect import sample
+from support.worker import Sample
+
+DATA = Path(__file__).resolve().parents[1] / "integration" / "data"
+
+# Mirrors tests/integration/data/golden-queues.yaml on purpose (a second, independent copy).
+POLICY = {
+    "sales": {"T": 20.0, "cmp": "<=", "variant": "answered", "tz": "Europe/Paris", "short": 5.0},
+    "billing": {
+        "T": 90.0,
+        "cmp": "<",
+        "variant": "answered_abandoned",
+        "tz": "Europe/Paris",
+        "short": 5.0,
+    },
+    "care": {
+        "T": 30.0,
+        "cmp": "<",
+        "variant": "offered_within",
+        "tz": "America/New_York",
+        "short": 10.0,
+    },
+}
+
+
+def load(name: str) -> list[tuple[str, dict[str, object]]]:
+    lines = (DATA / name).read_text().splitlines()
+    return [(d["channel"], d["event"]) for d in map(json.loads, lines)]
+
+
+def seconds(value: object) -> float:
+    if isinstance(value, int):
+        return value / 1000
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def met(queue: str, wait: float) -> bool:
+    p = POLICY[queue]
+    return wait <= p["T"] if p["cmp"] == "<=" else wait < p["T"]
+
+
+PHASES = ("golden-phase1.jsonl", "golden-phase2.jsonl")
+
+
+def recount(phases: tuple[str, ...] = PHASES) -> dict[str, object]:
+    return recount_events([item for name in phases for item in load(name)])
+
+
+def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, object]:
+    """The recount of any (channel, event) list in the order given, first copy of each
+    event id only; windows end at the largest event time (the stream clock)."""
+    seen: set[str] = set()
+    events = []
+    for channel, e in items:
+        if e["event_id"] in seen:
+            continue
+        seen.add(str(e["event_id"]))
+        events.append((channel, e, seconds(e["occurred_at"])))
+    now = max(t for _, _, t in events)
+    now_minute = math.floor(now / 60)
+
+    def windows_of(queue: str, t: float) -> list[str]:
+        tz = ZoneInfo(POLICY[queue]["tz"])
+        out = []
+        minute = math.floor(t / 60)
+        for name, n in (("5m", 5), ("15m", 15), ("30m", 30), ("1h", 60)):
+            if now_minute - n < minute <= now_minute:
+                out.append(name)
+        local_now = datetime.fromtimestamp(now, tz)
+        for name, n in (("interval_15m", 15), ("interval_30m", 30)):
+            start = local_now.replace(
+                minute=local_now.minute - local_now.minute % n, second=0, microsecond=0
+            )
+            if start.timestamp() <= t and minute <= now_minute:
+                out.append(name)
+        if datetime.fromtimestamp(t, tz).date() == local_now.date():
+            out.append("today")
+        return out
+
+    totals: dict[tuple[str, str, str], float] = defaultdict(float)
+    win: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    offered_at: dict[tuple[str, str], float] = {}
+    closed: set[tuple[str, str]] = set()
+    waiting: dict[tuple[str, str, str], float] = {}
+
+    def add(channel: str, queue: str, t: float, what: str, value: float = 1.0) -> None:
+        totals[(channel, queue, what)] += value
+        for w in windows_of(queue, t):
+            win[(channel, queue, w, what)] += value
+
+    for channel, e, t in events:
+        q = str(e["queue"])
+        c = str(e["contact_id"])
+        kind = e["type"]
+        if kind == "offered":
+            add(channel, q, t, "offered")
+            if (channel, c) not in closed and (channel, c) not in offered_at:
+                offered_at[(channel, c)] = t
+                waiting[(channel, q, c)] = t
+        elif kind in ("answered", "abandoned"):
+            wait = e.get("wait_seconds")
+            if wait is None and (channel, c) in offered_at and (channel, c) not in closed:
+                wait = t - offered_at[(channel, c)]
+            closed.add((channel, c))
+            waiting.pop((channel, q, c), None)
+            add(channel, q, t, kind)
+            if wait is None:
+                add(channel, q, t, "wait_unknown")
+                continue
+            wait = float(wait)  # type: ignore[arg-type]
+            if kind == "answered":
+                add(channel, q, t, "wait_sum", wait)
+                add(channel, q, t, "wait_n")
+            elif wait < POLICY[q]["short"]:
+                add(channel, q, t, "abandoned_short")
+            if met(q, wait):
+                add(channel, q, t, f"{kind}_within")
+        elif kind == "blocked":
+            add(channel, q, t, "blocked")
+            add(channel, q, t, f"blocked:{e['reason']}")
+        elif kind == "ended":
+            closed.add((channel, c))
+            add(channel, q, t, "ended")
+        elif kind == "created":
+            add(channel, q, t, "tickets_created")
+            waiting[("ticket", q, c)] = t
+        elif kind == "resolved":
+            add(channel, q, t, "tickets_resolved")
+            waiting.pop(("ticket", q, c), None)
+        elif kind == "reopened":
+            add(channel, q, t, "tickets_reopened")
+            waiting.setdefault(("ticket", q, c), t)
+        elif kind == "survey":
+            add(channel, q, t, "surveys")
+    return {"now": now, "totals": dict(totals), "windows": dict(win), "waiting": waiting}
+
+
+def service_level(c: dict[str, float], variant: str) -> float | None:
+    within = c.get("answered_within", 0.0)
+    if variant == "answered":
+        den = c.get("answered", 0.0)
+    elif variant == "answered_abandoned":
+        den = c.get("answered", 0.0) + c.get("abandoned", 0.0)
+    else:
+        within += c.get("abandoned_within", 0.0)
+        den = c.get("offered", 0.0)
+    return within / den if den else None
+
+
+TOTALS = {
+    "offered": "ccmon_contacts_offered_total",
+    "answered": "ccmon_contacts_answered_total",
+    "answered_within": "ccmon_contacts_answered_within_threshold_total",
+    "abandoned": "ccmon_contacts_abandoned_total",
+    "abandoned_short": "ccmon_contacts_abandoned_short_total",
+    "abandoned_within": "ccmon_contacts_abandoned_within_threshold_total",
+    "ended": "ccmon_contacts_ended_total",
+    "wait_unknown": "ccmon_contacts_wait_unknown_total",
+    "tickets_created": "ccmon_tickets_created_total",
+    "tickets_resolved": "ccmon_tickets_resolved_total",
+    "tickets_reopened": "ccmon_tickets_reopened_total",
+    "wait_n": "ccmon_contact_wait_seconds_count",
+    "wait_sum": "ccmon_contact_wait_seconds_sum",
+}
+WINDOW_COUNTS = {
+    "offered": "ccmon_window_contacts_offered",
+    "answered": "ccmon_window_contacts_answered",
+    "abandoned": "ccmon_window_contacts_abandoned",
+    "blocked": "ccmon_window_contacts_blocked",
+    "tickets_created": "ccmon_window_tickets_created",
+}
+WINDOWS = ("5m", "15m", "30m", "1h", "interval_15m", "interval_30m", "today")
+
+
+def expected_samples_of(ref: dict[str, object]) -> dict[Sample, float]:
+    """The /metrics samples a recount implies: every counter, every window's counts and
+    service level and ASA, contacts waiting and the oldest, tickets open."""
+    totals: dict[tuple[str, str, str], float] = ref["totals"]  # type: ignore[assignment]
+    windows: dict[tuple[str, str, str, str], float] = ref["windows"]  # type: ignore[assignment]
+    out: dict[Sample, float] = {}
+    pairs = {(c, q) for c, q, _ in totals}
+    for channel, queue in pairs:
+        for what, name in TOTALS.items():
+            # A histogram series exists once it has an observation.
+            histogram = what.startswith("wait_") and what != "wait_unknown"
+            if histogram and not totals.get((channel, queue, "wait_n")):
+                continue
+            if ("ticket" in name) != (channel == "ticket"):
+                continue  # contact families for calls and chats, ticket families for tickets
+            out[sample(name, channel=channel, queue=queue)] = totals.get(
+                (channel, queue, what), 0.0
+            )
+        for (c, q, what), value in totals.items():
+            if (c, q) == (channel, queue) and what.startswith("blocked:"):
+                reason = what.split(":", 1)[1]
+                out[sample("ccmon_contacts_blocked_total", channel=c, queue=q, reason=reason)] = (
+                    value
+                )
+        for w in WINDOWS:
+            counts = {
+                what: v
+                for (c, q, ww, what), v in windows.items()
+                if (c, q, ww) == (channel, queue, w)
+            }
+            for what, name in WINDOW_COUNTS.items():
+                if ("ticket" in name) != (channel == "ticket"):
+                    continue
+                out[sample(name, channel=channel, queue=queue, window=w)] = counts.get(what, 0.0)
+            if channel != "ticket":
+                sl = service_level(counts, POLICY[queue]["variant"])  # type: ignore[arg-type]
+                if sl is not None:
+                    out[
+                        sample("ccmon_service_level_ratio", channel=channel, queue=queue, window=w)
+                    ] = sl
+                if counts.get("wait_n"):
+                    out[
+                        sample(
+                            "ccmon_answer_wait_average_seconds",
+                            channel=channel,
+                            queue=queue,
+                            window=w,
+                        )
+                    ] = counts["wait_sum"] / counts["wait_n"]
+    waiting: dict[tuple[str, str, str], float] = ref["waiting"]  # type: ignore[assignment]
+    for channel, queue in pairs:
+        mine = [t for (c, q, _), t in waiting.items() if (c, q) == (channel, queue)]
+        if channel == "ticket":
+            out[sample("ccmon_tickets_open", channel=channel, queue=queue)] = len(mine)
+        else:
+            out[sample("ccmon_contacts_waiting", channel=channel, queue=queue)] = len(mine)
+            if mine:
+                out[
+                    sample(
+                        "ccmon_oldest_waiting_since_timestamp_seconds", channel=channel, queue=queue
+                    )
+                ] = min(mine)
+    # Counters of rare outcomes are exported once non-zero (docs/metrics.md, series budget).
+    for key in [k for k, v in out.items() if k[0] in ONCE_NON_ZERO and not v]:
+        del out[key]
+    return out
+
+
+ONCE_NON_ZERO = {
+    "ccmon_contacts_wait_unknown_total",
+    "ccmon_contacts_expired_total",
+    "ccmon_contacts_resolved_first_contact_total",
+    "ccmon_tickets_reopened_total",
+}
+
+# Every window and family opted in: these tests check every number the worker can export.
+EVERYTHING = {
+    "CCMON_WINDOWS": ",".join(WINDOWS),
+    "CCMON_EXPORT_RATIOS": "true",
+    "CCMON_EXPORT_DETAIL": "true",
+}

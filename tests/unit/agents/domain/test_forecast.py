@@ -1,0 +1,125 @@
+"""The staffing forecast against the textbook (docs/shared domain brief, "Queueing theory")."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.forecast import Forecaster, Inputs, forecast, inputs, window_seconds
+from ccmon.streams.config import QueuePolicy
+
+TEXTBOOK = QueuePolicy(threshold_seconds=20.0, comparison="<=", target_ratio=0.80, min_volume=20)
+
+
+def textbook_counts(abandoned: float = 0.0, waited: float = 0.0) -> dict[str, float]:
+    """100 calls per 30 minutes, AHT 180 s."""
+    return {
+        b.OFFERED: 100.0,
+        b.ENDED: 100.0,
+        b.HANDLE_SUM: 18000.0,
+        b.ABANDONED: abandoned,
+        b.WAIT_SUM: waited,
+    }
+
+
+def test_the_published_example_requires_14_agents() -> None:
+    x = inputs(textbook_counts(), staffed=13, seconds=1800.0)
+    assert x is not None and x.traffic == pytest.approx(10.0) and x.patience is None
+    at_13 = forecast(x, TEXTBOOK)
+    assert at_13.model == "erlang_c"
+    assert at_13.predicted == pytest.approx(0.7956, abs=5e-5)
+    assert (at_13.required, at_13.shortfall) == (14, 1)
+    at_14 = forecast(Inputs(100, 10.0, 180.0, None, 14), TEXTBOOK)
+    assert at_14.predicted == pytest.approx(0.8884, abs=5e-5)
+    assert (at_14.required, at_14.shortfall) == (14, 0)
+
+
+def test_erlang_c_overload_is_said_not_numbered() -> None:
+    fc = forecast(Inputs(100, 10.0, 180.0, None, 10), TEXTBOOK)
+    assert fc.model == "erlang_c_overloaded" and fc.predicted is None
+    assert fc.shortfall == 4
+
+
+def test_patience_from_abandonment_switches_to_erlang_a() -> None:
+    # 10 abandoned, 3000 s waited in all: patience 300 s
+    x = inputs(textbook_counts(abandoned=10.0, waited=3000.0), staffed=10, seconds=1800.0)
+    assert x is not None and x.patience == pytest.approx(300.0)
+    fc = forecast(x, TEXTBOOK)
+    assert fc.model == "erlang_a"
+    assert fc.predicted is not None and 0.0 < fc.predicted < 0.7956  # finite when N <= A
+    assert fc.required <= 14  # abandonment shortens the queue: never more than Erlang C
+    below = forecast(Inputs(100, 10.0, 180.0, 300.0, fc.required - 1), TEXTBOOK)
+    assert (
+        below.predicted is not None
+        and below.predicted
+        < 0.80
+        <= forecast(Inputs(100, 10.0, 180.0, 300.0, fc.required), TEXTBOOK).predicted
+    )  # type: ignore[operator]
+
+
+def test_no_forecast_below_the_minimum_volume_or_without_handle_times() -> None:
+    f = Forecaster("30m")
+    now = 1_800_000_000.0 + 59.0
+    few = {**textbook_counts(), b.OFFERED: 19.0}
+    assert f.get(("call", "q"), few, 13, TEXTBOOK, now) is None
+    assert inputs({b.OFFERED: 50.0}, 3, 1800.0) is None
+    assert f.get(("ticket", "q"), textbook_counts(), 13, TEXTBOOK, now) is None
+    assert f.get(("call", "q2"), textbook_counts(), 13, TEXTBOOK, now) is not None
+
+
+def test_the_window_length_counts_the_partial_current_minute() -> None:
+    assert window_seconds("30m", 1_800_000_000.0 + 30.0) == 29 * 60 + 30
+    assert window_seconds("15m", 1_800_000_000.0) == 14 * 60
+
+
+def test_a_staffing_change_recomputes_at_once() -> None:
+    f = Forecaster("30m", refresh_seconds=3600.0)
+    now = 1_800_000_000.0 + 59.0
+    first = f.get(("call", "q"), textbook_counts(), 13, TEXTBOOK, now)
+    assert f.get(("call", "q"), {}, 13, TEXTBOOK, now) is first  # cached
+    second = f.get(("call", "q"), textbook_counts(), 14, TEXTBOOK, now)
+    assert second is not None and second.inputs.staffed == 14
+    assert math.isclose(second.inputs.aht, 180.0)
+
+
+def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
+    import asyncio
+
+    from ccmon.agents.domain import buckets as bk
+    from ccmon.agents.domain.forecast import Forecaster
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    f = Forecaster(deferred=True)
+    f._inline_spent = 1.0  # this build's inline budget is spent
+    now = 1_800_000_000.0
+    assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now) is None  # noted, not done
+    assert f.get(("call", "q2"), counts, 12, BUILTIN_DEFAULTS, now) is None
+    assert f.pending == 2
+    assert asyncio.run(f.work(0.0)) == 0  # no budget: nothing computed on the loop
+    assert asyncio.run(f.work(10.0)) == 2 and f.pending == 0
+    done = f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now)
+    assert done is not None and done.required > 0
+
+
+@pytest.mark.parametrize("traffic", [2.5, 20.0, 300.0])
+def test_erlang_a_required_agents_is_the_smallest_n_that_meets_in_log_n_evaluations(
+    traffic: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ccmon.agents.domain import forecast as fc
+
+    x, policy = Inputs(1000, traffic, 180.0, 120.0, 0), QueuePolicy()
+    calls: list[int] = []
+    meets = fc._meets
+
+    def counted(n: int, x: Inputs, policy: QueuePolicy) -> bool:
+        calls.append(n)
+        return meets(n, x, policy)
+
+    monkeypatch.setattr(fc, "_meets", counted)
+    n = fc.required_agents(x, policy)
+    assert meets(n, x, policy) and not meets(n - 1, x, policy)
+    # Walking down from Erlang C's answer took ~60 evaluations at 300 erlangs (0.15 s).
+    assert len(calls) <= 2 + math.ceil(math.log2(n + 60))

@@ -1,0 +1,61 @@
+"""A partition's state in memory: what Redis returns parses into it, merges keep it equal to
+what Redis holds, and the seed written back after a Redis data loss is the whole of it."""
+
+from __future__ import annotations
+
+import orjson
+
+from ccmon.agents.domain.state import PartitionState, split_field
+from ccmon.agents.partitions.statestore import RawPartition, Writes, live_field
+
+
+def raw() -> RawPartition:
+    return RawPartition(
+        totals={"call|sales|off": "3", "call|a|b|off": "1"},  # a queue name with a "|"
+        buckets={
+            ("m", "29000000"): {"call|sales|off": "2"},
+            ("d", "2026-12-01"): {"call|sales|off": "3"},
+        },
+        live={live_field("call|sales", "c1"): orjson.dumps({"k": "w", "t": 1.5}).decode()},
+    )
+
+
+def test_split_field_keeps_pipes_in_queue_names() -> None:
+    assert split_field("call|a|b|off") == ("call|a|b", "off")
+
+
+def test_from_raw_parses_every_kind_of_hash() -> None:
+    state = PartitionState.from_raw(3, raw())
+    assert state.totals["call|sales"] == {"off": 3.0}
+    assert state.totals["call|a|b"] == {"off": 1.0}
+    assert state.minutes["call|sales"] == {29000000: {"off": 2.0}}
+    assert state.days["call|sales"]["2026-12-01"] == {"off": 3.0}
+    assert state.live["call|sales"]["c1"] == {"k": "w", "t": 1.5}
+    assert state.channel_queues() == {"call|sales", "call|a|b"}
+
+
+def test_merge_adds_sets_deletes_and_bumps_versions() -> None:
+    state = PartitionState.from_raw(0, raw())
+    before = state.versions["call|sales"]
+    writes = Writes()
+    writes.incr[("t", "")] = {"call|sales|off": 2.0, "chat|care|off": 1.0}
+    writes.live[("call|sales", "c1")] = None
+    writes.live[("chat|care", "h1")] = {"k": "w", "t": 9.0}
+    writes.drop.append(("m", "29000000"))
+    state.merge(writes)
+    assert state.totals["call|sales"]["off"] == 5.0 and state.totals["chat|care"]["off"] == 1.0
+    assert "call|sales" not in state.live and state.live["chat|care"]["h1"]["t"] == 9.0
+    assert "call|sales" not in state.minutes
+    assert state.versions["call|sales"] > before
+
+
+def test_the_seed_is_the_whole_state() -> None:
+    state = PartitionState.from_raw(0, raw())
+    seed = state.as_seed()
+    again = PartitionState(0)
+    for (kind, when), fields in seed.seed.items():
+        writes = Writes(incr={(kind, when): fields})
+        again.merge(writes)
+    again.merge(Writes(live=seed.live))
+    assert again.totals == state.totals and again.minutes == state.minutes
+    assert again.days == state.days and again.live == state.live
