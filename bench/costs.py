@@ -18,10 +18,11 @@ from bench.kafka import create_topics, producer
 from bench.services import Services
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
+from ccmon.agents.domain.partition import Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
 from ccmon.agents.domain.tickets import apply_ticket
-from ccmon.agents.partitions.statestore import StateStore, Writes
+from ccmon.agents.partitions.statestore import StateStore
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.config import QueueConfig
 from ccmon.streams.contract.events import Event, validate

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.partition import Bucket, Writes
 from ccmon.agents.domain.state import Entry, PartitionState
-from ccmon.agents.partitions.statestore import Bucket, Writes
 
 # Histogram names -> the bounds they are recorded with (set once at start-up).
 WAIT = "wait"

@@ -20,8 +20,8 @@ from typing import Any
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import Effects
+from ccmon.agents.domain.partition import partition_for
 from ccmon.streams.contract.events import Event
-from ccmon.streams.kafka.topics import partition_for
 
 AGENT_CQ = "agent|"  # hop-1 entries: channel "agent", no queue; contact = agent id
 OUT = "out"

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ccmon.agents.partitions.statestore import Bucket, RawPartition, Writes, parse_live_field
+from ccmon.agents.domain.partition import Bucket, RawPartition, Writes, parse_live_field
 
 Counters = dict[str, float]
 Entry = dict[str, Any]

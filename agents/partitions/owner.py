@@ -15,8 +15,9 @@ import logging
 import time
 from collections.abc import Callable, Collection
 
+from ccmon.agents.domain.partition import Writes
 from ccmon.agents.domain.state import PartitionState
-from ccmon.agents.partitions.statestore import REDIS_ERRORS, Outcome, StateStore, Writes
+from ccmon.agents.partitions.statestore import REDIS_ERRORS, Outcome, StateStore
 
 log = logging.getLogger(__name__)
 

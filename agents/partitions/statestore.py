@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from ccmon.agents.domain.partition import Bucket, RawPartition, Writes, live_field
 
 log = logging.getLogger(__name__)
 
@@ -64,24 +66,6 @@ for _, f in ipairs(d.hdel) do redis.call('HDEL', KEYS[3], f) end
 return {'ok'}
 """
 
-Bucket = tuple[str, str]  # ("t", "") totals, ("m", "<minute>"), ("d", "<YYYY-MM-DD>")
-
-
-@dataclass
-class Writes:
-    """What one batch changes in one partition, coalesced: one increment per (bucket,
-    field), one value (or a deletion, ``None``) per live entry."""
-
-    guards: list[tuple[str, str]] = field(default_factory=list)  # (event_id, source position)
-    incr: dict[Bucket, dict[str, float]] = field(default_factory=dict)  # field "cq|name"
-    live: dict[tuple[str, str], dict[str, object] | None] = field(default_factory=dict)
-    drop: list[Bucket] = field(default_factory=list)  # bucket hashes removed by expiry
-    # Values set, not added: the owner's whole copy, written back after Redis lost its data.
-    seed: dict[Bucket, dict[str, float]] = field(default_factory=dict)
-
-    def empty(self) -> bool:
-        return not (self.guards or self.incr or self.live or self.drop or self.seed)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -91,24 +75,6 @@ class Outcome:
 
     status: str
     conflicts: tuple[str, ...] = ()
-
-
-@dataclass
-class RawPartition:
-    """A partition as stored: hash contents, decoded to text."""
-
-    totals: dict[str, str]
-    buckets: dict[Bucket, dict[str, str]]
-    live: dict[str, str]
-
-
-def live_field(cq: str, contact: str) -> str:
-    return orjson.dumps([cq, contact]).decode()
-
-
-def parse_live_field(raw: str) -> tuple[str, str]:
-    cq, contact = orjson.loads(raw)
-    return str(cq), str(contact)
 
 
 def _text(value: bytes | str) -> str:

@@ -25,10 +25,11 @@ from aiokafka.errors import KafkaError
 from faust import StreamT
 from faust.exceptions import ProducerSendError
 
+from ccmon.agents.domain.partition import partition_for
 from ccmon.agents.partitions.statestore import REDIS_ERRORS
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.contract.events import AGENT_CHANNEL, Event, Rejection, validate
-from ccmon.streams.kafka.topics import Topics, partition_for
+from ccmon.streams.kafka.topics import Topics
 
 log = logging.getLogger(__name__)
 

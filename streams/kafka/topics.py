@@ -7,7 +7,6 @@ an ingest batch had for that partition, each with ``src``, its source position.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import faust
@@ -21,13 +20,6 @@ class Topics:
     sources: dict[str, TopicT]  # source topic name -> topic
     dead_letter: TopicT
     by_queue: TopicT
-
-
-def partition_for(cq: str, partitions: int) -> int:
-    """The repartition partition of a channel x queue (``"channel|queue"``): every event of
-    it goes there, hence to the one worker that owns its state (Faust's group_by, made
-    explicit). CRC-32, not ``hash()``: it must be the same in every process."""
-    return zlib.crc32(cq.encode()) % partitions
 
 
 def declare_topics(app: faust.App, settings: Settings) -> Topics:

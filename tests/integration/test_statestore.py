@@ -8,9 +8,10 @@ import asyncio
 import redis.asyncio as aioredis
 from support.services import RedisServer
 
+from ccmon.agents.domain.partition import Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.partitions.statestore import StateStore, Writes
+from ccmon.agents.partitions.statestore import StateStore
 
 TTL = {"m": 3600, "d": 86400}
 

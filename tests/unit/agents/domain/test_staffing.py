@@ -8,12 +8,12 @@ from typing import Any
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import Effects, StateLimits
+from ccmon.agents.domain.partition import partition_for
 from ccmon.agents.domain.staffing import AGENT_CQ, apply_agent, apply_staff, expire_agents
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.readmodel.views import view_of
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.contract.events import Event
-from ccmon.streams.kafka.topics import partition_for
 
 P = 8
 NOW = 1_800_000_000.0  # a whole minute

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
+from ccmon.agents.domain.partition import RawPartition, Writes, live_field
 from ccmon.agents.domain.state import PartitionState, split_field
-from ccmon.agents.partitions.statestore import RawPartition, Writes, live_field
 
 
 def raw() -> RawPartition:
