@@ -15,7 +15,7 @@ Scenario "staffing collapse on sales" (docs/alerting.md, "End-to-end test"):
 4. every panel query of ccmon-wall and ccmon-ops returns data.
 Both queues are staffed generously all along (agent events): the collapse is a sudden long
 wait, not a staffing shortfall, so CcmonUnderstaffed stays quiet here
-(test_understaffed_e2e.py drives it).
+(test_understaffed.py drives it).
 
 Every binary is a hard requirement: the fixtures fail the test (never skip) without them.
 """

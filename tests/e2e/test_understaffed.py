@@ -1,6 +1,6 @@
 """The agents_leaving drill end to end: the simulator (its agent events included) -> Kafka ->
 a ccmon worker -> Prometheus with the committed rules (`for:` shortened as in
-test_alerting_e2e.py). When most agents of a busy queue leave, the staffing forecast's
+test_alerting.py). When most agents of a busy queue leave, the staffing forecast's
 CcmonUnderstaffed fires before the observed service level burns its error budget
 (CcmonServiceLevelBudgetBurn): the leading indicator leads.
 

@@ -1,4 +1,4 @@
-"""The alerting end-to-end scenario of test_alerting_e2e.py: its queues and expected
+"""The alerting end-to-end scenario of test_alerting.py: its queues and expected
 alerts, the running stack (Scenario), the event timeline and the dashboard pass."""
 
 from __future__ import annotations

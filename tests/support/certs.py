@@ -1,4 +1,4 @@
-"""Certificates made in the test with openssl (tests/integration/test_security_*.py): a CA,
+"""Certificates made in the test with openssl (tests/integration/security/): a CA,
 a server certificate for 127.0.0.1 (PEM, and PKCS#12 for Kafka's keystore) and a client
 certificate for mutual TLS. Nothing is kept in the repository."""
 

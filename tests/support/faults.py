@@ -1,5 +1,5 @@
-"""Tools of the fault and security suite (tests/integration/test_faults_*.py and
-test_security_*.py; the figures are in docs/reliability.md):
+"""Tools of the fault and security suite (tests/integration/faults/ and
+tests/integration/security/; the figures are in docs/reliability.md):
 
 - :class:`OwnService`: a Kafka or Redis of the test's own, to stop, restart and break (the
   session's services are shared by every other test and never touched);

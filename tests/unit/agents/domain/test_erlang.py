@@ -1,4 +1,4 @@
-"""streams.erlang against the published reference points and internal consistency."""
+"""ccmon.agents.domain.erlang against the published reference points and internal consistency."""
 
 from __future__ import annotations
 

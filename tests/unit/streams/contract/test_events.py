@@ -266,7 +266,7 @@ REJECTIONS: list[tuple[str, str, bytes, str]] = [
     ("nps 11", "ticket", raw("survey", csat=..., nps=11), "score_out_of_range"),
     ("nps -1", "ticket", raw("survey", csat=..., nps=-1), "score_out_of_range"),
     ("ces 8", "chat", raw("survey", csat=..., ces=8), "score_out_of_range"),
-    # agent events (more in test_streams_agentevents.py)
+    # agent events (more in test_agentevents.py)
     ("agent state", "agent", raw("state_changed", agent_id="a", state="x"), "invalid_state"),
     (
         "agent channel",

@@ -3,7 +3,7 @@
 The schemas are for integrators (editor completion, their own CI); validate() is what runs.
 What a schema cannot express is listed in SCHEMA_BLIND and in docs/events.md:
 - future_timestamp: relative to the receiving worker's clock, a schema has no "now";
-- oversized: a limit on the Kafka record's bytes (tested in test_streams_events.py; no
+- oversized: a limit on the Kafka record's bytes (tested in test_events.py; no
   64 KiB example file is kept in the repository).
 Documents that are not strict JSON (bad UTF-8, syntax errors, NaN/Infinity) are rejected
 before any schema is applied, exactly as a JSON Schema validator's caller would.

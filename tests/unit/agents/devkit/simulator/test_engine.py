@@ -48,7 +48,7 @@ for _t in ("offered", "answered", "abandoned", "blocked", "ended"):
 
 
 def run(config: SimConfig, hours: float = 2.0) -> Emitted:
-    """The contact events (agent states: test_sim_staff.py)."""
+    """The contact events (agent states: test_staff.py)."""
     return [e for e in iter_events(config, START, hours * 3600) if e[1] != "agent"]
 
 
