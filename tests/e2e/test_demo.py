@@ -1,18 +1,26 @@
 """The README's main command: `ccmon demo` starts the embedded broker and Redis, the
 simulator, a worker and the wall server, serves metrics and the wall page (the three
-simulated queues live), and on Ctrl-C leaves no process behind."""
+simulated queues live), and on Ctrl-C leaves no process behind.
+
+It runs from what a user installs for it, not from the test environment: a new environment
+from the lock with ccmon as a wheel and its `embedded` extra, without the `dev` tools
+(issue 20), started outside the source tree so that only the installed package is found."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from support.deploy import environment_without_dev, installed, pyproject
 from support.wall import chromium, screenshot
 
 from ccmon.agents.devkit.procs import free_port
@@ -40,24 +48,28 @@ def _live_queues(url: str) -> set[str]:
     return {t["id"] for t in state["tiles"] if t["live"]}
 
 
-def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    bin_dir = environment_without_dev(tmp_path_factory.mktemp("demo") / "venv")
+    dev = pyproject()["project"]["optional-dependencies"]["dev"]
+    tools = {canonicalize_name(Requirement(r).name) for r in dev}
+    assert not installed(bin_dir) & tools, "the demo's environment holds development tools"
+    return bin_dir
+
+
+def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(
+    tmp_path: Path, demo_bin: Path
+) -> None:
     port, wall_port = free_port(), free_port()
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ccmon",
-            "demo",
-            "--no-view",
-            "--port",
-            str(port),
-            "--wall-port",
-            str(wall_port),
-        ],
+        [demo_bin / "ccmon", "demo", "--no-view", "--port", str(port), "--wall-port",
+         str(wall_port)],
         stdout=log,
         stderr=subprocess.STDOUT,
-    )
+        cwd=tmp_path,  # not the source tree: the installed wheel only
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         deadline = time.monotonic() + 150
@@ -89,6 +101,8 @@ def test_demo_serves_metrics_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
         children = psutil.Process(demo.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "tansu" in names and "valkey" in names and "worker" in names and "wall" in names
+        workers = [c for c in children if "worker" in c.cmdline()]
+        assert workers and all(c.cmdline()[0].startswith(str(demo_bin)) for c in workers)
         demo.send_signal(signal.SIGINT)
         assert demo.wait(60) == 0, (tmp_path / "demo.log").read_text()
         _gone, alive = psutil.wait_procs(children, timeout=10)

