@@ -34,9 +34,26 @@ class Command:
 
 def _fail(command: str, lines: Sequence[str]) -> int:
     """Problems a user fixes (configuration, settings): one line each, no traceback."""
-    for line in lines:
-        print(f"ccmon {command}: {line}", file=sys.stderr)
+    from ccmon.streams.logs import refusal
+
+    for line in refusal(command, list(lines)):
+        print(line, file=sys.stderr)
     return 1
+
+
+# Faust's -l/--loglevel names and the logging levels they stand for.
+_FAUST_LEVELS = {"crit": "CRITICAL", "error": "ERROR", "warn": "WARNING", "info": "INFO",
+                 "debug": "DEBUG"}  # fmt: skip
+
+
+def _faust_level(argv: list[str]) -> str:
+    """The level ``-l`` asks Faust for (its default: warn), for the lines before Faust's."""
+    for i, arg in enumerate(argv):
+        if arg in ("-l", "--loglevel") and i + 1 < len(argv):
+            return _FAUST_LEVELS.get(argv[i + 1].lower(), "WARNING")
+        if arg.startswith("--loglevel="):
+            return _FAUST_LEVELS.get(arg.partition("=")[2].lower(), "WARNING")
+    return "WARNING"
 
 
 def checked_settings(command: str) -> Settings | int:
@@ -58,6 +75,11 @@ def _faust(argv: list[str]) -> int:
     settings = checked_settings(name)
     if isinstance(settings, int):
         return settings
+    if settings.log_format == "json":
+        from ccmon.streams import logs
+
+        logs.configure("json", _faust_level(argv))  # until Faust sets its logging up
+        sys.argv.insert(1, "--quiet")  # Faust's banner is a table for a terminal, not JSON
     if name == "worker" and "--help" not in argv:  # -h is Faust's --web-host
         from ccmon.streams.config import QueueConfigError, load_queue_config
 

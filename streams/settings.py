@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         Path("/tmp/ccmon"),
         description="Faust data directory (no state is kept there: it lives in Redis).",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'text', or 'json': one JSON object per line (time, level, logger, message, "
+        "partition where known) for Loki or Elasticsearch, Faust's and aiokafka's lines too.",
+    )
     max_future_skew_seconds: float = Field(300.0, description="Reject events further ahead.")
     agent_silence_seconds: float = Field(
         43200.0,

@@ -34,6 +34,7 @@ from ccmon.agents.devkit.simulator import (
 )
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
 from ccmon.streams.config import QueueConfigError, load_queue_config
+from ccmon.streams.logs import refusal
 
 DEMO_QUEUES = Path(__file__).with_name("demo_queues.yaml")
 HISTORY_SECONDS = 3600.0
@@ -215,8 +216,8 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         load_queue_config(queue_config())
     except QueueConfigError as exc:
-        for line in exc.lines:
-            print(f"ccmon demo: {line}", file=sys.stderr)
+        for line in refusal("demo", exc.lines):
+            print(line, file=sys.stderr)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="ccmon-demo-"))
     url = f"http://127.0.0.1:{args.port}"

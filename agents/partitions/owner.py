@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection
 from ccmon.agents.domain.partition import Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.statestore import REDIS_ERRORS, Outcome, StateStore
+from ccmon.streams.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class Owner:
                 continue
             self._ready[p] = asyncio.Event()
             self.locks.setdefault(p, asyncio.Lock())
-            self._loading[p] = asyncio.ensure_future(self._load(p))
+            with log_context(partition=p):  # the load task's lines name its partition
+                self._loading[p] = asyncio.ensure_future(self._load(p))
 
     def revoke(self, partitions: Collection[int]) -> None:
         for p in partitions:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -18,8 +17,12 @@ from pydantic import ValidationError
 
 from ccmon.agents.wall.server import WallConfig, build_web_app
 from ccmon.agents.wall.settings import WallSettings
+from ccmon.streams import logs
 from ccmon.streams.configfile import settings_problems
+from ccmon.streams.logs import refusal
 from ccmon.streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Delayed after this long without a republication: three missed snapshots, but at least
 # 3 s (the bound) and never beyond the TTL, after which the document is gone.
@@ -66,21 +69,22 @@ def _settings() -> tuple[Settings, WallSettings]:
     except ValidationError as exc:
         problems += settings_problems(exc, "CCMON_WALL_")
     if problems:
-        raise SystemExit("\n".join(f"ccmon wall: {p.line()}" for p in problems))
+        raise SystemExit("\n".join(refusal("wall", [p.line() for p in problems])))
     return worker, wall
 
 
-def config_from(args: argparse.Namespace) -> tuple[WallConfig, str, int]:
-    worker, wall = _settings()
+def config_from(
+    args: argparse.Namespace, worker: Settings, wall: WallSettings
+) -> tuple[WallConfig, str, int]:
     timezone = args.timezone if args.timezone is not None else wall.timezone
     if timezone:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder
-            raise SystemExit(f"ccmon wall: unknown time zone {timezone!r}") from None
+            raise SystemExit(*refusal("wall", [f"unknown time zone {timezone!r}"])) from None
     basic = args.basic_auth if args.basic_auth is not None else wall.basic_auth
     if basic and ":" not in basic:
-        raise SystemExit("ccmon wall: --basic-auth must be USER:PASSWORD")
+        raise SystemExit(*refusal("wall", ["--basic-auth must be USER:PASSWORD"]))
     config = WallConfig(
         redis=args.redis or worker.redis,
         prefix=args.prefix or worker.redis_prefix,
@@ -98,19 +102,16 @@ def config_from(args: argparse.Namespace) -> tuple[WallConfig, str, int]:
 
 
 def run_wall(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(), format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s"
-    )
-    config, host, port = config_from(args)
+    worker, wall = _settings()
+    logs.configure(worker.log_format, args.log_level)
+    config, host, port = config_from(args, worker, wall)
     auth = "token" if config.token else "basic" if config.basic_auth else "none"
-    print(
-        f"ccmon wall: http://{host}:{port}/ (read model {config.prefix}:live:* , "
-        f"delayed after {config.stale_after:g}s, auth {auth}"
-        + (f", alerts from {config.alertmanager}" if config.alertmanager else "")
-        + ")",
-        file=sys.stderr,
-        flush=True,
-    )
+    # Logged, not printed: in JSON logs (CCMON_LOG_FORMAT=json) it is a line like the others.
+    log.info(
+        "ccmon wall: http://%s:%s/ (read model %s:live:* , delayed after %gs, auth %s%s)",
+        host, port, config.prefix, config.stale_after, auth,
+        f", alerts from {config.alertmanager}" if config.alertmanager else "",
+    )  # fmt: skip
     # Streams end at once on shutdown: a screen reconnects by itself (EventSource).
     web.run_app(
         build_web_app(config), host=host, port=port, print=None, shutdown_timeout=1.0,

@@ -27,6 +27,7 @@ from ccmon.streams.kafka.connection import (
     max_request_bytes,
 )
 from ccmon.streams.kafka.topics import declare_topics
+from ccmon.streams.logs import faust_logging_config
 from ccmon.streams.settings import Settings
 from ccmon.streams.store.clock import SharedStreamClock
 
@@ -65,6 +66,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         version=1,
         # Our agents, timers and pages are registered by build_app, never discovered.
         autodiscover=False,
+        # CCMON_LOG_FORMAT=json: Faust's, aiokafka's and our lines alike (ccmon.streams.logs).
+        logging_config=faust_logging_config(settings.log_format),
     )
 
 

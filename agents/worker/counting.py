@@ -30,6 +30,7 @@ from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.contract.events import Event
 from ccmon.streams.kafka.topics import Topics
+from ccmon.streams.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,11 @@ class Counting:
         step = self.runtime.settings.batch_max_events
         for partition, records in by_partition.items():
             _agent_events_in_time_order(records)
-            for i in range(0, len(records), step):
-                if not await self.partition(partition, records[i : i + step]):
-                    break
+            # What is logged meanwhile (the owner's loads and writes too) names the partition.
+            with log_context(partition=partition):
+                for i in range(0, len(records), step):
+                    if not await self.partition(partition, records[i : i + step]):
+                        break
 
     async def partition(self, partition: int, records: list[Record]) -> bool:
         """Count one step of a partition's events; False when the partition is not ours."""
@@ -165,7 +168,7 @@ class Counting:
             state = self.owner.states.get(partition)
             if state is None:
                 continue
-            async with self.owner.locks[partition]:
+            async with self.owner.locks[partition], log_context(partition=partition):
                 fx = Effects(state, limits)
                 now = self.runtime.clock.now()
                 removed = apply_tick(fx, now, self.runtime.policy)

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any, cast
 
 from faust import StreamT
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from redis.asyncio import Redis
 
 from ccmon.agents.domain.buckets import histogram_bounds
@@ -63,6 +63,10 @@ class Runtime:
         self.settings = settings
         self.clock = Clock(settings.clock)
         self.registry = CollectorRegistry(auto_describe=False)
+        # client_python's own: CPU seconds, memory, open files, start time, Python version
+        # (a handful of series per worker, computed at scrape time; docs/metrics.md).
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
 
     def batches(self, stream: StreamT[Any]) -> AsyncIterator[list[Any]]:
         """The stream's events in batches of up to ``CCMON_BATCH_MAX_EVENTS``, at most

@@ -8,6 +8,7 @@ The files are tests/unit/agents/data/bad-configs/ (committed), plus a 50 MB file
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,16 @@ def test_worker_and_demo_refuse_before_connecting(
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert_one_line(lines[0], f"ccmon {command}: ", name, files[name])
+
+
+def test_a_refusal_is_json_when_the_logs_are(
+    files: dict[str, Path], closed: dict[str, str]
+) -> None:
+    path = files["negative-threshold.yaml"]
+    env = {**closed, "CCMON_QUEUE_CONFIG": str(path), "CCMON_LOG_FORMAT": "json"}
+    result = run_ccmon("worker", "-l", "info", **env)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    doc = json.loads(line)
+    assert doc["level"] == "error" and doc["logger"] == "ccmon.worker"
+    assert_one_line(doc["message"], "ccmon worker: ", "negative-threshold.yaml", path)

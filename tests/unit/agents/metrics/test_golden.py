@@ -89,11 +89,14 @@ def worker_part() -> bytes:
     runtime.health.redis_status(False, "ConnectionError: refused")
     runtime.pipeline.queues_tracked.set(3)
     text = generate_latest(runtime.registry).decode()
-    # Creation times and the package version change from run to run and release to release.
+    # Creation times and the package version change from run to run and release to release,
+    # the process's own numbers and the Python build from process to process and host to
+    # host: their families stay pinned (HELP and TYPE), their samples do not.
+    varying = ("ccmon_worker_info{", "process_", "python_info{")
     lines = [
         x
         for x in text.splitlines(keepends=True)
-        if "_created" not in x and not x.startswith("ccmon_worker_info{")
+        if "_created" not in x and not x.startswith(varying)
     ]
     return "".join(lines).encode()
 
