@@ -29,15 +29,8 @@ from ccmon.agents.devkit.simulator.model import (
     TicketModel,
 )
 from ccmon.agents.devkit.simulator.scenarios import SCENARIOS
-from ccmon.streams.configfile import (
-    NO_VALUE,
-    ConfigError,
-    Section,
-    TimeZone,
-    fail,
-    load,
-    validate,
-)
+from ccmon.streams.configfile import NO_VALUE, ConfigError, Section, TimeZone, fail, load
+from ccmon.streams.configfile import validate as validate_file
 
 __all__ = ["ConfigError", "SimFile", "config_from_dict", "load_config", "parse_duration"]
 
@@ -49,9 +42,10 @@ _EXAMPLES = "examples: 2h, 90m, 3600s, 1h30m"
 
 
 def _seconds(value: object) -> float:
-    """Seconds from a number or a string like ``2h``; ValueError says what is wrong."""
+    """Seconds from a number or a string like ``2h``; ValueError says what is wrong (the
+    value itself is shown by whoever names the place)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected a duration ({_EXAMPLES}), got {value!r}")
+        raise ValueError(f"must be a duration ({_EXAMPLES})")
     if isinstance(value, str):
         text = value.strip().lower()
         try:
@@ -59,13 +53,13 @@ def _seconds(value: object) -> float:
         except ValueError:
             match = _DURATION.match(text)
             if not text or match is None:
-                raise ValueError(f"{value!r} is not a duration ({_EXAMPLES})") from None
+                raise ValueError(f"is not a duration ({_EXAMPLES})") from None
             d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
             seconds = d * 86_400 + h * 3600 + m * 60 + s
     else:
         seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"must be a finite duration >= 0, got {value!r}")
+        raise ValueError("must be a finite duration >= 0")
     return seconds
 
 
@@ -75,14 +69,7 @@ def parse_duration(value: object, where: str = "duration") -> float:
     try:
         return _seconds(value)
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
-
-
-def _duration(value: object) -> float:
-    try:
-        return _seconds(value)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise ValueError(f"{where}: {exc} (got {value!r})") from None
 
 
 # What _seconds accepts (a number in a string too, any case, outer blanks), for editors.
@@ -97,7 +84,8 @@ _DURATION_SCHEMA: dict[str, Any] = {
     ],
     "description": "seconds, or a duration such as 90s, 15m, 2h, 1h30m, 1d",
 }
-Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+# A ValueError of _seconds is a problem of the file (pydantic's "value_error").
+Duration = Annotated[float, BeforeValidator(_seconds), WithJsonSchema(_DURATION_SCHEMA)]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -399,7 +387,7 @@ def _tuple(values: list[float] | None) -> tuple[float, ...] | None:
 
 def config_from_dict(data: object, source: str = "<simulator config>") -> SimConfig:
     """Build and validate a config from parsed YAML/JSON; ConfigError lists the problems."""
-    return validate(SimFile, data, source).to_config()
+    return validate_file(SimFile, data, source).to_config()
 
 
 def load_config(path: str | Path) -> SimConfig:
