@@ -87,7 +87,7 @@ def check(path: Path, kind: str | None, out: TextIO, err: TextIO) -> bool:
     try:
         document = read_yaml(path)
         kind = kind or detect(path, document)
-        model = validate(KINDS[kind], document, str(path))
+        model = validate(KINDS[kind], document, str(path), base_dir=path.parent)
     except ConfigError as exc:
         for line in exc.lines:
             print(line, file=err)

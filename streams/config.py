@@ -21,125 +21,57 @@ field names, and only the keys a file writes override. A top-level section of it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from ccmon.streams.configfile import ConfigError, Section, TimeZone, fail, load, validate
+from ccmon.streams.calendar import ALWAYS, BusinessHours
+from ccmon.streams.calendarconfig import CalendarBlock, build_hours
+from ccmon.streams.configfile import (
+    ConfigError,
+    Section,
+    TimeZone,
+    fail,
+    load,
+    validate,
+)
+from ccmon.streams.policy import (
+    ALWAYS_OPEN,
+    BUILTIN_DEFAULTS,
+    CHANNELS,
+    COMPARISONS,
+    DEFAULT_MAX_QUEUES,
+    OVERFLOW_QUEUE,
+    VARIANTS,
+    Channel,
+    Comparison,
+    IntervalMinutes,
+    QueueConfig,
+    QueuePolicy,
+    Variant,
+)
 
-Channel = Literal["call", "chat", "ticket"]
-Comparison = Literal["<", "<="]
-Variant = Literal[
-    "answered_abandoned",  # answered<=T / (answered + abandoned): Genesys, Talkdesk
-    "answered_abandoned_excl_short",  # the same, short abandons left out of both sides
-    "answered",  # answered<=T / answered: Asterisk
-    "offered_within",  # (answered<=T + abandoned<=T) / offered: Amazon Connect style
+__all__ = [
+    "BUILTIN_DEFAULTS",
+    "CHANNELS",
+    "COMPARISONS",
+    "OVERFLOW_QUEUE",
+    "VARIANTS",
+    "QueueConfig",
+    "QueueConfigError",
+    "QueueFile",
+    "QueuePolicy",
+    "load_queue_config",
+    "parse_queue_config",
 ]
-CHANNELS: tuple[Channel, ...] = get_args(Channel)
-COMPARISONS: tuple[str, ...] = get_args(Comparison)
-VARIANTS: tuple[str, ...] = get_args(Variant)
-OVERFLOW_QUEUE = "other"  # where queues beyond max_queues are counted; not configurable
-DEFAULT_MAX_QUEUES = 500
 _MAX_QUEUE_NAME = 100  # the event contract's limit on `queue`
 
 
 class QueueConfigError(ConfigError):
     """A queue configuration that cannot be used; one line per problem, each naming the
     file, the field path and the value."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueuePolicy:
-    """Everything the counters, gauges and alerts need to know about one channel x queue."""
-
-    threshold_seconds: float = 90.0
-    comparison: Comparison = "<"
-    target_ratio: float = 0.80
-    variant: Variant = "answered_abandoned"
-    short_abandon_seconds: float = 5.0
-    max_wait_seconds: float = 3600.0
-    first_response_target_seconds: float = 86400.0
-    resolution_target_seconds: float = 172800.0
-    timezone: str = "UTC"
-    min_volume: int = 10
-    abandon_ratio: float = 0.10
-    blocking_ratio: float = 0.02
-    waiting_contacts: int = 10
-
-    def within(self, wait_seconds: float) -> bool:
-        """Whether a wait meets the service-level threshold, honouring `<` versus `<=`."""
-        if self.comparison == "<=":
-            return wait_seconds <= self.threshold_seconds
-        return wait_seconds < self.threshold_seconds
-
-    def is_short_abandon(self, wait_seconds: float) -> bool:
-        return wait_seconds < self.short_abandon_seconds
-
-    @property
-    def tzinfo(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)  # ZoneInfo caches instances per key
-
-
-BUILTIN_DEFAULTS = QueuePolicy()
-
-
-class QueueConfig:
-    """The loaded configuration; immutable after construction."""
-
-    __slots__ = ("_channels", "_defaults", "_max_queues", "_policies", "_source")
-
-    def __init__(
-        self,
-        defaults: QueuePolicy = BUILTIN_DEFAULTS,
-        policies: Mapping[tuple[str, str], QueuePolicy] | None = None,
-        channels: Mapping[str, frozenset[str]] | None = None,
-        max_queues: int = DEFAULT_MAX_QUEUES,
-        source: str | None = None,
-    ) -> None:
-        self._defaults = defaults
-        self._policies = dict(policies or {})
-        self._channels = dict(channels or {})
-        self._max_queues = max_queues
-        self._source = source
-
-    def policy(self, channel: str, queue: str) -> QueuePolicy:
-        """Policy of a channel x queue; unconfigured queues (and channels a queue does not
-        list) get the defaults. Raises ValueError for an unknown channel (a caller bug)."""
-        found = self._policies.get((channel, queue))
-        if found is not None:
-            return found
-        if channel not in CHANNELS:
-            raise ValueError(f"unknown channel {channel!r}; expected one of {CHANNELS}")
-        return self._defaults
-
-    @property
-    def defaults(self) -> QueuePolicy:
-        return self._defaults
-
-    @property
-    def configured_queues(self) -> frozenset[str]:
-        return frozenset(self._channels)
-
-    def channels_of(self, queue: str) -> frozenset[str]:
-        """Channels a configured queue takes (all three when it lists none)."""
-        return self._channels.get(queue, frozenset())
-
-    @property
-    def max_queues(self) -> int:
-        return self._max_queues
-
-    @property
-    def source(self) -> str | None:
-        return self._source
-
-    def all_thresholds(self) -> set[tuple[float, str]]:
-        """(threshold_seconds, comparison) of every policy, to place histogram buckets on."""
-        policies = [self._defaults, *self._policies.values()]
-        return {(p.threshold_seconds, p.comparison) for p in policies}
 
 
 # ---- the file -----------------------------------------------------------------------------
@@ -175,12 +107,40 @@ class ServiceLevel(Section):
 
 
 class TicketTargets(Section):
+    """Ticket, e-mail and letter promises, in business seconds of the queue's calendar
+    (elapsed seconds without one); docs/metrics.md, "Ticket promises"."""
+
     first_response_target_seconds: Seconds = Field(
-        _B.first_response_target_seconds, description="Ticket first-response target."
+        _B.first_response_target_seconds,
+        description="First reply promise: creation to the first agent reply (business time).",
+    )
+    next_reply_target_seconds: Seconds = Field(
+        _B.next_reply_target_seconds,
+        description="Next reply promise: a customer message to the agent reply that answers "
+        "it (business time).",
     )
     resolution_target_seconds: Seconds = Field(
         _B.resolution_target_seconds,
-        description="Ticket resolution target; open tickets older are overdue.",
+        description="Resolution promise: creation to resolution, paused while pending "
+        "(business time); open tickets past it are overdue.",
+    )
+    at_risk_seconds: float = Field(
+        _B.at_risk_seconds,
+        ge=0,
+        allow_inf_nan=False,
+        description="A promise with this little business time left is at risk.",
+    )
+
+
+class Reporting(Section):
+    interval_minutes: IntervalMinutes = Field(
+        _B.interval_minutes,
+        description="Length of the closed interval records, aligned on local time.",
+    )
+    closed_in_service_level: bool = Field(
+        _B.closed_in_service_level,
+        description="Count contacts offered while the queue is closed in its service level "
+        "(false: they are counted apart).",
     )
 
 
@@ -201,6 +161,13 @@ class PolicyBlock(Section):
     timezone: TimeZone = Field(
         _B.timezone, description="IANA zone of the queue: `today` and the reporting intervals."
     )
+    calendar: str = Field(
+        ALWAYS_OPEN,
+        min_length=1,
+        description="Business hours: the name of an entry of `calendars` (its hours in this "
+        f"queue's zone), or {ALWAYS_OPEN!r}.",
+    )
+    reporting: Reporting | None = None
     service_level: ServiceLevel | None = None
     short_abandon_seconds: float = Field(
         _B.short_abandon_seconds,
@@ -263,12 +230,44 @@ class Limits(Section):
     )
 
 
+CalendarName = Annotated[str, Field(min_length=1, max_length=_MAX_QUEUE_NAME)]
+
+
 class QueueFile(Section):
     """The queue configuration file (CCMON_QUEUE_CONFIG)."""
 
+    calendars: dict[CalendarName, CalendarBlock] | None = Field(
+        None, description="Business hours by name: weekly hours and holidays."
+    )
     defaults: PolicyBlock | None = None
     limits: Limits | None = None
     queues: dict[QueueName, QueueBlock | None] | None = None
+
+    @model_validator(mode="after")
+    def _calendars_exist(self) -> QueueFile:
+        known = set(self.calendars or {})
+        if ALWAYS_OPEN in known:
+            problem = f"{ALWAYS_OPEN!r} is reserved: the queue is always open"
+            raise fail(problem, value=ALWAYS_OPEN, at=("calendars", ALWAYS_OPEN))
+        for at, block in self._blocks():
+            if "calendar" in block.model_fields_set and block.calendar not in known | {ALWAYS_OPEN}:
+                names = ", ".join(sorted(known)) or "none defined"
+                problem = f"no such calendar (calendars: {names}; or {ALWAYS_OPEN!r})"
+                raise fail(problem, value=block.calendar, at=(*at, "calendar"))
+        return self
+
+    def _blocks(self) -> list[tuple[tuple[str, ...], PolicyBlock]]:
+        found: list[tuple[tuple[str, ...], PolicyBlock]] = []
+        if self.defaults is not None:
+            found.append((("defaults",), self.defaults))
+        for name, queue in (self.queues or {}).items():
+            if queue is None:
+                continue
+            found.append((("queues", name), queue))
+            for channel, block in (queue.overrides or {}).items():
+                if block is not None:
+                    found.append((("queues", name, "overrides", channel), block))
+        return found
 
     @model_validator(mode="after")
     def _cap_holds_the_queues(self) -> QueueFile:
@@ -295,17 +294,32 @@ def _written(block: Section | None) -> dict[str, Any]:
     return found
 
 
-def _resolve(file: QueueFile, source: str) -> QueueConfig:
-    defaults = replace(BUILTIN_DEFAULTS, **_written(file.defaults))
+def _resolve(file: QueueFile, source: str, base_dir: Path) -> QueueConfig:
+    calendars = file.calendars or {}
+    built: dict[tuple[str, str], BusinessHours] = {}
+
+    def with_hours(policy: QueuePolicy) -> QueuePolicy:
+        """The policy with its business hours, built once per calendar and zone."""
+        key = (policy.calendar, policy.timezone)
+        if policy.calendar == ALWAYS_OPEN:
+            hours = ALWAYS if policy.timezone == "UTC" else BusinessHours(policy.timezone)
+        else:
+            hours = built.get(key) or build_hours(
+                policy.calendar, calendars[policy.calendar], policy.timezone, base_dir
+            )
+        built[key] = hours
+        return replace(policy, hours=hours)
+
+    defaults = with_hours(replace(BUILTIN_DEFAULTS, **_written(file.defaults)))
     policies: dict[tuple[str, str], QueuePolicy] = {}
     channels: dict[str, frozenset[str]] = {}
     for name, block in (file.queues or {}).items():
         queue = block or QueueBlock()
         channels[name] = queue.accepted
-        base = replace(defaults, **_written(queue))
+        base = with_hours(replace(defaults, **_written(queue)))
         for channel in queue.accepted:
             extra = _written((queue.overrides or {}).get(channel))
-            policies[(channel, name)] = replace(base, **extra) if extra else base
+            policies[(channel, name)] = with_hours(replace(base, **extra)) if extra else base
     max_queues = (file.limits or Limits()).max_queues
     return QueueConfig(defaults, policies, channels, max_queues, source)
 
@@ -314,15 +328,20 @@ def load_queue_config(path: str | Path | None) -> QueueConfig:
     """Load and check the queue YAML file; None gives the built-in defaults."""
     if path is None:
         return QueueConfig()
+    base_dir = Path(path).parent
     try:
-        return _resolve(load(QueueFile, path), str(path))
+        return _resolve(load(QueueFile, path, base_dir=base_dir), str(path), base_dir)
     except ConfigError as exc:
         raise QueueConfigError(exc.problems) from None
 
 
-def parse_queue_config(document: object, source: str = "<queue config>") -> QueueConfig:
-    """Check an already-parsed document (the YAML file's content) and build the config."""
+def parse_queue_config(
+    document: object, source: str = "<queue config>", base_dir: Path | None = None
+) -> QueueConfig:
+    """Check an already-parsed document (the YAML file's content) and build the config;
+    holiday files are found relative to ``base_dir`` (default: the current directory)."""
+    base = base_dir or Path.cwd()
     try:
-        return _resolve(validate(QueueFile, document, source), source)
+        return _resolve(validate(QueueFile, document, source, base_dir=base), source, base)
     except ConfigError as exc:
         raise QueueConfigError(exc.problems) from None

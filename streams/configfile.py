@@ -259,14 +259,16 @@ class _Walk:
 # ---- validating ---------------------------------------------------------------------------
 
 
-def load(model: type[M], path: str | Path) -> M:
-    """Read and validate a file into ``model``, or ConfigError with every problem."""
-    return validate(model, read_yaml(path), str(path))
+def load(model: type[M], path: str | Path, base_dir: Path | None = None) -> M:
+    """Read and validate a file into ``model``, or ConfigError with every problem; files it
+    names (holiday calendars) are relative to ``base_dir``, by default the file's folder."""
+    folder = Path(path).parent if base_dir is None else base_dir
+    return validate(model, read_yaml(path), str(path), base_dir=folder)
 
 
-def validate(model: type[M], document: object, source: str) -> M:
+def validate(model: type[M], document: object, source: str, base_dir: Path | None = None) -> M:
     try:
-        return model.model_validate(document)
+        return model.model_validate(document, context={"base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
         raise ConfigError(problems(exc, source)) from None
 

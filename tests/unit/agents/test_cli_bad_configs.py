@@ -58,13 +58,23 @@ EXPECTED = {
     "yaml-bomb.yaml": ("line 7 (f)", "expands to more than 200,000 values"),
     "recursive-alias.yaml": ("line 1 (queues.billing)", "refers to the anchor that contains it"),
     "deep-nesting.yaml": ("line 1 (queues[0]", "nests deeper than 64 levels"),
+    "overlapping-hours.yaml": (
+        "calendars.office.hours.mon-fri", "09:00-13:00 and 12:00-17:00 overlap",
+    ),
+    "inverted-hours.yaml": ("calendars.night.hours.mon-fri[0]", "hours past midnight are two"),
+    "unknown-calendar.yaml": ("queues.billing.calendar", "no such calendar (calendars: office"),
+    "unparsable-holiday-file.yaml": (
+        "calendars.office.holidays_file", "timed-event.ics: line 4: DTSTART",
+    ),
+    "bad-holiday-date.yaml": ("calendars.office.holidays[0]", "not a date: YYYY-MM-DD"),
     BIG: ("", "is 52,428,800 bytes; a configuration file holds at most 1 MiB"),
 }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    found = {path.name: path for path in BAD.iterdir()}
+    # Files they name (holiday calendars) are in folders of their own.
+    found = {path.name: path for path in BAD.iterdir() if path.is_file()}
     big = tmp_path_factory.mktemp("big") / BIG
     with big.open("wb") as stream:  # sparse: the size alone must refuse it
         stream.write(b"queues:\n")

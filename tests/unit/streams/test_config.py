@@ -4,6 +4,7 @@ file, the field path and the value."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,62 @@ def test_example_file() -> None:
 def test_policies_are_resolved_once() -> None:
     config = load_queue_config(EXAMPLE)
     assert config.policy("chat", "billing") is config.policy("chat", "billing")
+
+
+def test_the_example_calendar() -> None:
+    config = load_queue_config(EXAMPLE)
+    after_sales = config.policy("ticket", "after-sales")
+    assert after_sales.calendar == "office" and not after_sales.hours.always
+    assert after_sales.hours.timezone == "Europe/Paris"
+    assert (12, 25) in after_sales.hours.yearly
+    assert config.policy("call", "billing").hours.always
+    assert after_sales.interval_minutes == 30 and not after_sales.closed_in_service_level
+    assert after_sales.version != config.policy("ticket", "support").version
+    assert after_sales.version == load_queue_config(EXAMPLE).policy("ticket", "after-sales").version
+
+
+def test_a_holiday_file_is_relative_to_the_queue_file(tmp_path: Path) -> None:
+    (tmp_path / "days").mkdir()
+    (tmp_path / "days" / "fr.ics").write_text(
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20261225\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    path = write(
+        tmp_path,
+        "calendars: {office: {hours: {mon-fri: ['09:00-17:00']}, holidays_file: days/fr.ics}}\n"
+        "defaults: {calendar: office}\n",
+    )
+    hours = load_queue_config(path).defaults.hours
+    assert hours.is_holiday(date(2026, 12, 25)) and not hours.is_holiday(date(2026, 12, 24))
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "words"),
+    [
+        ("calendars: {o: {hours: {mon: ['09:00-12:00', '11:00-13:00']}}}", "calendars.o.hours.mon",
+         "overlap"),
+        ("calendars: {o: {hours: {mon: ['12:00-09:00']}}}", "calendars.o.hours.mon[0]",
+         "starts at or after its end"),
+        ("calendars: {o: {hours: {mon: []}}}", "calendars.o.hours", "never open"),
+        ("calendars: {o: {hours: {mon-fri: ['09:00-17:00'], fri: ['18:00-19:00']}}}",
+         "calendars.o.hours.fri", "already given by 'mon-fri'"),
+        ("calendars: {always: {hours: {mon: ['09:00-17:00']}}}", "calendars.always", "reserved"),
+        ("calendars: {o: {hours: {mon: ['09:00-17:00']}, holidays_file: none.ics}}",
+         "calendars.o.holidays_file", "cannot read"),
+        ("defaults: {calendar: office}", "defaults.calendar", "no such calendar"),
+        ("queues: {q: {overrides: {ticket: {calendar: x}}}}", "queues.q.overrides.ticket.calendar",
+         "no such calendar"),
+        ("defaults: {reporting: {interval_minutes: 20}}", "defaults.reporting.interval_minutes",
+         "15 or 30"),
+    ],
+)  # fmt: skip
+def test_calendar_mistakes_name_their_place(
+    tmp_path: Path, text: str, place: str, words: str
+) -> None:
+    with pytest.raises(QueueConfigError) as caught:
+        load_queue_config(write(tmp_path, text + "\n"))
+    (line,) = caught.value.lines
+    assert line.startswith(f"{tmp_path / 'queues.yaml'}: {place}: "), line
+    assert words in line, line
 
 
 def test_unknown_channel_is_a_caller_bug() -> None:
