@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
 
 
 def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 1) -> None:
@@ -72,3 +73,35 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60.0
         return out
 
     return asyncio.run(run())
+
+
+def uncommitted(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Records of ``topics`` past the group's committed offsets (a partition never committed
+    counts whole): 0 means that nothing will be read again by the group."""
+
+    async def run() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        await admin.start()
+        await consumer.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(group)
+            parts = [
+                TopicPartition(t, p)
+                for t in topics
+                for p in sorted(consumer.partitions_for_topic(t) or await _known(consumer, t))
+            ]
+            ends = await consumer.end_offsets(parts)
+            starts = await consumer.beginning_offsets(parts)
+            done = {tp: meta.offset for tp, meta in committed.items()}
+            return sum(ends[tp] - max(done.get(tp, starts[tp]), starts[tp]) for tp in parts)
+        finally:
+            await consumer.stop()
+            await admin.close()
+
+    return asyncio.run(run())
+
+
+async def _known(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()
+    return set(consumer.partitions_for_topic(topic) or ())

@@ -1,0 +1,154 @@
+"""Redis that loses its *last* writes, not all of them: restarted from an older snapshot
+(RDB), as after a crash with snapshots only, a failover to a replica that lagged, or AOF
+``everysec``'s last second. Redis comes back with the partition's older state, older fence
+tokens and older guards; the workers' copies and Kafka's committed offsets are newer. Both
+orders of the issue: the loss found by a worker that restarts, and by workers that keep
+counting after a rebalance. The recount at the end is exact (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from golden_reference import expected_samples_of, recount_events
+from support.expect import combined, wait_until_equal
+from support.faults import (
+    Item,
+    OwnService,
+    Producer,
+    Watch,
+    as_records,
+    lifecycles,
+    poll,
+    source_topics,
+    total,
+    worker_env,
+)
+from support.kafka_io import create_topics, uncommitted
+from support.services import KafkaServer
+from support.worker import Sample
+
+pytestmark = pytest.mark.integration
+
+LOST_LOG = "Redis lost writes"
+
+
+def _expected(items: list[Item]) -> dict[Sample, float]:
+    return expected_samples_of(recount_events(items))
+
+
+def _all_committed(kafka: KafkaServer, app_id: str, topics: dict[str, str]) -> bool:
+    """Kafka holds the group's commits of every record: nothing will be read again (the
+    worker's lag gauge counts a partition never committed from its last record read)."""
+    internal = f"{app_id}-events-by-queue"
+    return uncommitted(kafka.bootstrap, app_id, [*topics.values(), internal]) == 0
+
+
+def _snapshot_then_lose(client: redis.Redis, store: OwnService) -> None:
+    """Kill -9 Redis and start it again on its last snapshot; prove that it lost what was
+    written after the snapshot (a key written after it is gone, one before it is there)."""
+    store.kill()
+    store.start(keep_data=True)
+    assert client.exists("ccmon-test:before-snapshot")
+    assert not client.exists("ccmon-test:after-snapshot")
+
+
+def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
+    own: Callable[..., OwnService],
+    kafka: KafkaServer,
+    watch: Watch,
+    unique_name: str,
+    record_property: Callable[[str, Any], None],
+) -> None:
+    store = own("redis")  # persists only what SAVE writes (dump.rdb)
+    client = redis.Redis.from_url(store.url)
+    topics = source_topics(unique_name)
+    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    env = worker_env(topics, unique_name)
+    worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    items = lifecycles(seed=41, contacts=2400, end=time.time(), span=20 * 60, prefix="a")
+    half = len(items) // 2
+    Producer(kafka.bootstrap, as_records(topics, items[:half])).send_all()
+    wait_until_equal(worker.samples, _expected(items[:half]), timeout=120)
+    client.set("ccmon-test:before-snapshot", 1)
+    client.save()
+    client.set("ccmon-test:after-snapshot", 1)
+    Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
+    wait_until_equal(worker.samples, _expected(items), timeout=120)
+    poll("every offset committed", lambda: _all_committed(kafka, unique_name, topics), 30)
+
+    _snapshot_then_lose(client, store)
+    worker.kill()  # before it could write anything: the next owner must find the loss
+    began = time.monotonic()
+    restarted = watch.worker(kafka.bootstrap, store.url, env, name="w2").start(
+        all_partitions=True
+    )
+    wait_until_equal(restarted.samples, _expected(items), timeout=120)
+    exact_after = time.monotonic() - began
+    got = restarted.samples()
+    reread = total(got, "ccmon_redis_records_reread_total")
+    assert reread > 0, "the new owner must have read the lost records again"
+    assert total(got, "ccmon_state_unrecoverable_records") == 0
+    assert LOST_LOG in restarted.log_path.read_text()
+    figures = {
+        "events": len(items),
+        "lost_after_snapshot": len(items) - half,
+        "records_reread": reread,
+        "exact_after_restart_s": round(exact_after, 1),
+    }
+    record_property("figures", figures)
+    print(f"redis partial loss + worker restart figures: {figures}")
+
+
+def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
+    own: Callable[..., OwnService],
+    kafka: KafkaServer,
+    watch: Watch,
+    unique_name: str,
+    record_property: Callable[[str, Any], None],
+) -> None:
+    store = own("redis")
+    client = redis.Redis.from_url(store.url)
+    topics = source_topics(unique_name)
+    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    env = worker_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    first = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    items = lifecycles(seed=42, contacts=2600, end=time.time(), span=20 * 60, prefix="b")
+    half = len(items) // 2
+    Producer(kafka.bootstrap, as_records(topics, items[:half])).send_all()
+    wait_until_equal(first.samples, _expected(items[:half]), timeout=120)
+    client.set("ccmon-test:before-snapshot", 1)
+    client.save()
+    client.set("ccmon-test:after-snapshot", 1)
+    # A second worker joins: every partition changes hands or is taken again, and each new
+    # ownership is written to Redis after the snapshot.
+    second = watch.worker(kafka.bootstrap, store.url, env, name="w2").start()
+    workers = [first, second]
+    poll(
+        "partitions shared",
+        lambda: all(0 < len((w.health() or {}).get("partitions") or []) < 4 for w in workers),
+        60,
+    )
+    wait_until_equal(lambda: combined(workers), _expected(items[:half]), timeout=120)
+
+    _snapshot_then_lose(client, store)
+    began = time.monotonic()
+    Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
+    wait_until_equal(lambda: combined(workers), _expected(items), timeout=120)
+    exact_after = time.monotonic() - began
+    logs = "".join(w.log_path.read_text() for w in workers)
+    assert LOST_LOG in logs
+    assert "another worker owns it now" not in logs
+    lost = sum(total(w.samples(), "ccmon_redis_writes_lost_total") for w in workers)
+    assert lost > 0
+    figures = {
+        "events": len(items),
+        "sent_after_loss": len(items) - half,
+        "partitions_that_found_the_loss": lost,
+        "exact_after_loss_s": round(exact_after, 1),
+    }
+    record_property("figures", figures)
+    print(f"redis partial loss after a rebalance figures: {figures}")
