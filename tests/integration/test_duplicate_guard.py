@@ -15,7 +15,6 @@ import pytest
 import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
-from golden_reference import expected_samples_of, recount_events
 from support.expect import sample, wait_until_equal
 from support.faults import (
     Producer,
@@ -26,6 +25,7 @@ from support.faults import (
     source_topics,
     worker_env,
 )
+from support.golden import expected_samples_of, recount_events
 from support.kafka_io import create_topics, produce, uncommitted
 from support.services import KafkaServer, RedisServer
 
@@ -67,7 +67,9 @@ def test_the_same_id_in_two_channels_is_two_events(
             sample("ccmon_tickets_created_total", channel="ticket", queue="sales"): 2.0,
         },
     )
-    duplicates = [v for (n, _), v in worker.samples().items() if n == "ccmon_events_duplicate_total"]
+    duplicates = [
+        v for (n, _), v in worker.samples().items() if n == "ccmon_events_duplicate_total"
+    ]
     assert not any(duplicates)
 
 
@@ -119,7 +121,11 @@ def test_records_read_again_after_the_guard_forgot_them_are_not_counted_again(
     expected = expected_samples_of(recount_events(items))
     wait_until_equal(worker.samples, expected, timeout=120)
     internal = [*topics.values(), f"{unique_name}-events-by-queue"]
-    poll("every offset committed", lambda: uncommitted(kafka.bootstrap, unique_name, internal) == 0, 30)
+    poll(
+        "every offset committed",
+        lambda: uncommitted(kafka.bootstrap, unique_name, internal) == 0,
+        30,
+    )
     worker.stop()
 
     forgotten = forget_guards(redis_server.url, unique_name)
@@ -129,9 +135,17 @@ def test_records_read_again_after_the_guard_forgot_them_are_not_counted_again(
     began = time.monotonic()
     again = watch.worker(kafka.bootstrap, redis_server.url, env, name="w2").start()
     # Every record read again, none counted again: the numbers do not move.
-    poll("everything read again", lambda: uncommitted(kafka.bootstrap, unique_name, internal) == 0, 120)
+    poll(
+        "everything read again",
+        lambda: uncommitted(kafka.bootstrap, unique_name, internal) == 0,
+        120,
+    )
     wait_until_equal(again.samples, expected, timeout=30)
     record_property(
         "figures",
-        {"events": len(items), "guards_forgotten": forgotten, "reread_s": round(time.monotonic() - began, 1)},
+        {
+            "events": len(items),
+            "guards_forgotten": forgotten,
+            "reread_s": round(time.monotonic() - began, 1),
+        },
     )

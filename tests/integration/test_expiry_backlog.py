@@ -123,7 +123,14 @@ def test_closed_markers_outlive_a_backlog_older_than_their_15_minutes(
         offers.append(_call(topics["call"], n, "offered", t, queue))
     # Between them, blocked calls (counted, never waiting): the backlog takes several ticks.
     fillers = [
-        _call(topics["call"], calls + n, "blocked", now - 1500 + n * 0.002, QUEUES[n % 3], reason="queue_full")
+        _call(
+            topics["call"],
+            calls + n,
+            "blocked",
+            now - 1500 + n * 0.002,
+            QUEUES[n % 3],
+            reason="queue_full",
+        )
         for n in range(30_000)
     ]
     produce(kafka.bootstrap, answers + fillers + offers)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import redis
-from golden_reference import expected_samples_of, recount_events
 from support.expect import combined, wait_until_equal
 from support.faults import (
     Item,
@@ -27,6 +26,7 @@ from support.faults import (
     total,
     worker_env,
 )
+from support.golden import expected_samples_of, recount_events
 from support.kafka_io import create_topics, uncommitted
 from support.services import KafkaServer
 from support.worker import Sample
@@ -83,9 +83,7 @@ def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
     _snapshot_then_lose(client, store)
     worker.kill()  # before it could write anything: the next owner must find the loss
     began = time.monotonic()
-    restarted = watch.worker(kafka.bootstrap, store.url, env, name="w2").start(
-        all_partitions=True
-    )
+    restarted = watch.worker(kafka.bootstrap, store.url, env, name="w2").start(all_partitions=True)
     wait_until_equal(restarted.samples, _expected(items), timeout=120)
     exact_after = time.monotonic() - began
     got = restarted.samples()
