@@ -18,11 +18,11 @@ from bench.kafka import create_topics, producer
 from bench.services import Services
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
-from ccmon.agents.domain.partition import Writes
+from ccmon.agents.domain.partition import Writes, guard_id
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
 from ccmon.agents.domain.tickets import apply_ticket
-from ccmon.agents.partitions.statestore import StateStore
+from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.config import QueueConfig
 from ccmon.streams.contract.events import Event, validate
@@ -75,7 +75,7 @@ def _effects(events: Sequence[Event], batch: int) -> tuple[list[Writes], Partiti
     for start in range(0, len(events), batch):
         fx = Effects(state, runtime.state_limits)
         for ev in events[start : start + batch]:
-            fx.writes.guards.append((ev.event_id, f"call:0:{start}"))
+            fx.writes.guards.append((guard_id("call", ev.event_id), f"call:0:{start}"))
             policy = config.policy(ev.channel, ev.queue)
             if ev.type == "survey":
                 apply_survey(ev, fx, policy, now)
@@ -94,17 +94,20 @@ async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[
     redis = Redis.from_url(url)
     store = StateStore(redis, f"bench-costs-{time.time_ns()}", 600, {"m": 7200, "d": 86400})
     try:
-        fence = await store.take_ownership(0)
+        await store.take_ownership(0, 1)
+        token = Token(1)
         lookup = apply = 0.0
         fields = 0
         for writes in batches:
             began = time.perf_counter()
-            await store.seen([e for e, _ in writes.guards])
+            await store.seen(0, [g for g, _ in writes.guards])
             lookup += time.perf_counter() - began
             began = time.perf_counter()
-            outcome = await store.apply(0, fence, writes)
+            wid = new_write_id()
+            outcome = await store.apply(0, token, writes, wid)
             apply += time.perf_counter() - began
             assert outcome.status == "ok", outcome
+            token = token.after(wid)
             fields += sum(len(f) for f in writes.incr.values())
         return {
             "lookup_us": _per_event(lookup, n),

@@ -25,7 +25,7 @@ from bench.events import TOPICS, build_dataset, queue_names
 from bench.kafka import create_topics, preload
 from bench.services import BenchError, Services
 from bench.verify import verify
-from bench.worker import Worker, parse_metrics
+from bench.worker import Worker, counted_events, parse_metrics
 
 Log = Any
 SPAN_SECONDS = 115 * 60
@@ -45,8 +45,8 @@ class RestartConfig:
     queue_config: Path | None
 
 
-async def _counted(redis: Redis, app_id: str) -> int:
-    return int(await redis.get(f"{app_id}:counted") or 0)
+async def _counted(redis: Redis, app_id: str, partitions: int) -> int:
+    return await counted_events(redis, app_id, partitions)
 
 
 async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any]:
@@ -82,7 +82,7 @@ async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any
     first = worker("before-kill").start()
     try:
         deadline = time.monotonic() + 600
-        while await _counted(redis, app_id) < cfg.events:
+        while await _counted(redis, app_id, cfg.partitions) < cfg.events:
             first.check_alive()
             if time.monotonic() > deadline:
                 raise BenchError(f"restart: the state was not built in 600s:\n{first.log_tail()}")

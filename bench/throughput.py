@@ -33,6 +33,7 @@ from bench.worker import (
     RssSampler,
     Samples,
     Worker,
+    counted_events,
     cpu_seconds,
     parse_metrics,
     total,
@@ -219,7 +220,7 @@ async def run_ccmon(
         redis = Redis.from_url(services.redis)
 
         async def counted() -> int:
-            return int(await redis.get(f"{app_id}:counted") or 0)
+            return await counted_events(redis, app_id, cfg.partitions)
 
         async with Offsets(services.kafka) as offsets, redis:
             with RssSampler([w.pid for w in workers]) as sampler, ForeignLoad() as load:

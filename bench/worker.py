@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from redis.asyncio import Redis
 
 from bench.events import EVENT_COUNTERS
 from bench.services import ROOT, BenchError
 from ccmon.agents.devkit.launcher import WorkerError, WorkerProcess
+from ccmon.agents.partitions.statestore import StateStore
 
 Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]
@@ -200,3 +202,12 @@ class RssSampler:
 
 
 MB = 1024 * 1024
+
+
+async def counted_events(redis: Redis, app_id: str, partitions: int) -> int:
+    """Events the workers of ``app_id`` counted, as their state script records them: per
+    partition in its meta hash (the layout of docs/architecture.md, "State in Redis"), or
+    in one key for a tree from before it (``bench --commit``)."""
+    store = StateStore(redis, app_id, 60, {})
+    legacy = await redis.get(f"{app_id}:counted")
+    return await store.counted(partitions) + int(legacy or 0)

@@ -45,6 +45,19 @@ class Effects:
         # Records for other partitions (agent states per queue, ccmon.agents.domain.staffing), by
         # repartition partition: sent and acknowledged by Kafka before ``writes`` is written.
         self.outbox: dict[int, list[dict[str, Any]]] = {}
+        # Where the records sent now come from: this partition's origin name and the next
+        # position (:func:`ccmon.agents.domain.partition.staff_position`); None for the timer.
+        self.origin: str | None = None
+        self.position = 0
+
+    def emit(self, partition: int, record: dict[str, Any]) -> None:
+        """A record for another partition, stamped with its origin and position: the same
+        record made again from the same state and event (a step counted again after a
+        crash, with other batch boundaries) gets the same position there."""
+        if self.origin is not None:
+            record["o"], record["q"] = self.origin, self.position
+            self.position += 1
+        self.outbox.setdefault(partition, []).append(record)
 
     # ---- live entries ------------------------------------------------------------
     def live(self, cq: str, contact: str) -> Entry | None:

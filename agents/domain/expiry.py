@@ -14,9 +14,33 @@ from collections.abc import Callable
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import TOTALS, Effects
+from ccmon.agents.domain.state import PartitionState
 from ccmon.streams.config import QueuePolicy
 
 PolicyFor = Callable[[str, str], QueuePolicy]
+
+# A partition whose latest counted event was this much older than the wall clock when it was
+# counted is reading a backlog. Live traffic is counted within a second or two of its event
+# time; a producer that batches, or clocks a little apart, stay well under it.
+BEHIND_SECONDS = 30.0
+
+
+def expiry_now(state: PartitionState, wall: float) -> float:
+    """The "now" the partition's time-driven removals are judged by, on the wall clock.
+
+    Live, the wall clock: a quiet queue's waiting contacts still expire. While the partition
+    reads a backlog (its last counted events were old when counted), how far it has read:
+    the answers and late offers still in the backlog must find their contacts waiting, or
+    closed, as they were at that time; on the wall clock they were expired, or forgotten,
+    before they were read (a 4-minute backlog expired every contact waiting more than 60 s).
+    It stays there while the partition reads nothing more (an outage in the middle of a
+    backlog expires nothing); its next fresh event brings the wall clock back."""
+    progress = state.progress
+    if progress.ev is None or progress.evw is None:
+        return wall
+    if progress.evw - progress.ev > BEHIND_SECONDS:
+        return min(wall, progress.ev)
+    return wall
 
 
 def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]:

@@ -28,20 +28,77 @@ def partition_for(cq: str, partitions: int) -> int:
 Bucket = tuple[str, str]  # ("t", "") totals, ("m", "<minute>"), ("d", "<YYYY-MM-DD>")
 
 
+def guard_id(channel: str, event_id: str) -> str:
+    """What the duplicate guard remembers an event by: its id within its channel (two source
+    systems number their events independently; docs/events.md)."""
+    return f"{channel}:{event_id}"
+
+
+# Positions of staff records (hop 1 -> hop 2): the hop-1 record's offset, the event's index
+# in it (a record holds at most 2,000 events) and the staff record's index among the
+# event's (an agent's old and new queues: at most 400), one integer, ordered like them.
+EVENTS_PER_RECORD = 4096
+STAFF_PER_EVENT = 1024
+
+
+def staff_position(offset: int, index: int) -> int:
+    """The first position of the staff records of the ``index``-th event of the hop-1
+    record at ``offset``; its records take the next ones."""
+    return (offset * EVENTS_PER_RECORD + index) * STAFF_PER_EVENT
+
+
+def origin_of(record: dict[str, object]) -> tuple[str, int] | None:
+    """Where a record comes from, and its position there, for records that have one:
+    ``("call:2", 1041)`` for the event at offset 1041 of partition 2 of the call topic,
+    ``("@5", ...)`` for a staff record made from hop-1 partition 5 (``o``, ``q``). Records
+    of one origin reach a partition in the order of their positions (docs/architecture.md,
+    "Idempotency"), so a position at or below the last one counted is a record read again.
+    Records made by the expiry timer have none."""
+    origin = record.get("o")
+    if origin is not None:
+        return str(origin), int(record["q"])  # type: ignore[call-overload]
+    src = str(record["src"])
+    head, sep, offset = src.rpartition(":")
+    if not sep or "@" in src or not offset.isdigit():
+        return None
+    return head, int(offset)
+
+
+@dataclass
+class Progress:
+    """How far a partition has counted: ``rp`` the next offset of its repartition partition
+    to read (a new owner that finds it below Kafka's committed offset knows that Redis lost
+    writes), ``ev`` the latest event time counted and ``evw`` the wall time it was counted
+    at (the expiry clock of a partition that reads a backlog, :mod:`ccmon.agents.domain.expiry`),
+    ``n`` the events counted, ``gone`` the records Redis lost that the repartition topic
+    no longer held when they were read again (its numbers lack them for good)."""
+
+    rp: int = 0
+    ev: float | None = None
+    evw: float | None = None
+    n: int = 0
+    gone: int = 0
+
+
 @dataclass
 class Writes:
     """What one batch changes in one partition, coalesced: one increment per (bucket,
-    field), one value (or a deletion, ``None``) per live entry."""
+    field), one value (or a deletion, ``None``) per live entry, the last position counted
+    per origin."""
 
-    guards: list[tuple[str, str]] = field(default_factory=list)  # (event_id, source position)
+    guards: list[tuple[str, str]] = field(default_factory=list)  # (guard_id, source position)
     incr: dict[Bucket, dict[str, float]] = field(default_factory=dict)  # field "cq|name"
     live: dict[tuple[str, str], dict[str, object] | None] = field(default_factory=dict)
     drop: list[Bucket] = field(default_factory=list)  # bucket hashes removed by expiry
-    # Values set, not added: the owner's whole copy, written back after Redis lost its data.
+    pos: dict[str, int] = field(default_factory=dict)  # origin -> last position counted
+    progress: Progress | None = None  # set by a step of records, not by the expiry timer
+    # Values set, not added: the owner's whole copy, written back after Redis lost writes.
     seed: dict[Bucket, dict[str, float]] = field(default_factory=dict)
 
     def empty(self) -> bool:
-        return not (self.guards or self.incr or self.live or self.drop or self.seed)
+        return not (
+            self.guards or self.incr or self.live or self.drop or self.seed or self.pos
+        ) and (self.progress is None)
 
 
 @dataclass
@@ -51,6 +108,8 @@ class RawPartition:
     totals: dict[str, str]
     buckets: dict[Bucket, dict[str, str]]
     live: dict[str, str]
+    pos: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def live_field(cq: str, contact: str) -> str:

@@ -135,8 +135,7 @@ def _late_skills(
 
 
 def _send(fx: Effects, partitions: int, record: Record) -> None:
-    target = partition_for(f"{record['channel']}|{record['queue']}", partitions)
-    fx.outbox.setdefault(target, []).append(record)
+    fx.emit(partition_for(f"{record['channel']}|{record['queue']}", partitions), record)
 
 
 def expire_agents(fx: Effects, now: float, silence: float, partitions: int) -> int:

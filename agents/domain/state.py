@@ -14,7 +14,13 @@ from typing import Any
 
 import orjson
 
-from ccmon.agents.domain.partition import Bucket, RawPartition, Writes, parse_live_field
+from ccmon.agents.domain.partition import (
+    Bucket,
+    Progress,
+    RawPartition,
+    Writes,
+    parse_live_field,
+)
 
 Counters = dict[str, float]
 Entry = dict[str, Any]
@@ -36,6 +42,11 @@ class PartitionState:
     live: dict[str, dict[str, Entry]] = field(default_factory=lambda: defaultdict(dict))
     # Bumped on every change of a channel x queue: the read model recomputes only those.
     versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Last position counted per origin (ccmon.agents.domain.partition.origin_of), and how far
+    # the partition has counted: what tells a record read again from a new one, and Redis
+    # that lost writes from Redis that has them all.
+    pos: dict[str, int] = field(default_factory=dict)
+    progress: Progress = field(default_factory=Progress)
 
     @classmethod
     def from_raw(cls, partition: int, raw: RawPartition) -> PartitionState:
@@ -52,6 +63,15 @@ class PartitionState:
             state.live[cq][contact] = orjson.loads(value)
         for cq in {*state.totals, *state.minutes, *state.days, *state.live}:
             state.versions[cq] = 1
+        state.pos = {origin: int(value) for origin, value in raw.pos.items()}
+        meta = raw.meta
+        state.progress = Progress(
+            rp=int(meta.get("rp") or 0),
+            ev=float(meta["ev"]) if meta.get("ev") else None,
+            evw=float(meta["evw"]) if meta.get("evw") else None,
+            n=int(meta.get("n") or 0),
+            gone=int(meta.get("gone") or 0),
+        )
         return state
 
     def _bucket(self, cq: str, kind: str, when: str) -> Counters:
@@ -84,6 +104,9 @@ class PartitionState:
             self.versions[cq] += 1
         for bucket in writes.drop:
             self.forget(bucket)
+        self.pos.update(writes.pos)
+        if writes.progress is not None:
+            self.progress = writes.progress
 
     def forget(self, bucket: Bucket) -> None:
         kind, when = bucket
@@ -97,8 +120,8 @@ class PartitionState:
 
     def as_seed(self) -> Writes:
         """The whole copy as writes that set (not add) every value: what the owner writes
-        back when Redis comes back without its data."""
-        writes = Writes()
+        back when Redis comes back without its data, or behind it."""
+        writes = Writes(pos=dict(self.pos), progress=self.progress)
         for cq, counters in self.totals.items():
             writes.seed.setdefault(("t", ""), {}).update(
                 {f"{cq}|{k}": v for k, v in counters.items()}

@@ -39,6 +39,25 @@ class PipelineMetrics:
             ["channel"],
             registry=registry,
         )
+        self.replayed = Counter(
+            "ccmon_events_replayed",
+            "Events read again and skipped because their source position was counted "
+            "already (a restart, a rebalance, a resend, an offset reset): not duplicates.",
+            ["channel"],
+            registry=registry,
+        )
+        self.redis_lost = Counter(
+            "ccmon_redis_writes_lost",
+            "Times an owner found Redis behind what it had counted (a restart from an older "
+            "snapshot, a failover to a replica that lagged): it read the missing records "
+            "again or wrote its copy back.",
+            registry=registry,
+        )
+        self.reread = Counter(
+            "ccmon_redis_records_reread",
+            "Repartition records read again from Kafka because Redis had lost their counts.",
+            registry=registry,
+        )
         self.late = Counter(
             "ccmon_events_late",
             "Events older than bucket retention: counted in totals and today, not in windows.",
@@ -71,7 +90,8 @@ class PipelineMetrics:
         self.batches = Histogram(
             "ccmon_batch_seconds",
             "Time to process one batch, from taking it to its acknowledgement, by stage "
-            "(ingest: validate and send; count: guard lookup, effects, state write).",
+            "(ingest: validate and send; count: guard lookup, effects, state write; expire: "
+            "one expiry tick of every owned partition).",
             ["stage"],
             buckets=BATCH_BUCKETS,
             registry=registry,
@@ -91,9 +111,10 @@ class PipelineMetrics:
                 self.rejected.labels(topic, reason)
             for kind in sorted(types_by_topic.get(topic, ())):  # same order every run
                 self.events.labels(topic, kind)
-        for stage in ("ingest", "count"):
+        for stage in ("ingest", "count", "expire"):
             self.batches.labels(stage)
         for channel in channels:
             self.duplicates.labels(channel)
             self.late.labels(channel)
+            self.replayed.labels(channel)
             self.overflow.labels(channel)

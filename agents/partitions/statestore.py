@@ -1,27 +1,37 @@
 """The counting state in Redis: per repartition partition, hashes of counters and live
-contacts, written together with the duplicate guard by one Lua script per batch.
+contacts, the last position counted per origin and the duplicate guard, written together by
+one Lua script per batch step, fenced by the owner's Kafka group generation and chained by a
+write sequence.
 
-Key layout (``P`` = ``CCMON_REDIS_PREFIX``, ``p`` = partition):
+Key layout (``P`` = ``CCMON_REDIS_PREFIX``, ``p`` = partition). ``{P:p}`` is a hash tag:
+every key of a partition lives in one Redis Cluster slot, and a script call touches one
+partition's keys only, every one of them declared in KEYS.
 
-- ``P:s:p:t`` cumulative totals, ``P:s:p:m:<epoch minute>`` 1-minute buckets,
-  ``P:s:p:d:<local day>`` daily buckets: hashes whose fields are ``channel|queue|name``;
-- ``P:s:p:l`` live contacts and tickets: field ``["channel|queue", contact id]`` (JSON),
+- ``{P:p}:meta`` hash: ``gen`` the fence (the group generation of the owner's assignment),
+  ``seq`` the write sequence and ``wid`` the id of the last write, ``rp``, ``ev``, ``evw``,
+  ``n``, ``gone`` how far the partition has counted (``domain.partition.Progress``);
+- ``{P:p}:t`` cumulative totals, ``{P:p}:m:<epoch minute>`` 1-minute buckets,
+  ``{P:p}:d:<local day>`` daily buckets: hashes whose fields are ``channel|queue|name``;
+- ``{P:p}:l`` live contacts and tickets: field ``["channel|queue", contact id]`` (JSON),
   value the entry (JSON);
-- ``P:s:p:idx`` the names of the bucket hashes (a worker loads a partition from it);
-- ``P:fence:p`` the owner's token, raised by each new owner: a write that carries an older
-  token is refused, so a worker that lost the partition can never write into it again;
-- ``P:seen:<event_id>`` the duplicate guard: the source position of the record that carried
-  the event first (``channel:partition:offset``), with a TTL;
-- ``P:counted`` the number of events counted by all workers of the app.
+- ``{P:p}:idx`` the names of the bucket hashes (a worker loads a partition from it);
+- ``{P:p}:pos`` the last position counted per origin (``call:2`` -> offset): what tells a
+  record read again, however late, from a new one;
+- ``{P:p}:g:<channel>:<event_id>`` the duplicate guard: the source position of the record
+  that carried the event first, with a TTL (an event always lands in the partition of its
+  channel x queue, so its duplicates meet its guard there).
 
-Why atomic: the guard mark and the state change it stands for become durable together or
-not at all, so a record read again after a crash or a rebalance is recognised (same
-position) and never counted twice, and an event is never marked without being counted.
+Why atomic: the guard, the positions and the state change they stand for become durable
+together or not at all. Why a sequence: Redis can lose its *last* writes and keep the rest
+(a snapshot, AOF ``everysec``, a failover to a replica that lagged). Each write names the
+write it follows (``seq``, ``wid``); Redis behind that is found at the next write
+(``lost``), and a write whose reply was lost is recognised when it is sent again (``done``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,56 +39,132 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ccmon.agents.domain.partition import Bucket, RawPartition, Writes, live_field
+from ccmon.agents.domain.partition import Bucket, Progress, RawPartition, Writes, live_field
 
 log = logging.getLogger(__name__)
 
-# One JSON argument: cjson decodes it in C, far cheaper than thousands of ARGV strings.
+# KEYS: meta, idx, live, pos, then bucket keys, then guard keys; the document (one JSON
+# argument: cjson decodes it in C) refers to keys by their index. Values of HSET and
+# HINCRBYFLOAT in chunks: Lua's unpack() fails beyond a few thousand values.
 _APPLY = """
 local d = cjson.decode(ARGV[1])
-local fence = redis.call('GET', KEYS[1])
-if not fence then return {'nofence'} end
-if fence ~= d.fence then return {'fenced', fence} end
-local conflicts = {}
-for _, g in ipairs(d.guards) do
-  if redis.call('EXISTS', g[1]) == 1 then conflicts[#conflicts + 1] = g[1] end
+local m = redis.call('HMGET', KEYS[1], 'gen', 'seq', 'wid')
+if not m[1] then return {'nofence'} end
+if tonumber(m[1]) > d.gen then return {'fenced', m[1]} end
+local wid = m[3] or ''
+if wid == d.wid then return {'done'} end
+local seq = tonumber(m[2] or '0')
+if tonumber(m[1]) < d.gen or seq ~= d.seq or wid ~= d.prev then
+  return {'lost', m[1], tostring(seq)}
 end
-if #conflicts > 0 then
-  table.insert(conflicts, 1, 'conflict')
-  return conflicts
+local function hset(key, flat)
+  for i = 1, #flat, 1000 do
+    redis.call('HSET', key, unpack(flat, i, math.min(i + 999, #flat)))
+  end
 end
-for _, g in ipairs(d.guards) do redis.call('SET', g[1], g[2], 'EX', d.ttl) end
-if #d.guards > 0 then redis.call('INCRBY', KEYS[4], #d.guards) end
-for _, c in ipairs(d.seed) do redis.call('HSET', c[1], c[2], c[3]) end
+for i, src in ipairs(d.guards) do redis.call('SET', KEYS[d.g + i], src, 'EX', d.ttl) end
 for _, c in ipairs(d.incr) do
-  for i = 2, #c, 2 do redis.call('HINCRBYFLOAT', c[1], c[i], c[i + 1]) end
+  local k = KEYS[c[1]]
+  for i = 2, #c, 2 do redis.call('HINCRBYFLOAT', k, c[i], c[i + 1]) end
 end
 for _, h in ipairs(d.touch) do
-  redis.call('SADD', KEYS[2], h[1])
-  redis.call('EXPIRE', h[1], h[2])
+  redis.call('SADD', KEYS[2], KEYS[h[1]])
+  redis.call('EXPIRE', KEYS[h[1]], h[2])
 end
-for _, h in ipairs(d.drop) do
-  redis.call('DEL', h)
-  redis.call('SREM', KEYS[2], h)
+for _, i in ipairs(d.drop) do
+  redis.call('DEL', KEYS[i])
+  redis.call('SREM', KEYS[2], KEYS[i])
 end
-for _, s in ipairs(d.hset) do redis.call('HSET', KEYS[3], s[1], s[2]) end
-for _, f in ipairs(d.hdel) do redis.call('HDEL', KEYS[3], f) end
+hset(KEYS[3], d.hset)
+for i = 1, #d.hdel, 1000 do
+  redis.call('HDEL', KEYS[3], unpack(d.hdel, i, math.min(i + 999, #d.hdel)))
+end
+hset(KEYS[4], d.pos)
+hset(KEYS[1], d.meta)
+redis.call('HSET', KEYS[1], 'seq', d.seq + 1, 'wid', d.wid)
+return {'ok'}
+"""
+
+# Take a partition: refused when Redis names a newer generation (unless Kafka confirmed
+# ours, ARGV[2]); answers the partition's meta as it stands.
+_OWN = """
+local g = redis.call('HGET', KEYS[1], 'gen')
+if g and tonumber(g) > tonumber(ARGV[1]) and ARGV[2] ~= '1' then return {'fenced', g} end
+redis.call('HSET', KEYS[1], 'gen', ARGV[1])
+local meta = redis.call('HGETALL', KEYS[1])
+table.insert(meta, 1, 'ok')
+return meta
+"""
+
+# Replace the partition with the owner's copy: KEYS meta, idx, live, pos, totals, then the
+# bucket hashes Redis holds (deleted), then the copy's (written).
+_REPLACE = """
+local d = cjson.decode(ARGV[1])
+local g = redis.call('HGET', KEYS[1], 'gen')
+if g and tonumber(g) > d.gen then return {'fenced', g} end
+for i = 1, d.stale do redis.call('DEL', KEYS[i]) end
+local function hset(key, flat, from)
+  for i = from, #flat, 1000 do
+    redis.call('HSET', key, unpack(flat, i, math.min(i + 999, #flat)))
+  end
+end
+for _, c in ipairs(d.seed) do
+  hset(KEYS[c[1]], c, 3)
+  if c[2] > 0 then
+    redis.call('SADD', KEYS[2], KEYS[c[1]])
+    redis.call('EXPIRE', KEYS[c[1]], c[2])
+  end
+end
+hset(KEYS[3], d.live, 1)
+hset(KEYS[4], d.pos, 1)
+hset(KEYS[1], d.meta, 1)
 return {'ok'}
 """
 
 
 @dataclass(frozen=True)
+class Token:
+    """What a write carries: the owner's group generation (the fence), and the write Redis
+    must hold last for the write to apply: its sequence number and id."""
+
+    gen: int
+    seq: int = 0
+    wid: str = ""
+
+    def after(self, wid: str) -> Token:
+        return Token(self.gen, self.seq + 1, wid)
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """``ok``; ``fenced`` (another worker owns the partition now); ``nofence`` (Redis lost
-    the owner's token: restarted without its data); ``conflict`` (these event ids were
-    marked since they were looked up: look them up again)."""
+    """``ok``; ``done`` (this very write was applied already: its reply was lost);
+    ``fenced`` (Redis names a newer generation than ours); ``nofence`` (Redis has nothing
+    of the partition: restarted without its data); ``lost`` (Redis is not at the write we
+    hold last: it lost writes, or another writer of an older generation wrote meanwhile).
+    ``gen`` and ``seq`` are Redis's, when it says."""
 
     status: str
-    conflicts: tuple[str, ...] = ()
+    gen: int | None = None
+    seq: int | None = None
+
+
+def new_write_id() -> str:
+    return os.urandom(8).hex()
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _meta(progress: Progress) -> list[str]:
+    meta = ["rp", str(progress.rp), "n", str(progress.n), "gone", str(progress.gone)]
+    if progress.ev is not None and progress.evw is not None:
+        meta += ["ev", repr(progress.ev), "evw", repr(progress.evw)]
+    return meta
+
+
+def _flat(pairs: Mapping[str, object]) -> list[str]:
+    return [x for k, v in pairs.items() for x in (k, str(v))]
 
 
 class StateStore:
@@ -94,48 +180,55 @@ class StateStore:
         self.guard_ttl = guard_ttl_seconds
         self.bucket_ttl = dict(bucket_ttl_seconds)  # "m" and "d": the safety-net TTL
         self._apply = redis.register_script(_APPLY)
+        self._own = redis.register_script(_OWN)
+        self._replace = redis.register_script(_REPLACE)
 
     # ---- key names -------------------------------------------------------------------
-    @property
-    def counted_key(self) -> str:
-        """Events counted by every worker of the app (what the benchmark watches)."""
-        return f"{self.prefix}:counted"
+    def _base(self, partition: int) -> str:
+        return f"{{{self.prefix}:{partition}}}"
 
-    def guard_key(self, event_id: str) -> str:
-        return f"{self.prefix}:seen:{event_id}"
+    def meta_key(self, partition: int) -> str:
+        return f"{self._base(partition)}:meta"
 
-    def fence_key(self, partition: int) -> str:
-        return f"{self.prefix}:fence:{partition}"
+    def guard_key(self, partition: int, guard: str) -> str:
+        return f"{self._base(partition)}:g:{guard}"
 
     def bucket_key(self, partition: int, bucket: Bucket) -> str:
         kind, when = bucket
-        base = f"{self.prefix}:s:{partition}"
+        base = self._base(partition)
         return f"{base}:t" if kind == "t" else f"{base}:{kind}:{when}"
 
-    def _idx_key(self, partition: int) -> str:
-        return f"{self.prefix}:s:{partition}:idx"
-
-    def _live_key(self, partition: int) -> str:
-        return f"{self.prefix}:s:{partition}:l"
+    def _keys(self, partition: int) -> list[str]:
+        """meta, idx, live, pos: the first KEYS of every script."""
+        base = self._base(partition)
+        return [f"{base}:meta", f"{base}:idx", f"{base}:l", f"{base}:pos"]
 
     def _bucket_of(self, partition: int, key: str) -> Bucket:
-        rest = key[len(f"{self.prefix}:s:{partition}:") :]
-        kind, _, when = rest.partition(":")
+        kind, _, when = key[len(self._base(partition)) + 1 :].partition(":")
         return kind, when
 
     # ---- operations ------------------------------------------------------------------
-    async def take_ownership(self, partition: int) -> str:
-        """Raise the partition's fence: from now on only this token's writes are accepted."""
-        return str(await self.redis.incr(self.fence_key(partition)))
+    async def take_ownership(
+        self, partition: int, gen: int, force: bool = False
+    ) -> tuple[Outcome, dict[str, str]]:
+        """Raise the partition's fence to our group generation; ``fenced`` (with Redis's
+        generation) when it names a newer one, unless ``force``. Answers its meta."""
+        reply = await self._own(keys=[self.meta_key(partition)], args=[gen, "1" if force else "0"])
+        status, *rest = (_text(r) for r in reply)
+        if status == "fenced":
+            return Outcome(status, gen=int(rest[0])), {}
+        return Outcome(status), dict(zip(rest[::2], rest[1::2], strict=True))
 
     async def load(self, partition: int) -> RawPartition:
-        """Everything stored for the partition, in two round trips."""
-        idx = self._idx_key(partition)
+        """Everything stored for the partition (but the guard), in two round trips."""
+        meta_key, idx, live_key, pos_key = self._keys(partition)
         async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(meta_key)
             pipe.smembers(idx)
             pipe.hgetall(self.bucket_key(partition, ("t", "")))
-            pipe.hgetall(self._live_key(partition))
-            names, totals, live = await pipe.execute()
+            pipe.hgetall(live_key)
+            pipe.hgetall(pos_key)
+            meta, names, totals, live, pos = await pipe.execute()
         keys = sorted(_text(n) for n in names)
         buckets: dict[Bucket, dict[str, str]] = {}
         if keys:
@@ -148,55 +241,109 @@ class StateStore:
                     buckets[self._bucket_of(partition, key)] = {
                         _text(k): _text(v) for k, v in content.items()
                     }
+
+        def text(h: dict[bytes, bytes]) -> dict[str, str]:
+            return {_text(k): _text(v) for k, v in h.items()}
+
         return RawPartition(
-            totals={_text(k): _text(v) for k, v in totals.items()},
+            totals=text(totals),
             buckets=buckets,
-            live={_text(k): _text(v) for k, v in live.items()},
+            live=text(live),
+            pos=text(pos),
+            meta=text(meta),
         )
 
-    async def seen(self, event_ids: Sequence[str]) -> list[str | None]:
-        """The source position each event id was first counted at, or None."""
-        if not event_ids:
+    async def seen(self, partition: int, guards: Sequence[str]) -> list[str | None]:
+        """The source position each guard id (``channel:event_id``) was first counted at."""
+        if not guards:
             return []
-        values = await self.redis.mget([self.guard_key(e) for e in event_ids])
+        values = await self.redis.mget([self.guard_key(partition, g) for g in guards])
         return [None if v is None else _text(v) for v in values]
 
-    async def apply(self, partition: int, fence: str, writes: Writes) -> Outcome:
-        touched = [b for b in {*writes.incr, *writes.seed} if b[0] != "t"]
-        document = {
-            "fence": fence,
+    async def apply(self, partition: int, token: Token, writes: Writes, wid: str) -> Outcome:
+        keys = self._keys(partition)
+        index: dict[Bucket, int] = {}
+
+        def key_of(bucket: Bucket) -> int:
+            if bucket not in index:
+                keys.append(self.bucket_key(partition, bucket))
+                index[bucket] = len(keys)  # Lua counts from 1
+            return index[bucket]
+
+        document: dict[str, object] = {
+            "gen": token.gen,
+            "seq": token.seq,
+            "prev": token.wid,
+            "wid": wid,
             "ttl": self.guard_ttl,
-            "guards": [[self.guard_key(e), src] for e, src in writes.guards],
             # Per bucket: its key, then field, increment, field, increment... Increments as
             # text: Lua would turn a number into 14 significant digits.
             "incr": [
-                [self.bucket_key(partition, bucket), *_increments(fields)]
-                for bucket, fields in writes.incr.items()
+                [key_of(bucket), *_increments(fields)] for bucket, fields in writes.incr.items()
             ],
-            "seed": [
-                [self.bucket_key(partition, bucket), name, repr(value)]
-                for bucket, fields in writes.seed.items()
-                for name, value in fields.items()
-            ],
-            "touch": [[self.bucket_key(partition, b), self.bucket_ttl[b[0]]] for b in touched],
-            "drop": [self.bucket_key(partition, b) for b in writes.drop],
+            "touch": [[key_of(b), self.bucket_ttl[b[0]]] for b in writes.incr if b[0] != "t"],
+            "drop": [key_of(b) for b in writes.drop],
             "hset": [
-                [live_field(cq, c), orjson.dumps(v).decode()]
+                x
                 for (cq, c), v in writes.live.items()
                 if v is not None
+                for x in (live_field(cq, c), orjson.dumps(v).decode())
             ],
             "hdel": [live_field(cq, c) for (cq, c), v in writes.live.items() if v is None],
+            "pos": _flat(writes.pos),
+            "meta": [] if writes.progress is None else _meta(writes.progress),
         }
-        keys = [
-            self.fence_key(partition),
-            self._idx_key(partition),
-            self._live_key(partition),
-            self.counted_key,
-        ]
+        document["g"] = len(keys)
+        keys += [self.guard_key(partition, g) for g, _ in writes.guards]
+        document["guards"] = [src for _, src in writes.guards]
         reply = await self._apply(keys=keys, args=[orjson.dumps(document)])
-        status, *rest = (_text(r) for r in reply)
-        prefix = self.guard_key("")
-        return Outcome(status, tuple(r.removeprefix(prefix) for r in rest if status == "conflict"))
+        return _outcome(reply)
+
+    async def replace(self, partition: int, token: Token, copy: Writes, wid: str) -> Outcome:
+        """Write the owner's whole copy (``copy.seed``, ``live``, ``pos``, ``progress``)
+        over whatever Redis holds of the partition, as the write after ``token``: Redis
+        lost writes, or all of its data, and the copy is what was counted."""
+        names = await self.redis.smembers(self._keys(partition)[1])
+        stale = [*self._keys(partition), self.bucket_key(partition, ("t", ""))]
+        stale += sorted(_text(n) for n in names)
+        keys = list(stale)
+        seed = []
+        for bucket, fields in copy.seed.items():
+            key = self.bucket_key(partition, bucket)
+            keys.append(key)
+            ttl = 0 if bucket[0] == "t" else self.bucket_ttl[bucket[0]]
+            seed.append([len(keys), ttl, *_flat({k: repr(v) for k, v in fields.items()})])
+        progress = copy.progress or Progress()
+        meta = ["gen", str(token.gen), "seq", str(token.seq + 1), "wid", wid, *_meta(progress)]
+        document = {
+            "gen": token.gen,
+            "stale": len(stale),
+            "seed": seed,
+            "live": [
+                x
+                for (cq, c), v in copy.live.items()
+                if v is not None
+                for x in (live_field(cq, c), orjson.dumps(v).decode())
+            ],
+            "pos": _flat(copy.pos),
+            "meta": meta,
+        }
+        return _outcome(await self._replace(keys=keys, args=[orjson.dumps(document)]))
+
+    async def counted(self, partitions: int) -> int:
+        """Events counted in every partition (what the benchmark watches)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in range(partitions):
+                pipe.hget(self.meta_key(p), "n")
+            values = await pipe.execute()
+        return sum(int(v) for v in values if v is not None)
+
+
+def _outcome(reply: Sequence[bytes | str]) -> Outcome:
+    status, *rest = (_text(r) for r in reply)
+    gen = int(rest[0]) if rest else None
+    seq = int(rest[1]) if len(rest) > 1 else None
+    return Outcome(status, gen, seq)
 
 
 def _increments(fields: Mapping[str, float]) -> list[str]:

@@ -11,10 +11,10 @@ import logging
 
 import faust
 
-from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.partitions.owner import LossReport, Owner
 from ccmon.agents.partitions.statestore import REDIS_ERRORS
 from ccmon.agents.worker import exposition, health, snapshot
-from ccmon.agents.worker.counting import register_counting
+from ccmon.agents.worker.countagent import register_counting
 from ccmon.agents.worker.ingest import register_ingest
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sensor import CcmonSensor
@@ -75,7 +75,13 @@ def build_app(settings: Settings) -> faust.App:
     app = create_faust_app(settings)
     runtime = Runtime(settings)
     topics = declare_topics(app, settings)
-    owner = Owner(runtime.store, on_redis=runtime.health.redis_status)
+    pipeline = runtime.pipeline
+    owner = Owner(
+        runtime.store,
+        on_redis=runtime.health.redis_status,
+        report=LossReport(detected=pipeline.redis_lost.inc, reread=pipeline.reread.inc),
+    )
+    runtime.health.incomplete = owner.unrecoverable
     by_queue = topics.by_queue.get_topic_name()
 
     def owned_partitions() -> set[int]:

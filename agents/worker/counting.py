@@ -1,141 +1,241 @@
 """The counting agent and the expiry timer, registered on an app by
 :func:`register_counting`.
 
-A batch of repartition records is split by partition; for each, one Redis round trip looks
-up the duplicate guard, the domain modules compute the batch's effect on the partition's
-state, and one Lua script writes the guards and the coalesced changes atomically, fenced by
-our ownership token (:mod:`ccmon.agents.partitions.statestore`). Only then are the records
-acknowledged: what is committed is durable.
+A batch of repartition records is split by partition and counted in steps. For each step,
+records read again are told by their source positions (the last position counted per
+origin is part of the state), one Redis round trip looks up the duplicate guard of the new
+ones, the domain modules compute their effect on the partition's state, and one Lua script
+writes the guards, the positions and the coalesced changes atomically, with our token
+(:mod:`ccmon.agents.partitions.statestore`). Only then are the records acknowledged: what is
+committed is durable. A partition whose write is refused (a newer generation owns it) has
+nothing acknowledged any more: its new owner reads it again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-import faust
 import orjson
-from faust import StreamT
 
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
-from ccmon.agents.domain.expiry import apply_tick
+from ccmon.agents.domain.expiry import apply_tick, expiry_now
+from ccmon.agents.domain.partition import Progress, guard_id, origin_of, staff_position
 from ccmon.agents.domain.staffing import apply_agent, apply_staff, expire_agents
+from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
 from ccmon.agents.domain.tickets import apply_ticket
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.worker.runtime import Runtime
+from ccmon.agents.worker.sending import RepartitionSender
 from ccmon.streams.contract.events import Event
-from ccmon.streams.kafka.topics import Topics
+from ccmon.streams.kafka.reread import PartitionReader
 from ccmon.streams.logs import log_context
 
 log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
+# (offset of the repartition record, the rank the event is counted at in it, last of the
+# record, the event)
+Item = tuple[int, int, bool, Record]
+REPLAY_LOG_SECONDS = 60.0
 
 
-def _agent_events_in_time_order(records: list[Record]) -> None:
-    """Sort a batch's agent events by event time, in the slots they hold (stable: equal times
-    keep arrival order). One agent's events reach hop 1 through several source partitions
-    when the producer keys them by contact, so arrival order is not their order; hop 1 then
-    drops the older of two as late, which within a batch it need not."""
-    slots = [i for i, r in enumerate(records) if r["channel"] == "agent"]
-    if len(slots) > 1:
-        ordered = sorted((records[i] for i in slots), key=lambda r: float(r["occurred_at"]))
-        for i, record in zip(slots, ordered, strict=True):
-            records[i] = record
+def units_of(offset: int, records: list[Record], size: int) -> list[list[Item]]:
+    """A repartition record's events in log order, in units of at most ``size`` cut at
+    fixed places (from the record's start), each event with the rank it is counted at.
+
+    Agent events are counted by event time within their unit, in the slots they hold
+    (stable: equal times keep arrival order): one agent's events reach hop 1 through several
+    source partitions when the producer keys them by contact, so arrival order is not their
+    order, and hop 1 would drop the older of two as late. Never across units: the order,
+    hence every staff record hop 1 makes and its position, is then the same however the
+    records are batched when they are read again (docs/architecture.md, "Agents and
+    staffing"). Records read again are told in log order, where positions increase."""
+    last = len(records) - 1
+    units = []
+    for start in range(0, len(records), size):
+        unit = records[start : start + size]
+        ranks = list(range(start, start + len(unit)))
+        slots = [i for i, r in enumerate(unit) if r["channel"] == "agent"]
+        if len(slots) > 1:
+            ordered = sorted(slots, key=lambda i: float(unit[i]["occurred_at"]))
+            for slot, i in zip(slots, ordered, strict=True):
+                ranks[i] = start + slot
+        units.append([(offset, ranks[i], start + i == last, r) for i, r in enumerate(unit)])
+    return units
+
+
+def steps_of(units: list[list[Item]], size: int) -> list[list[Item]]:
+    """Whole units, grouped into steps of at most ``size`` events."""
+    steps: list[list[Item]] = []
+    for unit in units:
+        if steps and len(steps[-1]) + len(unit) <= size:
+            steps[-1].extend(unit)
+        else:
+            steps.append(list(unit))
+    return steps
+
+
+class Tally:
+    """A step's pipeline counts, reported once the step is written."""
+
+    def __init__(self) -> None:
+        self.duplicates: Counter[str] = Counter()
+        self.replayed: Counter[str] = Counter()
+        self.late: Counter[str] = Counter()
+
+
+def split_replays(
+    state: PartitionState, items: list[Item]
+) -> tuple[list[Item], dict[str, int], Tally]:
+    """The records not read again, the last position per origin among them, and the count
+    of those read again: a record whose position is at or below the last one counted from
+    its origin (a restart, a rebalance, a resend, an offset reset), however long ago."""
+    tally = Tally()
+    last: dict[str, int] = {}
+    fresh: list[Item] = []
+    for item in items:
+        record = item[3]
+        where = origin_of(record)
+        if where is not None:
+            origin, position = where
+            if position <= last.get(origin, state.pos.get(origin, -1)):
+                tally.replayed[str(record["channel"])] += 1
+                continue
+            last[origin] = position
+        fresh.append(item)
+    return fresh, last, tally
 
 
 class Counting:
-    def __init__(self, runtime: Runtime, owner: Owner, topics: Topics | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        owner: Owner,
+        sender: RepartitionSender | None = None,
+        reader: PartitionReader | None = None,
+    ) -> None:
         self.runtime = runtime
         self.owner = owner
-        self.topics = topics
+        self.sender = sender
+        self.reader = reader
+        self._replays_logged: dict[int, tuple[float, int]] = {}
+        owner.catch_up = self.catch_up
 
-    async def batch(self, events: Sequence[Any]) -> None:
-        """Count a batch of repartition records (Faust events), partition by partition."""
-        by_partition: dict[int, list[Record]] = {}
+    async def batch(self, events: Sequence[Any]) -> set[int]:
+        """Count a batch of repartition records (Faust events), partition by partition;
+        returns the partitions whose records must not be acknowledged (not ours)."""
+        size = self.runtime.settings.batch_max_events
+        by_partition: dict[int, list[list[Item]]] = {}
         for event in events:
-            by_partition.setdefault(event.message.partition, []).extend(orjson.loads(event.value))
+            msg = event.message
+            units = units_of(msg.offset, orjson.loads(event.value), size)
+            by_partition.setdefault(msg.partition, []).extend(units)
         # A repartition record carries up to a whole ingest batch, so a batch of them can
         # hold tens of thousands of events: counted in steps of at most batch_max_events,
         # each its own Redis round trips, so the event loop (scrapes, heartbeats, the
         # metrics refresher) runs between steps instead of waiting a second or more.
-        step = self.runtime.settings.batch_max_events
-        for partition, records in by_partition.items():
-            _agent_events_in_time_order(records)
+        refused: set[int] = set()
+        for partition, units in by_partition.items():
             # What is logged meanwhile (the owner's loads and writes too) names the partition.
             with log_context(partition=partition):
-                for i in range(0, len(records), step):
-                    if not await self.partition(partition, records[i : i + step]):
-                        break
+                if not await self.steps(partition, units, lock=True):
+                    refused.add(partition)
+        return refused
 
-    async def partition(self, partition: int, records: list[Record]) -> bool:
-        """Count one step of a partition's events; False when the partition is not ours."""
-        state = await self.owner.acquire(partition)
-        if state is None:
-            # Not ours (revoked, or fenced by a newer owner): its new owner reads these again;
-            # our commit of them cannot land (our group generation is over).
-            log.info(
-                "partition %d is not ours: %d events left to its owner", partition, len(records)
-            )
-            return False
-        async with self.owner.locks[partition]:
-            ids = list(dict.fromkeys(str(r["event_id"]) for r in records))
-            while True:
-                seen = dict(zip(ids, await self.owner.seen(ids), strict=True))
-                fx, duplicates, late = self.effects(state, records, seen)
-                await self.send(fx.outbox)
-                outcome = await self.owner.write(partition, fx.writes)
-                if outcome.status != "conflict":
-                    break
-                log.info(
-                    "partition %d: %d guards changed meanwhile; again",
-                    partition,
-                    len(outcome.conflicts),
-                )
-            if outcome.status != "ok":
+    async def steps(self, partition: int, units: list[list[Item]], lock: bool) -> bool:
+        for step in steps_of(units, self.runtime.settings.batch_max_events):
+            if not await self.partition(partition, step, lock):
                 return False
-            state.merge(fx.writes)
-        pipeline = self.runtime.pipeline
-        for channel, n in duplicates.items():
-            pipeline.duplicates.labels(channel).inc(n)
-        for channel, n in late.items():
-            pipeline.late.labels(channel).inc(n)
         return True
 
+    async def partition(self, partition: int, items: list[Item], lock: bool = True) -> bool:
+        """Count one step of a partition's events; False when the partition is not ours."""
+        if lock:
+            if await self.owner.acquire(partition) is None:
+                # Not ours (revoked, or a newer generation owns it): its owner reads these
+                # again; we do not acknowledge them.
+                log.info("partition %d is not ours: %d events left", partition, len(items))
+                return False
+            async with self.owner.locks[partition]:
+                return await self._step(partition, items)
+        return await self._step(partition, items)
+
+    async def _step(self, partition: int, items: list[Item]) -> bool:
+        while True:
+            state = self.owner.states.get(partition)
+            if state is None:
+                return False
+            fresh, last, tally = split_replays(state, items)
+            fresh.sort(key=lambda item: (item[0], item[1]))  # the order of units_of
+            guards = list(
+                dict.fromkeys(guard_id(str(r["channel"]), str(r["event_id"])) for *_, r in fresh)
+            )
+            seen = dict(zip(guards, await self.owner.seen(partition, guards), strict=True))
+            # Read again from the last record when the step ended inside it. The offset
+            # counted last, not the largest: a topic deleted and created again starts at 0.
+            offset, _, whole, _ = items[-1]
+            rp = offset + 1 if whole else offset
+            fx = self.effects(partition, state, fresh, seen, tally, last, rp)
+            await self.send(fx.outbox)
+            outcome = await self.owner.write(partition, fx.writes)
+            if outcome.status == "lost":
+                await self.owner.recover(partition, outcome)
+                continue  # on the state recovered, the step may count other events
+            if outcome.status not in ("ok", "done"):
+                return False
+            state.merge(fx.writes)
+            self._report(partition, tally)
+            return True
+
     def effects(
-        self, state: Any, records: list[Record], seen: dict[str, str | None]
-    ) -> tuple[Effects, Counter[str], Counter[str]]:
-        """The batch's effect: events already counted from the same source position are
-        replays (a record read again: skipped silently), from another position duplicates."""
+        self,
+        partition: int,
+        state: PartitionState,
+        items: list[Item],
+        seen: dict[str, str | None],
+        tally: Tally,
+        last: dict[str, int],
+        rp: int,
+    ) -> Effects:
+        """The step's effect on ``state`` of the records not read again (``items``, from
+        :func:`split_replays`); ``seen`` the guard's answers. An event whose guard holds
+        another source position is a producer duplicate (another record with its channel and
+        id): skipped and counted as one; the same position, a record read again."""
         runtime = self.runtime
-        fx = Effects(state, runtime.state_limits)
-        duplicates: Counter[str] = Counter()
-        late: Counter[str] = Counter()
         first = dict(seen)
-        for record in records:
-            event_id, src = str(record["event_id"]), str(record["src"])
-            prior = first.get(event_id)
+        fx = Effects(state, runtime.state_limits)
+        progress = state.progress
+        newest, counted = progress.ev, 0
+        for offset, index, _, record in items:
+            channel, src = str(record["channel"]), str(record["src"])
+            gid = guard_id(channel, str(record["event_id"]))
+            prior = first.get(gid)
             if prior is not None:
-                if prior != src:
-                    duplicates[str(record["channel"])] += 1
+                (tally.replayed if prior == src else tally.duplicates)[channel] += 1
                 continue
-            first[event_id] = src
-            fx.writes.guards.append((event_id, src))
+            first[gid] = src
+            fx.writes.guards.append((gid, src))
+            counted += 1
             if record.get("x") == "staff":
-                tz = runtime.policy(str(record["channel"]), str(record["queue"])).timezone
+                tz = runtime.policy(channel, str(record["queue"])).timezone
                 apply_staff(record, fx, tz, runtime.clock.now())
                 continue
             ev = Event.from_dict(record)
             runtime.clock.observe(ev.occurred_at)
+            if newest is None or ev.occurred_at > newest:
+                newest = ev.occurred_at
             now = runtime.clock.now()
             if ev.channel == "agent":
+                fx.origin, fx.position = f"@{partition}", staff_position(offset, index)
                 if apply_agent(ev, src, fx, runtime.settings.partitions):
-                    late[ev.channel] += 1
+                    tally.late[ev.channel] += 1
+                fx.origin = None
                 continue
             policy = runtime.policy(ev.channel, ev.queue)
             if ev.type == "survey":
@@ -145,79 +245,101 @@ class Counting:
             else:
                 is_late = apply_contact(ev, fx, policy, now)
             if is_late:
-                late[ev.channel] += 1
-        return fx, duplicates, late
+                tally.late[ev.channel] += 1
+        fx.writes.pos = last
+        fx.writes.progress = Progress(
+            rp=rp,
+            ev=newest,
+            # The wall time at which the newest event time was counted (expiry_now).
+            evw=time.time() if newest != progress.ev else progress.evw,
+            n=progress.n + counted,
+            gone=progress.gone,
+        )
+        return fx
+
+    def _report(self, partition: int, tally: Tally) -> None:
+        pipeline = self.runtime.pipeline
+        for channel, n in tally.duplicates.items():
+            pipeline.duplicates.labels(channel).inc(n)
+        for channel, n in tally.late.items():
+            pipeline.late.labels(channel).inc(n)
+        if not tally.replayed:
+            return
+        for channel, n in tally.replayed.items():
+            pipeline.replayed.labels(channel).inc(n)
+        # Said once a minute per partition: a restart reads a few seconds again, an offset
+        # reset or a lost group reads days again (docs/operations.md, "Redis").
+        since, n = self._replays_logged.get(partition, (0.0, 0))
+        n += sum(tally.replayed.values())
+        if time.monotonic() - since < REPLAY_LOG_SECONDS:
+            self._replays_logged[partition] = (since, n)
+            return
+        log.info(
+            "partition %d: %d events read again, counted before (known by their source "
+            "positions): not counted again",
+            partition,
+            n,
+        )
+        self._replays_logged[partition] = (time.monotonic(), 0)
 
     async def send(self, outbox: dict[int, list[Record]]) -> None:
         """Staff records for other partitions, acknowledged by Kafka before the state that
         produced them is written: a crash in between computes them again from the same
-        state, with the same ids and positions, and their partitions skip them as replays."""
+        state and the same records, with the same positions, and their partitions skip them
+        as read again."""
         if not outbox:
             return
-        if self.topics is None:
-            raise RuntimeError("Counting needs the topics to send staff records")
-        pending = [
-            await self.topics.by_queue.send(value=orjson.dumps(records), partition=partition)
-            for partition, records in sorted(outbox.items())
-        ]
-        await asyncio.gather(*pending)
+        if self.sender is None:
+            raise RuntimeError("Counting needs a sender to send staff records")
+        await self.sender.send(outbox)
+
+    async def catch_up(self, partition: int, start: int, end: int, partial: bool) -> int:
+        """Read the records ``[start, end)`` of the partition again and count them (the
+        owner holds the partition: no lock taken). Returns how many the topic no longer
+        holds; without ``partial``, when any is missing, nothing is counted."""
+        if self.reader is None:
+            return end - start
+        first = await self.reader.first_offset(partition)
+        missing = max(0, min(end, first) - start)
+        if missing and not partial:
+            return missing
+        size = self.runtime.settings.batch_max_events
+        async for records in self.reader.read(partition, max(start, first), end):
+            units = [
+                u for offset, value in records for u in units_of(offset, orjson.loads(value), size)
+            ]
+            if not await self.steps(partition, units, lock=False):
+                break
+        return missing
 
     async def expire(self) -> None:
         limits = self.runtime.state_limits
+        stream = self.runtime.settings.clock == "stream"
         for partition in sorted(self.owner.owned()):
-            state = self.owner.states.get(partition)
-            if state is None:
+            if partition not in self.owner.states:
                 continue
             async with self.owner.locks[partition], log_context(partition=partition):
+                state = self.owner.states.get(partition)
+                if state is None:
+                    continue
                 fx = Effects(state, limits)
                 now = self.runtime.clock.now()
+                if not stream:
+                    now = expiry_now(state, now)
                 removed = apply_tick(fx, now, self.runtime.policy)
                 silent = expire_agents(
                     fx, now, limits.agent_silence_seconds, self.runtime.settings.partitions
                 )
                 if silent:
                     removed["silent_agents"] = silent
-                # Written even when empty: the write checks the fence, so a partition with
-                # no traffic also learns within a tick that Redis lost its data, and writes
-                # its copy back before a restart or a rebalance could lose it.
+                # Written even when empty: the write checks the fence and the sequence, so a
+                # partition with no traffic also learns within a tick that Redis lost writes
+                # or its data, before a restart or a rebalance could lose our copy.
                 await self.send(fx.outbox)
-                if (await self.owner.write(partition, fx.writes)).status == "ok":
+                outcome = await self.owner.write(partition, fx.writes)
+                if outcome.status == "lost":
+                    await self.owner.recover(partition, outcome)  # the next tick expires
+                elif outcome.status in ("ok", "done"):
                     state.merge(fx.writes)
                     if removed:
                         log.info("partition %d expiry: %s", partition, removed)
-
-
-def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: Owner) -> Counting:
-    counting = Counting(runtime, owner, topics)
-    settings = runtime.settings
-    by_queue = topics.by_queue.get_topic_name()
-
-    @app.agent(topics.by_queue, name="ccmon.count")
-    async def count(stream: StreamT[bytes]) -> None:
-        batches = runtime.batches(stream)
-        async for batch in batches:
-            with runtime.pipeline.batches.labels("count").time():
-                await counting.batch(batch)
-                for event in batch:
-                    await stream.ack(event)
-
-    @app.timer(interval=settings.tick_interval_seconds, name="ccmon.expire")
-    async def expire() -> None:
-        await counting.expire()
-
-    # Faust sends these at the end of its rebalance handlers: after a revocation has waited
-    # for every batch in flight to be acknowledged, before an assignment resumes streams.
-    async def on_revoked(sender: Any, *args: Any, **kwargs: Any) -> None:
-        revoked: set[Any] = args[0]
-        owner.revoke({tp.partition for tp in revoked if tp.topic == by_queue})
-
-    async def on_assigned(sender: Any, *args: Any, **kwargs: Any) -> None:
-        # Actives only: the state of standby partitions is never kept.
-        actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == by_queue}
-        owner.revoke(owner.assigned - actives)
-        owner.assign(actives)
-
-    cast(Any, app.on_partitions_revoked).connect(on_revoked)
-    cast(Any, app.on_partitions_assigned).connect(on_assigned)
-
-    return counting

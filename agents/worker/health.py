@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -78,6 +79,16 @@ class Health:
         )
         for dependency in (self.redis, self.kafka):
             dependency.set(True)
+        # Records that Redis lost and the repartition topic no longer held when the owner
+        # read them again, per owned partition (ccmon.agents.partitions.owner): numbers that
+        # lack them for good, said until someone looks (docs/operations.md, "Redis").
+        self.incomplete: Callable[[], dict[int, int]] = dict
+        Gauge(
+            "ccmon_state_unrecoverable_records",
+            "Records whose counts Redis lost and that the repartition topic no longer held "
+            "to count them again, in this worker's partitions: their numbers lack them.",
+            registry=registry,
+        ).set_function(lambda: sum(self.incomplete().values()))
 
     def redis_status(self, up: bool, error: str = "") -> None:
         self.redis.set(up, error)
@@ -86,13 +97,17 @@ class Health:
         self.kafka.set(up, error)
 
     def report(self, partitions: list[int]) -> dict[str, object]:
-        ok = self.redis.up and self.kafka.up
-        return {
+        incomplete = self.incomplete()
+        ok = self.redis.up and self.kafka.up and not incomplete
+        out: dict[str, object] = {
             "status": "ok" if ok else "degraded",
             "partitions": partitions,
             "redis": self.redis.report(),
             "kafka": self.kafka.report(),
         }
+        if incomplete:
+            out["unrecoverable_records"] = {str(p): n for p, n in sorted(incomplete.items())}
+        return out
 
 
 async def probe(health: Health, broker: BrokerProbe, redis: Redis, key: str) -> None:

@@ -16,28 +16,20 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import faust
-import orjson
-from aiokafka.errors import KafkaError
 from faust import StreamT
-from faust.exceptions import ProducerSendError
 
 from ccmon.agents.domain.partition import partition_for
 from ccmon.agents.partitions.statestore import REDIS_ERRORS
 from ccmon.agents.worker.runtime import Runtime
+from ccmon.agents.worker.sending import MAX_BACKOFF_SECONDS, RepartitionSender, Send
 from ccmon.streams.contract.events import AGENT_CHANNEL, Event, Rejection, validate
 from ccmon.streams.kafka.topics import Topics
 
 log = logging.getLogger(__name__)
-
-# Repartition records stay well below Kafka's default 1 MB message limit, whatever the
-# events hold (ids of 200 characters make an event about 1 kB).
-MAX_EVENTS_PER_RECORD = 2000
-MAX_RECORD_BYTES = 512 * 1024
-MAX_BACKOFF_SECONDS = 5.0
 
 
 def dead_letter_headers(event: Any, rejection: Rejection) -> list[tuple[str, bytes]]:
@@ -71,25 +63,6 @@ def dead_letter_record(
     return key, raw, cut
 
 
-def repartition_values(records: list[dict[str, Any]]) -> list[bytes]:
-    """JSON lists of at most MAX_EVENTS_PER_RECORD events and about MAX_RECORD_BYTES."""
-    values: list[bytes] = []
-    chunk: list[bytes] = []
-    size = 0
-    for record in records:
-        encoded = orjson.dumps(record)
-        if chunk and (
-            len(chunk) == MAX_EVENTS_PER_RECORD or size + len(encoded) > MAX_RECORD_BYTES
-        ):
-            values.append(b"[" + b",".join(chunk) + b"]")
-            chunk, size = [], 0
-        chunk.append(encoded)
-        size += len(encoded) + 1
-    if chunk:
-        values.append(b"[" + b",".join(chunk) + b"]")
-    return values
-
-
 def _bytes(key: Any) -> bytes | None:
     if key is None or isinstance(key, bytes):
         return key
@@ -104,6 +77,9 @@ class Ingest:
         self.topics = topics
         self.runtime = runtime
         self.partitions = runtime.settings.partitions
+        self.sender = RepartitionSender(
+            topics.by_queue, runtime.pipeline.send_retries.inc, "ingest"
+        )
 
     async def batch(self, events: Sequence[Any], topic: str, channel: str) -> None:
         metrics = self.runtime.pipeline
@@ -185,39 +161,19 @@ class Ingest:
         by_partition: dict[int, list[dict[str, Any]]],
         rejected: list[tuple[Any, bytes, Rejection]],
     ) -> None:
-        """Send everything, then wait for Kafka's acknowledgements; on a Kafka error send
-        the whole set again (duplicates are harmless: the counting side drops them by
-        ``src``, a dead-letter consumer by source position)."""
-        delay = 0.1
+        """Send everything and wait for Kafka's acknowledgements (:mod:`ccmon.agents.worker.
+        sending`: in order per partition, again on a Kafka error; a record the broker wrote
+        before it failed to answer is read twice, and recognised by its source position;
+        a dead-letter consumer dedupes by source position)."""
         limit = self.runtime.settings.dead_letter_max_bytes
-        values = {p: repartition_values(records) for p, records in sorted(by_partition.items())}
-        while True:
-            try:
-                pending: list[Awaitable[Any]] = []
-                for event, raw, rejection in rejected:
-                    key, value, cut = dead_letter_record(_bytes(event.key), raw, limit)
-                    headers = dead_letter_headers(event, rejection) + cut
-                    pending.append(
-                        await self.topics.dead_letter.send(key=key, value=value, headers=headers)
-                    )
-                for partition, chunks in values.items():
-                    for chunk in chunks:
-                        pending.append(
-                            await self.topics.by_queue.send(value=chunk, partition=partition)
-                        )
-                # Every send settles before a resend, and every failure is retrieved: with
-                # a plain gather the first one raised and the others were logged at garbage
-                # collection as "exception was never retrieved", with a traceback each.
-                results = await asyncio.gather(*pending, return_exceptions=True)
-                failed = [r for r in results if isinstance(r, BaseException)]
-                if not failed:
-                    return
-                raise failed[0]
-            except (KafkaError, ProducerSendError) as exc:
-                self.runtime.pipeline.send_retries.inc()
-                log.warning("ingest: Kafka send failed (%s); sending the batch again", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        dead = self.topics.dead_letter
+
+        def dead_letter(event: Any, raw: bytes, rejection: Rejection) -> Send:
+            key, value, cut = dead_letter_record(_bytes(event.key), raw, limit)
+            headers = dead_letter_headers(event, rejection) + cut
+            return lambda: dead.send(key=key, value=value, headers=headers)
+
+        await self.sender.send(by_partition, [dead_letter(*r) for r in rejected])
 
 
 def register_ingest(app: faust.App, topics: Topics, runtime: Runtime) -> None:

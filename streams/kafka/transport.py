@@ -34,7 +34,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import aiokafka
+import aiokafka.errors as Errors
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.group import HeartbeatRequest
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
@@ -90,10 +93,53 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         )
         return result
 
+    async def committed_offset(self, tp: TP) -> int | None:
+        offset: int | None = await self.call_thread(_committed, self._ensure_consumer(), tp)
+        return offset
+
+    async def generation_is_current(self, generation: int) -> bool | None:
+        current: bool | None = await self.call_thread(
+            _is_current, self._ensure_consumer(), generation
+        )
+        return current
+
+
+async def _committed(consumer: aiokafka.AIOKafkaConsumer, tp: TP) -> int | None:
+    offset = await consumer.committed(tp)
+    return None if offset is None or offset < 0 else int(offset)
+
+
+async def _is_current(consumer: aiokafka.AIOKafkaConsumer, generation: int) -> bool | None:
+    """Ask the group coordinator, with a heartbeat of that generation and our member id,
+    whether it is still the group's: True, False (a newer one exists, or we are not a
+    member any more), None (Kafka cannot say now: unreachable, or rebalancing)."""
+    coordinator = consumer._coordinator
+    request = HeartbeatRequest(coordinator.group_id, generation, coordinator.member_id)
+    try:
+        response = await coordinator._send_req(request)
+    except KafkaError:
+        return None
+    error = Errors.for_code(response.error_code)
+    if error is Errors.NoError:
+        return True
+    if error in (Errors.IllegalGenerationError, Errors.UnknownMemberIdError):
+        return False
+    return None
+
 
 class Consumer(InlineDelivery, driver.Consumer):
+    _thread: ConsumerThread
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def committed_offset(self, tp: TP) -> int | None:
+        """The group's committed offset of ``tp`` as Kafka holds it now (None: never)."""
+        return await self._thread.committed_offset(tp)
+
+    async def generation_is_current(self, generation: int) -> bool | None:
+        """Whether this member's assignment of ``generation`` is still the group's."""
+        return await self._thread.generation_is_current(generation)
 
 
 METADATA_BACKOFF_MAX_SECONDS = 1.0

@@ -1,5 +1,6 @@
-"""The state script on a real Redis: atomic guard and state, the fence, conflicts, and the
-owner writing its copy back after Redis lost its data."""
+"""The state script on a real Redis: guards, positions and state together, the fence by
+group generation, the write sequence that finds lost writes and recognises a write whose
+reply was lost, and the owner writing its copy back after Redis lost its data."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ import asyncio
 import redis.asyncio as aioredis
 from support.services import RedisServer
 
-from ccmon.agents.domain.partition import Writes
+from ccmon.agents.domain.partition import Progress, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.partitions.statestore import StateStore
+from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
 
 TTL = {"m": 3600, "d": 86400}
 
 
-def batch(event_id: str, src: str, offered: float = 1.0) -> Writes:
-    writes = Writes(guards=[(event_id, src)])
+def batch(event_id: str, offset: int, offered: float = 1.0) -> Writes:
+    writes = Writes(guards=[(f"call:{event_id}", f"call:0:{offset}")])
     writes.incr[("t", "")] = {"call|sales|off": offered}
     writes.incr[("m", "29000000")] = {"call|sales|off": offered}
     writes.live[("call|sales", event_id)] = {"k": "w", "t": 1.0}
+    writes.pos = {"call:0": offset}
+    writes.progress = Progress(rp=offset + 1, n=1)
     return writes
 
 
@@ -28,38 +31,74 @@ async def _scenario(url: str, prefix: str) -> None:
     redis = aioredis.Redis.from_url(url)
     store = StateStore(redis, prefix, 600, TTL)
     try:
-        first = await store.take_ownership(0)
-        assert (await store.apply(0, first, batch("e1", "call:0:1"))).status == "ok"
-        assert await store.seen(["e1", "e2"]) == ["call:0:1", None]
-
-        # Marked since it was looked up (a duplicate counted elsewhere): nothing is written.
-        outcome = await store.apply(0, first, batch("e1", "call:0:7"))
-        assert outcome.status == "conflict" and outcome.conflicts == ("e1",)
+        outcome, meta = await store.take_ownership(0, 5)
+        assert outcome.status == "ok" and meta == {"gen": "5"}
+        token = Token(5)
+        wid = new_write_id()
+        assert (await store.apply(0, token, batch("e1", 10), wid)).status == "ok"
+        token = token.after(wid)
+        assert await store.seen(0, ["call:e1", "ticket:e1"]) == ["call:0:10", None]
+        # The same write again (its reply was lost): recognised, applied once.
+        assert (await store.apply(0, Token(5), batch("e1", 10), wid)).status == "done"
         loaded = PartitionState.from_raw(0, await store.load(0))
         assert loaded.totals["call|sales"]["off"] == 1.0
+        assert loaded.pos == {"call:0": 10} and loaded.progress.rp == 11
 
-        # A new owner raised the fence: the old token writes nothing any more.
-        second = await store.take_ownership(0)
-        assert (await store.apply(0, first, batch("e2", "call:0:2"))).status == "fenced"
-        assert (await store.apply(0, second, batch("e2", "call:0:2"))).status == "ok"
+        # A write that does not follow the last one Redis holds: Redis lost writes.
+        lost = await store.apply(0, token.after(new_write_id()), batch("e2", 11), new_write_id())
+        assert (lost.status, lost.gen, lost.seq) == ("lost", 5, 1)
+
+        # An older generation is refused, also its take-over; a newer one takes over.
+        assert (await store.take_ownership(0, 4))[0].status == "fenced"
+        assert (await store.take_ownership(0, 6))[0].status == "ok"
+        fenced = await store.apply(0, token, batch("e2", 11), new_write_id())
+        assert (fenced.status, fenced.gen) == ("fenced", 6)
+        # Redis restored from before the take-over (gen 5 again): the newer owner finds it
+        # behind; the older one's write is accepted there (it continues what Redis holds),
+        # and refused again once the newer one took the partition back.
+        await redis.hset(store.meta_key(0), "gen", 5)
+        newer = Token(6, token.seq, token.wid)
+        assert (await store.apply(0, newer, batch("e2", 11), new_write_id())).status == "lost"
+        assert (await store.take_ownership(0, 6))[0].status == "ok"
+        wid = new_write_id()
+        assert (await store.apply(0, newer, batch("e2", 11), wid)).status == "ok"
+        newer = newer.after(wid)
         state = PartitionState.from_raw(0, await store.load(0))
         assert state.totals["call|sales"]["off"] == 2.0
-        assert state.minutes["call|sales"][29000000]["off"] == 2.0
         assert set(state.live["call|sales"]) == {"e1", "e2"}
-        assert int(await redis.get(store.counted_key) or 0) == 2
+        assert state.progress.n == 1  # what the writes said
+
+        # The owner's copy written back over whatever Redis holds (it had lost writes).
+        copy = PartitionState.from_raw(0, await store.load(0))
+        copy.totals["call|sales"]["off"] = 7.0
+        copy.minutes.clear()  # a bucket the copy dropped since: gone from Redis too
+        wid = new_write_id()
+        assert (await store.replace(0, newer, copy.as_seed(), wid)).status == "ok"
+        back = PartitionState.from_raw(0, await store.load(0))
+        assert back.totals == copy.totals and not back.minutes
+        assert back.live == copy.live and back.pos == copy.pos
+        assert (
+            await store.apply(0, newer.after(wid), batch("e3", 12), new_write_id())
+        ).status == "ok"
 
         # Redis loses everything; the owner writes its copy back and counts on.
         owner = Owner(store)
-        owner.assign([0])
-        assert await owner.acquire(0) is not None
+        owner.assign([1], 9)
+        assert await owner.acquire(1) is not None
+        for event, offset in (("e1", 1), ("e2", 2)):
+            writes = batch(event, offset)
+            assert (await owner.write(1, writes)).status == "ok"
+            owner.states[1].merge(writes)
         await _forget(redis, prefix)  # what a restart without persistence leaves
-        writes = batch("e3", "call:0:3")
-        assert (await owner.write(0, writes)).status == "ok"
-        owner.states[0].merge(writes)
-        after = PartitionState.from_raw(0, await store.load(0))
+        writes = batch("e3", 3)
+        assert (await owner.write(1, writes)).status == "ok"
+        owner.states[1].merge(writes)
+        after = PartitionState.from_raw(1, await store.load(1))
         assert after.totals["call|sales"]["off"] == 3.0
         assert set(after.live["call|sales"]) == {"e1", "e2", "e3"}
-        assert after.totals == owner.states[0].totals
+        assert after.totals == owner.states[1].totals
+        assert after.pos == {"call:0": 3}
+        assert await store.counted(2) == after.progress.n
         await owner.close()
     finally:
         await _forget(redis, prefix)
@@ -68,12 +107,34 @@ async def _scenario(url: str, prefix: str) -> None:
 
 async def _forget(redis: aioredis.Redis, prefix: str) -> None:
     """This test's keys only: the server is shared by the whole suite."""
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    keys = [key async for key in redis.scan_iter(match=f"{{{prefix}:*")]
     if keys:
         await redis.delete(*keys)
 
 
-def test_state_script_guard_fence_conflict_and_reseed(
+def test_state_script_guard_fence_sequence_and_write_back(
     redis_server: RedisServer, unique_name: str
 ) -> None:
     asyncio.run(_scenario(redis_server.url, unique_name))
+
+
+async def _cluster_ready(url: str, prefix: str) -> None:
+    """Every key one script call touches shares the partition's hash tag (a Redis Cluster
+    slot), and is declared: a cluster refuses anything else."""
+    redis = aioredis.Redis.from_url(url)
+    store = StateStore(redis, prefix, 600, TTL)
+    try:
+        await store.take_ownership(3, 1)
+        writes = batch("e1", 1)
+        writes.drop.append(("m", "28999000"))
+        assert (await store.apply(3, Token(1), writes, new_write_id())).status == "ok"
+        keys = [k.decode() async for k in redis.scan_iter(match=f"{{{prefix}:3}}*")]
+        assert keys and all(k.startswith(f"{{{prefix}:3}}:") for k in keys)
+        assert not [k async for k in redis.scan_iter(match=f"{prefix}:*")]
+    finally:
+        await _forget(redis, prefix)
+        await redis.aclose()
+
+
+def test_a_partition_is_one_hash_slot(redis_server: RedisServer, unique_name: str) -> None:
+    asyncio.run(_cluster_ready(redis_server.url, unique_name))

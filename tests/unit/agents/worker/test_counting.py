@@ -1,6 +1,6 @@
 """How a batch's events are told apart before anything is written: first seen (counted),
-the same source record again (a replay: skipped quietly), another record with the same
-event id (a duplicate: skipped and counted as one)."""
+a record read again (known by its source position, or by its guard: skipped quietly), another
+record with the same channel and event id (a duplicate: skipped and counted as one)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ import orjson
 
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.worker.counting import Counting
+from ccmon.agents.worker.counting import Counting, Item, split_replays, steps_of, units_of
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.settings import Settings
 
 NOW = 1_800_000_000.0
 
 
-def record(event_id: str, src: str, kind: str = "offered", contact: str = "c1") -> dict[str, Any]:
+def record(
+    event_id: str, src: str, kind: str = "offered", contact: str = "c1", channel: str = "call"
+) -> dict[str, Any]:
     return {
         "event_id": event_id,
         "src": src,
-        "channel": "call",
+        "channel": channel,
         "type": kind,
         "occurred_at": NOW - 60,
         "queue": "sales",
@@ -36,27 +38,52 @@ def counting() -> Counting:
     return Counting(runtime, Owner(runtime.store))
 
 
+def count(
+    state: PartitionState, records: list[dict[str, Any]], seen: dict[str, str | None]
+) -> tuple[Any, Any]:
+    (items,) = units_of(7, records, 1000)
+    fresh, last, tally = split_replays(state, items)
+    fx = counting().effects(0, state, fresh, seen, tally, last, 8)
+    return fx, tally
+
+
 def test_new_replayed_and_duplicate_events() -> None:
+    state = PartitionState(0)
+    state.pos = {"call:0": 11}  # offsets up to 11 of call:0 were counted
     records = [
-        record("e1", "call:0:10"),  # new
-        record("e2", "call:0:11", contact="c2"),  # counted before from this very record
-        record("e3", "call:0:12", contact="c3"),  # counted before from another record
-        record("e1", "call:0:10"),  # e1's record read twice in one batch: a replay
+        record("e1", "call:0:12"),  # new
+        record("e2", "call:0:11", contact="c2"),  # counted before: its position says so
+        record("e3", "call:2:5", contact="c3"),  # new position, its id seen from call:0:3
+        record("e1", "call:0:12"),  # e1's record read twice in one step: read again
         record("e1", "call:1:99"),  # e1 again from another record: a duplicate
+        record("e4", "silence:a1:1.0@call|sales", contact="c4"),  # no position: by its guard
     ]
-    seen = {"e1": None, "e2": "call:0:11", "e3": "call:2:5"}
-    fx, duplicates, late = counting().effects(PartitionState(0), records, seen)
-    assert fx.writes.guards == [("e1", "call:0:10")]
+    seen = {"call:e1": None, "call:e3": "call:0:3", "call:e4": "silence:a1:1.0@call|sales"}
+    fx, tally = count(state, records, seen)
+    assert fx.writes.guards == [("call:e1", "call:0:12")]
     assert fx.writes.incr[("t", "")] == {"call|sales|off": 1.0}
-    assert duplicates == {"call": 2} and not late
+    assert fx.writes.pos == {"call:0": 12, "call:1": 99, "call:2": 5}
+    assert tally.duplicates == {"call": 2}
+    assert tally.replayed == {"call": 3}
+    assert fx.writes.progress.rp == 8 and fx.writes.progress.n == 1
+
+
+def test_the_guard_keeps_channels_apart() -> None:
+    records = [
+        record("1001", "call:0:1"),
+        record("1001", "ticket:0:1", kind="created", channel="ticket", contact="t1"),
+    ]
+    fx, tally = count(PartitionState(0), records, {"call:1001": None, "ticket:1001": None})
+    assert [g for g, _ in fx.writes.guards] == ["call:1001", "ticket:1001"]
+    assert not tally.duplicates
 
 
 def test_a_late_event_is_counted_in_totals_and_reported() -> None:
-    old = record("e1", "call:0:1")
+    old = record("e1", "call:1:1")  # another source partition, further behind
     old["occurred_at"] = NOW - 4 * 3600
     fresh = record("e2", "call:0:2", contact="c2")
-    fx, _, late = counting().effects(PartitionState(0), [fresh, old], {"e1": None, "e2": None})
-    assert late == {"call": 1}
+    fx, tally = count(PartitionState(0), [fresh, old], {"call:e1": None, "call:e2": None})
+    assert tally.late == {"call": 1}
     assert fx.writes.incr[("t", "")]["call|sales|off"] == 2.0
 
 
@@ -65,41 +92,42 @@ def test_a_long_batch_is_counted_in_steps_of_batch_max_events() -> None:
     steps: list[tuple[int, int]] = []
 
     class Stepping(Counting):
-        async def partition(self, partition: int, records: list[dict[str, Any]]) -> bool:
-            steps.append((partition, len(records)))
+        async def partition(self, partition: int, items: list[Item], lock: bool = True) -> bool:
+            steps.append((partition, len(items)))
             return partition != 1  # partition 1 turns out not to be ours
 
-    def repartition_record(partition: int, n: int) -> Any:
+    def repartition_record(partition: int, offset: int, n: int) -> Any:
         value = orjson.dumps([record(f"{partition}-{i}", f"call:0:{i}") for i in range(n)])
-        return SimpleNamespace(message=SimpleNamespace(partition=partition), value=value)
+        message = SimpleNamespace(partition=partition, offset=offset)
+        return SimpleNamespace(message=message, value=value)
 
-    batch = [repartition_record(0, 150), repartition_record(0, 100), repartition_record(1, 300)]
-    asyncio.run(Stepping(runtime, Owner(runtime.store)).batch(batch))
-    # Partition 0's 250 events in steps of 100; partition 1 stops at its first refusal.
-    assert steps == [(0, 100), (0, 100), (0, 50), (1, 100)]
+    batch = [
+        repartition_record(0, 0, 150),
+        repartition_record(0, 1, 40),
+        repartition_record(0, 2, 30),
+        repartition_record(1, 0, 300),
+    ]
+    refused = asyncio.run(Stepping(runtime, Owner(runtime.store)).batch(batch))
+    # A record is cut at fixed places (100 + 50), whole pieces go together (50 + 40 and
+    # 30 fit in 100); partition 1 stops at its first refusal.
+    assert steps == [(0, 100), (0, 90), (0, 30), (1, 100)]
+    assert refused == {1}
 
 
-def test_a_batch_counts_its_agent_events_in_event_time_order() -> None:
-    runtime = Runtime(Settings(clock="stream"))
-    counted: list[list[str]] = []
+def agent(event_id: str, kind: str, t: float) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "src": f"agent:1:{event_id}",
+        "channel": "agent",
+        "type": kind,
+        "occurred_at": t,
+        "queue": "",
+        "contact_id": "",
+        "agent_id": "a1",
+    }
 
-    class Recording(Counting):
-        async def partition(self, partition: int, records: list[dict[str, Any]]) -> bool:
-            counted.append([str(r["event_id"]) for r in records])
-            return True
 
-    def agent(event_id: str, kind: str, t: float) -> dict[str, Any]:
-        return {
-            "event_id": event_id,
-            "src": f"agent:1:{event_id}",
-            "channel": "agent",
-            "type": kind,
-            "occurred_at": t,
-            "queue": "",
-            "contact_id": "",
-            "agent_id": "a1",
-        }
-
+def test_a_record_counts_its_agent_events_in_event_time_order() -> None:
     # The on_contact came through the contact's source partition, ahead of the login.
     records = [
         agent("busy", "state_changed", NOW + 5),
@@ -107,8 +135,34 @@ def test_a_batch_counts_its_agent_events_in_event_time_order() -> None:
         agent("login", "logged_in", NOW),
         agent("same", "state_changed", NOW + 5),
     ]
-    value = orjson.dumps(records)
-    event = SimpleNamespace(message=SimpleNamespace(partition=0), value=value)
-    asyncio.run(Recording(runtime, Owner(runtime.store)).batch([event]))
-    # Contacts keep their slots; equal times keep arrival order.
-    assert counted == [["login", "call", "busy", "same"]]
+    (items,) = units_of(3, records, 1000)
+    # In log order, each with the rank it is counted at: contacts keep their slots; equal
+    # times keep arrival order.
+    assert [(r["event_id"], rank) for _, rank, _, r in items] == [
+        ("busy", 2),
+        ("call", 1),
+        ("login", 0),
+        ("same", 3),
+    ]
+    assert [last for _, _, last, _ in items] == [False, False, False, True]
+
+
+def test_records_read_again_are_told_in_log_order() -> None:
+    """The positions of one origin increase in log order, not in the order counted."""
+    records = [agent("e4", "state_changed", NOW + 20), agent("e9", "state_changed", NOW + 15)]
+    records[0]["src"], records[1]["src"] = "agent:0:4", "agent:0:9"
+    (items,) = units_of(5, records, 1000)
+    fresh, last, tally = split_replays(PartitionState(0), items)
+    assert len(fresh) == 2 and last == {"agent:0": 9} and not tally.replayed
+
+
+def test_records_are_sorted_each_on_its_own_whatever_the_batch() -> None:
+    """Never across records: how a batch is cut changes nothing in the order."""
+    first = [agent("late", "state_changed", NOW + 9)]
+    second = [agent("early", "state_changed", NOW)]
+    units = units_of(1, first, 1000) + units_of(2, second, 1000)
+    (step,) = steps_of(units, 1000)
+    assert sorted((o, rank, r["event_id"]) for o, rank, _, r in step) == [
+        (1, 0, "late"),
+        (2, 0, "early"),
+    ]
