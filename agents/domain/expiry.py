@@ -25,22 +25,28 @@ PolicyFor = Callable[[str, str], QueuePolicy]
 BEHIND_SECONDS = 30.0
 
 
-def expiry_now(state: PartitionState, wall: float) -> float:
-    """The "now" the partition's time-driven removals are judged by, on the wall clock.
+def expiry_now(state: PartitionState, now: float, stream: bool) -> float:
+    """The "now" the partition's time-driven removals are judged by: ``now`` is the worker's
+    clock (the wall clock, or the stream clock shared by the workers).
 
-    Live, the wall clock: a quiet queue's waiting contacts still expire. While the partition
-    reads a backlog (its last counted events were old when counted), how far it has read:
-    the answers and late offers still in the backlog must find their contacts waiting, or
-    closed, as they were at that time; on the wall clock they were expired, or forgotten,
-    before they were read (a 4-minute backlog expired every contact waiting more than 60 s).
-    It stays there while the partition reads nothing more (an outage in the middle of a
-    backlog expires nothing); its next fresh event brings the wall clock back."""
+    A partition's removals follow how far *it* has read, while it reads a backlog: the
+    answers and late offers still in the backlog must find their contacts waiting, or
+    closed, as they were at that time. On the wall clock they were expired, or forgotten,
+    before they were read (a 4-minute backlog expired every contact waiting more than
+    60 s); on the shared stream clock, by the events of the partitions counted first.
+
+    - stream clock: the partition's latest event time, never past the shared one;
+    - wall clock, live: the wall clock (a quiet queue's waiting contacts still expire);
+    - wall clock, while the partition reads a backlog (its last counted events were old
+      when counted): its latest event time. It stays there while the partition reads
+      nothing more (an outage in the middle of a backlog expires nothing); its next fresh
+      event brings the wall clock back."""
     progress = state.progress
     if progress.ev is None or progress.evw is None:
-        return wall
-    if progress.evw - progress.ev > BEHIND_SECONDS:
-        return min(wall, progress.ev)
-    return wall
+        return now
+    if stream or progress.evw - progress.ev > BEHIND_SECONDS:
+        return min(now, progress.ev)
+    return now
 
 
 def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]:

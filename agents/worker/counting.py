@@ -323,9 +323,7 @@ class Counting:
                 if state is None:
                     continue
                 fx = Effects(state, limits)
-                now = self.runtime.clock.now()
-                if not stream:
-                    now = expiry_now(state, now)
+                now = expiry_now(state, self.runtime.clock.now(), stream)
                 removed = apply_tick(fx, now, self.runtime.policy)
                 silent = expire_agents(
                     fx, now, limits.agent_silence_seconds, self.runtime.settings.partitions

@@ -150,7 +150,7 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     store = own("redis")  # no persistence: a restart loses every key
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    # Ticks every second: a quiet partition learns of the loss within one (its fence).
+    # Ticks every second: a quiet partition learns of the loss within one (its meta).
     env = worker_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     worker = watch.worker(kafka.bootstrap, store.url, env).start()
     end = time.time()
@@ -159,7 +159,7 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     wait_until_equal(worker.samples, expected_samples_of(recount_events(before)), timeout=120)
     owned = sorted((worker.health() or {})["partitions"])  # type: ignore[arg-type]
     client = redis.Redis.from_url(store.url)
-    fences = [f"{unique_name}:fence:{p}" for p in owned]
+    fences = [f"{{{unique_name}:{p}}}:meta" for p in owned]
     assert all(client.exists(f) for f in fences)
 
     # A key no worker writes: its absence proves the loss (the workers may well have

@@ -42,8 +42,10 @@ def _config(directory: Path, made: certs.Certificates, prefix: str, tls_port: in
     path = directory / "secure-redis.conf"
     path.write_text(
         # Dangerous commands (FLUSHALL, KEYS, CONFIG, DEBUG, ...) and every key outside the
-        # worker's prefix are refused: the worker needs neither.
-        f"user default off\nuser {USER} on >{PASSWORD} ~{prefix}:* &* +@all -@dangerous\n"
+        # worker's prefix (the partitions' keys start with "{prefix:") are refused: the
+        # worker needs neither.
+        f"user default off\nuser {USER} on >{PASSWORD} ~{prefix}:* ~{{{prefix}:* &* "
+        "+@all -@dangerous\n"
         f"tls-port {tls_port}\ntls-cert-file {made.server_cert}\n"
         f"tls-key-file {made.server_key}\ntls-ca-cert-file {made.ca}\n"
         "tls-auth-clients yes\n",
@@ -90,7 +92,8 @@ def test_worker_on_redis_tls_as_an_acl_user_counts_exactly(
     assert "NOPERM" not in log and "No permissions" not in log, "a command outside the ACL"
     client = redis.Redis.from_url(url)
     assert client.acl_whoami() == USER
-    assert all(k.startswith(f"{unique_name}:".encode()) for k in client.scan_iter(count=1000))
+    mine = (f"{unique_name}:".encode(), f"{{{unique_name}:".encode())
+    assert all(k.startswith(mine) for k in client.scan_iter(count=1000))
     worker.check_alive()
 
 

@@ -1,0 +1,113 @@
+"""A state write whose reply is lost after Redis ran it (a connection reset, a failover, a
+stall past the socket timeout): the client sends it again (redis-py retries a command on a
+connection error; the owner retries a write). It must be recognised as applied, neither
+taken for records read again (the batch would then be missing from the owner's copy) nor
+applied twice (the expiry timer's increments carry no duplicate guard)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from support.expect import sample, wait_until_equal
+from support.faults import Watch, source_topics, worker_env
+from support.kafka_io import create_topics, produce
+from support.netfault import ReplyDropper
+from support.services import KafkaServer, RedisServer
+
+pytestmark = pytest.mark.integration
+
+QUEUES = ("q1", "q2", "q3")
+MAX_WAIT = 600.0
+
+
+def _call(topic: str, n: int, kind: str, at: float, queue: str, **fields: Any) -> Any:
+    body = {
+        "event_id": f"c{n}-{kind}",
+        "type": kind,
+        "occurred_at": int(at * 1000),
+        "queue": queue,
+        "contact_id": f"c{n}",
+        **fields,
+    }
+    return (topic, f"c{n}".encode(), orjson.dumps(body))
+
+
+def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    watch: Watch,
+    unique_name: str,
+    tmp_path: Path,
+    record_property: Callable[[str, Any], None],
+) -> None:
+    topics = source_topics(unique_name)
+    # One source partition: read in event-time order, so that the expiry timer (on the stream
+    # clock) never meets an offer whose answer is still unread (docs/reliability.md, "What
+    # is not guaranteed": source partitions read unevenly).
+    create_topics(kafka.bootstrap, topics.values(), partitions=1)
+    queues = tmp_path / "queues.yaml"
+    queues.write_text(
+        f"defaults:\n  timezone: UTC\n  max_wait_seconds: {MAX_WAIT:.0f}\nqueues:\n"
+        + "".join(f"  {q}: {{}}\n" for q in QUEUES)
+    )
+    rng = random.Random(11)
+    end = time.time() - 5
+    timed: list[tuple[float, Any]] = []
+    expected: dict[Any, float] = {}
+
+    def add(name: str, queue: str, n: float = 1.0) -> None:
+        key = sample(name, channel="call", queue=queue)
+        expected[key] = expected.get(key, 0.0) + n
+
+    for n in range(6000):
+        queue = rng.choice(QUEUES)
+        t = end - 1800 + rng.random() * 1790
+        timed.append((t, _call(topics["call"], n, "offered", t, queue)))
+        add("ccmon_contacts_offered_total", queue)
+        if rng.random() < 0.1:
+            continue  # never answered: expired by the timer once older than max_wait
+        timed.append((t + 3, _call(topics["call"], n, "answered", t + 3, queue, wait_seconds=3)))
+        add("ccmon_contacts_answered_total", queue)
+    now = max(t + 3 for t, _ in timed)  # the stream clock's "now" at the end
+    answered = {orjson.loads(r[2])["contact_id"] for _, r in timed if b'"answered"' in r[2]}
+    for t, record in timed:
+        body = orjson.loads(record[2])
+        if body["type"] == "offered" and body["contact_id"] not in answered:
+            if now - t > MAX_WAIT:
+                add("ccmon_contacts_expired_total", body["queue"])
+            else:
+                add("ccmon_contacts_waiting", body["queue"])
+    for q in QUEUES:
+        expected.setdefault(sample("ccmon_contacts_waiting", channel="call", queue=q), 0.0)
+    produce(kafka.bootstrap, [r for _, r in sorted(timed, key=lambda x: x[0])])
+
+    host, port = redis_server.url.removeprefix("redis://").split("/")[0].split(":")
+    # Every fifth state write (the script document, which names the guard TTL: "ttl")
+    # has its reply lost; counting and the expiry timer both write.
+    proxy = ReplyDropper(host, int(port), b'"ttl":', every=5).start()
+    try:
+        env = worker_env(
+            topics,
+            unique_name,
+            CCMON_QUEUE_CONFIG=str(queues),
+            CCMON_TICK_INTERVAL_SECONDS="0.2",
+            CCMON_BATCH_MAX_EVENTS="200",  # more writes, more of them lost
+        )
+        url = f"redis://127.0.0.1:{proxy.listen_port}/0"
+        worker = watch.worker(kafka.bootstrap, url, env).start()
+        wait_until_equal(worker.samples, expected, timeout=120)
+        dropped = proxy.dropped
+        assert dropped >= 5, f"only {dropped} replies lost: the fault did not happen"
+        worker.stop()
+    finally:
+        proxy.stop()
+    # What Redis holds is what the worker exported: a new worker loads the same numbers.
+    again = watch.worker(kafka.bootstrap, redis_server.url, env, name="w2").start()
+    wait_until_equal(again.samples, expected, timeout=60)
+    record_property("figures", {"events": len(timed), "replies_lost": dropped})
