@@ -107,7 +107,7 @@ async def _scenario(url: str, prefix: str) -> None:
 
 async def _forget(redis: aioredis.Redis, prefix: str) -> None:
     """This test's keys only: the server is shared by the whole suite."""
-    keys = [key async for key in redis.scan_iter(match=f"{{{prefix}:*")]
+    keys = [key async for key in redis.scan_iter(match=f"{{{prefix}:*", count=1000)]
     if keys:
         await redis.delete(*keys)
 
@@ -128,9 +128,9 @@ async def _cluster_ready(url: str, prefix: str) -> None:
         writes = batch("e1", 1)
         writes.drop.append(("m", "28999000"))
         assert (await store.apply(3, Token(1), writes, new_write_id())).status == "ok"
-        keys = [k.decode() async for k in redis.scan_iter(match=f"{{{prefix}:3}}*")]
+        keys = [k.decode() async for k in redis.scan_iter(match=f"{{{prefix}:3}}*", count=1000)]
         assert keys and all(k.startswith(f"{{{prefix}:3}}:") for k in keys)
-        assert not [k async for k in redis.scan_iter(match=f"{prefix}:*")]
+        assert not [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
     finally:
         await _forget(redis, prefix)
         await redis.aclose()
