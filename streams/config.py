@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from ccmon.streams import thresholds
 from ccmon.streams.calendar import ALWAYS, BusinessHours
 from ccmon.streams.calendarconfig import CalendarBlock, build_hours
 from ccmon.streams.configfile import (
@@ -34,6 +35,7 @@ from ccmon.streams.configfile import (
     Section,
     TimeZone,
     fail,
+    join,
     load,
     validate,
 )
@@ -52,6 +54,7 @@ from ccmon.streams.policy import (
     QueuePolicy,
     Variant,
 )
+from ccmon.streams.thresholds import AtRisk
 
 __all__ = [
     "BUILTIN_DEFAULTS",
@@ -130,6 +133,9 @@ class TicketTargets(Section):
         allow_inf_nan=False,
         description="A promise with this little business time left is at risk.",
     )
+    backlog_limit: int | None = Field(
+        None, ge=1, description="Open tickets at which a ticket tile is breached (default: none)."
+    )
 
 
 class Reporting(Section):
@@ -180,6 +186,7 @@ class PolicyBlock(Section):
     )
     tickets: TicketTargets | None = None
     alerts: AlertLimits | None = None
+    at_risk: AtRisk | None = None
 
 
 def _queue_name(name: object) -> object:
@@ -313,13 +320,19 @@ def _resolve(file: QueueFile, source: str, base_dir: Path) -> QueueConfig:
     defaults = with_hours(replace(BUILTIN_DEFAULTS, **_written(file.defaults)))
     policies: dict[tuple[str, str], QueuePolicy] = {}
     channels: dict[str, frozenset[str]] = {}
+    written = {"defaults": defaults}  # each policy where it is written, for the margin check
     for name, block in (file.queues or {}).items():
         queue = block or QueueBlock()
         channels[name] = queue.accepted
-        base = with_hours(replace(defaults, **_written(queue)))
+        base = written[join("queues", name)] = with_hours(replace(defaults, **_written(queue)))
         for channel in queue.accepted:
             extra = _written((queue.overrides or {}).get(channel))
             policies[(channel, name)] = with_hours(replace(base, **extra)) if extra else base
+            if extra:
+                written[join(join(join("queues", name), "overrides"), channel)] = policies[
+                    (channel, name)
+                ]
+    thresholds.check(source, written)
     max_queues = (file.limits or Limits()).max_queues
     return QueueConfig(defaults, policies, channels, max_queues, source)
 

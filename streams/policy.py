@@ -54,6 +54,16 @@ class QueuePolicy:
     abandon_ratio: float = 0.10
     blocking_ratio: float = 0.02
     waiting_contacts: int = 10
+    # What a wall shows, not what is counted: left out of the configuration version.
+    backlog_limit: int | None = field(default=None, metadata={"shown_only": True})
+    # Margins before each limit where a wall tile turns "at risk" (ccmon.streams.thresholds);
+    # None: the built-in rule (5 points for the service level, a quarter of the limit).
+    service_level_margin: float | None = field(default=None, metadata={"shown_only": True})
+    waiting_margin: float | None = field(default=None, metadata={"shown_only": True})
+    oldest_waiting_margin_seconds: float | None = field(default=None, metadata={"shown_only": True})
+    abandon_margin: float | None = field(default=None, metadata={"shown_only": True})
+    blocking_margin: float | None = field(default=None, metadata={"shown_only": True})
+    backlog_margin: float | None = field(default=None, metadata={"shown_only": True})
     # Resolved at load time from ``calendar`` and ``timezone``; never a key of a block.
     hours: BusinessHours = field(default=ALWAYS, compare=False)
 
@@ -75,7 +85,8 @@ class QueuePolicy:
         """The configuration version of this channel x queue: a hash of every setting it is
         counted with, its business hours' days included. Closed records carry it, so a
         record says which rules it was computed under (docs/metrics.md, "Closed records")."""
-        parts = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "hours"]
+        counted = [f for f in fields(self) if f.name != "hours" and "shown_only" not in f.metadata]
+        parts = [f"{f.name}={getattr(self, f.name)!r}" for f in counted]
         parts.append(f"hours={self.hours.fingerprint}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 

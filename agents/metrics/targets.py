@@ -6,11 +6,14 @@ series: two workers exporting the same target would break one-to-one matching.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from ccmon.agents.metrics.text import Family, escape, line, pair_labels
 from ccmon.agents.readmodel.views import QueueView
+from ccmon.streams import thresholds
 from ccmon.streams.config import QueuePolicy
+from ccmon.streams.thresholds import Level
 
 TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
     ("ccmon_service_level_target_ratio", "Service-level objective.", lambda p: p.target_ratio),
@@ -44,12 +47,45 @@ TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
 )
 
 
+# The threshold model's at-risk levels (ccmon.streams.thresholds), what Grafana's wall colours
+# its stat panels from beside the limits above: the ccmon wall reads the same levels from the
+# read model, so both walls agree. Per KPI: the family, its help, the level's name.
+AT_RISK: tuple[tuple[str, str, str], ...] = (
+    (
+        "ccmon_service_level_at_risk_ratio",
+        "Service level below which a wall tile is at risk (target + margin).",
+        "service_level",
+    ),
+    ("ccmon_contacts_waiting_at_risk", "Contacts waiting that make a tile at risk.", "waiting"),
+    (
+        "ccmon_oldest_waiting_at_risk_seconds",
+        "Oldest wait that makes a tile at risk.",
+        "oldest_waiting",
+    ),
+    ("ccmon_abandon_ratio_at_risk", "Abandon ratio that makes a tile at risk.", "abandon"),
+    ("ccmon_blocking_ratio_at_risk", "Blocking ratio that makes a tile at risk.", "blocking"),
+)
+BACKLOG = (
+    Family("ccmon_tickets_open_limit", "gauge", "Open tickets that breach a ticket tile."),
+    Family("ccmon_tickets_open_at_risk", "gauge", "Open tickets that make a ticket tile at risk."),
+)
+
 INFO = Family(
     "ccmon_queue_info",
     "gauge",
     "Queue configuration: service-level variant, comparison and time zone.",
 )
-FAMILIES = (*(Family(name, "gauge", doc) for name, doc, _ in TARGETS), INFO)
+FAMILIES = (
+    *(Family(name, "gauge", doc) for name, doc, _ in TARGETS),
+    *(Family(name, "gauge", doc) for name, doc, _ in AT_RISK),
+    *BACKLOG,
+    INFO,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _levels(policy: QueuePolicy) -> dict[str, Level]:
+    return thresholds.levels(policy)
 
 
 def lines(view: QueueView, out: dict[str, list[str]]) -> None:
@@ -58,6 +94,14 @@ def lines(view: QueueView, out: dict[str, list[str]]) -> None:
     for name, _, get in TARGETS:
         if name.startswith("ccmon_ticket_") == (view.channel == "ticket"):
             out.setdefault(name, []).append(line(name, labels, float(get(p))))
+    levels = _levels(p)
+    if view.channel != "ticket":
+        for name, _, kpi in AT_RISK:
+            out.setdefault(name, []).append(line(name, labels, levels[kpi].at_risk))
+    elif (backlog := levels.get("backlog")) is not None:
+        limit, at_risk = BACKLOG
+        out.setdefault(limit.name, []).append(line(limit.name, labels, backlog.breached))
+        out.setdefault(at_risk.name, []).append(line(at_risk.name, labels, backlog.at_risk))
     info = (
         f'{labels},variant="{escape(p.variant)}",comparison="{escape(p.comparison)}",'
         f'timezone="{escape(p.timezone)}"'

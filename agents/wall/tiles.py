@@ -5,28 +5,64 @@ feed can only carry what is listed here: aggregates, targets and the queue's nam
 contact or agent id can reach a screen even if a document one day holds one.
 
 States are decided here, not in the browser, so that they are tested once and every screen
-agrees: ``ok``, ``warn`` (at risk, approaching a limit), ``alarm`` (breached, past a
-limit), ``none`` (no data: nothing offered yet, nobody waiting) and ``info`` (a count
-with no limit). docs/wall.md lists the rules.
+agrees, by the queue's threshold model (:mod:`ccmon.streams.thresholds`, published in the
+document), the one Grafana's wall reads too: ``ok``, ``warn`` (at risk, within the margin
+before a limit), ``alarm`` (breached, at or past a limit), ``none`` (no data: nothing
+offered yet, nobody waiting) and ``info`` (a count with no limit). docs/wall.md lists them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from ccmon.streams import thresholds
+from ccmon.streams.config import BUILTIN_DEFAULTS, QueuePolicy
+from ccmon.streams.thresholds import Level
 
 CHANNEL_ORDER = {"call": 0, "chat": 1, "ticket": 2}
 SEVERITY = {"alarm": 3, "warn": 2, "ok": 1, "info": 0, "none": 0}
-# "At risk": the 30-minute service level is within this many points above its target.
-AT_RISK_MARGIN = 0.05
-# "Approaching" a limit: from this fraction of it (an oldest wait of 68 s against 90 s).
-APPROACH = 0.75
 CONTACT_PRIORITY = ("sl_30m", "oldest_waiting", "waiting", "abandon_30m", "blocking_30m")
-TICKET_PRIORITY = ("overdue", "oldest_open")
+TICKET_PRIORITY = ("overdue", "oldest_open", "backlog")
 
 Tile = dict[str, Any]
 Metric = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One number of a tile: where it is in the read-model document, and the KPI of the
+    threshold model (ccmon.streams.thresholds) that decides its state (None: a count with no
+    limit, ``info``). A new number on a tile is one line in CONTACT or TICKET."""
+
+    name: str
+    path: tuple[str, ...]
+    kpi: str | None = None
+
+
+CONTACT = (
+    Shown("sl_30m", ("windows", "30m", "service_level"), "service_level"),
+    Shown("waiting", ("waiting",), "waiting"),
+    Shown("oldest_waiting", ("oldest_waiting_seconds",), "oldest_waiting"),
+    Shown("asa_30m", ("windows", "30m", "asa")),
+    Shown("abandon_30m", ("windows", "30m", "abandon"), "abandon"),
+    Shown("blocking_30m", ("windows", "30m", "blocking"), "blocking"),
+    Shown("offered_today", ("windows", "today", "offered")),
+    Shown("sl_today", ("windows", "today", "service_level"), "service_level"),
+    Shown("handled_today", ("windows", "today", "handled")),
+    Shown("aht_30m", ("windows", "30m", "aht")),
+    # Staffing and the live forecast (docs/metrics.md, "Staffing forecast").
+    Shown("agents_staffed", ("agents", "staffed")),
+    Shown("agents_available", ("agents", "available")),
+    Shown("sl_predicted", ("agents", "forecast", "service_level_predicted"), "service_level"),
+)
+TICKET = (
+    Shown("backlog", ("tickets_open",), "backlog"),
+    Shown("oldest_open", ("oldest_open_ticket_seconds",), "oldest_open"),
+    Shown("created_today", ("windows", "today", "created")),
+    Shown("resolved_today", ("windows", "today", "resolved")),
+)
 
 
 def _num(value: object) -> float | None:
@@ -48,92 +84,59 @@ def _metric(value: float | None, state: str) -> Metric:
     return {"value": value, "state": "none" if value is None else state}
 
 
-def service_level_state(value: float | None, target: float, someone_late: bool) -> str:
-    """Breached under the target; at risk just above it, or while a contact already waits
-    past the threshold (the service level is about to drop)."""
-    if value is None:
-        return "none"
-    if value < target:
-        return "alarm"
-    if value < target + AT_RISK_MARGIN - 1e-9 or someone_late:  # 0.80 + 0.05 is 0.8500...01
-        return "warn"
-    return "ok"
+def levels_of(doc: Mapping[str, Any]) -> dict[str, Level]:
+    """The document's threshold model; a document without one (a worker of an earlier
+    version during a rolling upgrade) gets the built-in rule on its targets and limits."""
+    raw = doc.get("thresholds")
+    if not isinstance(raw, Mapping):
+        return thresholds.levels(_policy_of(doc))
+    out = {}
+    for kpi, level in raw.items():
+        if not isinstance(level, Mapping):
+            continue
+        at_risk, breached = _num(level.get("at_risk")), _num(level.get("breached"))
+        if at_risk is not None and breached is not None:
+            out[str(kpi)] = Level(at_risk, breached, level.get("higher_is_better") is True)
+    return out
 
 
-def limit_state(value: float | None, limit: float | None, *, inclusive: bool = True) -> str:
-    """Past (or at, when ``inclusive``) the limit: alarm; from APPROACH of it: warn."""
-    if value is None:
-        return "none"
-    if limit is None or limit <= 0:
-        return "info"
-    past = value >= limit if inclusive else value > limit
-    if past:
-        return "alarm"
-    return "warn" if value > 0 and value >= APPROACH * limit else "ok"
+def _policy_of(doc: Mapping[str, Any]) -> QueuePolicy:
+    b = BUILTIN_DEFAULTS
+    return replace(
+        b,
+        target_ratio=_get(doc, "target", "service_level") or b.target_ratio,
+        threshold_seconds=_get(doc, "target", "threshold_seconds") or b.threshold_seconds,
+        resolution_target_seconds=_get(doc, "target", "resolution_seconds")
+        or b.resolution_target_seconds,
+        abandon_ratio=_get(doc, "limits", "abandon_ratio") or b.abandon_ratio,
+        blocking_ratio=_get(doc, "limits", "blocking_ratio") or b.blocking_ratio,
+        waiting_contacts=int(_get(doc, "limits", "waiting_contacts") or b.waiting_contacts),
+    )
+
+
+def _shown(doc: Mapping[str, Any], fields: tuple[Shown, ...]) -> dict[str, Metric]:
+    levels = levels_of(doc)
+    out = {}
+    for f in fields:
+        value = _get(doc, *f.path)
+        level = levels.get(f.kpi) if f.kpi else None
+        out[f.name] = _metric(value, "info" if level is None else level.state(value))
+    return out
 
 
 def _contact_metrics(doc: Mapping[str, Any]) -> dict[str, Metric]:
-    target = _get(doc, "target", "service_level") or 0.0
-    threshold = _get(doc, "target", "threshold_seconds")
-    oldest = _get(doc, "oldest_waiting_seconds")
-    late = oldest is not None and threshold is not None and oldest >= threshold
-    sl30 = _get(doc, "windows", "30m", "service_level")
-    sl_today = _get(doc, "windows", "today", "service_level")
-    waiting = _get(doc, "waiting")
-    return {
-        "sl_30m": _metric(sl30, service_level_state(sl30, target, late)),
-        "waiting": _metric(waiting, limit_state(waiting, _get(doc, "limits", "waiting_contacts"))),
-        "oldest_waiting": _metric(oldest, limit_state(oldest, threshold)),
-        "asa_30m": _metric(_get(doc, "windows", "30m", "asa"), "info"),
-        "abandon_30m": _metric(
-            _get(doc, "windows", "30m", "abandon"),
-            limit_state(
-                _get(doc, "windows", "30m", "abandon"),
-                _get(doc, "limits", "abandon_ratio"),
-                inclusive=False,
-            ),
-        ),
-        "blocking_30m": _metric(
-            _get(doc, "windows", "30m", "blocking"),
-            limit_state(
-                _get(doc, "windows", "30m", "blocking"),
-                _get(doc, "limits", "blocking_ratio"),
-                inclusive=False,
-            ),
-        ),
-        "offered_today": _metric(_get(doc, "windows", "today", "offered"), "info"),
-        "sl_today": _metric(sl_today, service_level_state(sl_today, target, False)),
-        **_agent_metrics(doc, target),
-    }
-
-
-def _agent_metrics(doc: Mapping[str, Any], target: float) -> dict[str, Metric]:
-    """Staffed and available agents, and the live forecast: how many are needed for the
-    target and the service level the current staffing predicts (docs/metrics.md)."""
-    staffed = _get(doc, "agents", "staffed")
+    out = _shown(doc, CONTACT)
     shortfall = _get(doc, "agents", "forecast", "shortfall")
-    predicted = _get(doc, "agents", "forecast", "service_level_predicted")
     short = "info" if shortfall is None else ("alarm" if shortfall > 0 else "ok")
-    return {
-        "agents_staffed": _metric(staffed, "info"),
-        "agents_available": _metric(_get(doc, "agents", "available"), "info"),
-        "agents_required": _metric(_get(doc, "agents", "forecast", "required"), short),
-        "sl_predicted": _metric(predicted, service_level_state(predicted, target, False)),
-    }
+    out["agents_required"] = _metric(_get(doc, "agents", "forecast", "required"), short)
+    return out
 
 
 def _ticket_metrics(doc: Mapping[str, Any]) -> dict[str, Metric]:
+    out = _shown(doc, TICKET)
     overdue = _get(doc, "tickets_overdue")
-    oldest = _get(doc, "oldest_open_ticket_seconds")
-    return {
-        "backlog": _metric(_get(doc, "tickets_open"), "info"),
-        "overdue": _metric(overdue, "alarm" if overdue else "ok"),
-        "oldest_open": _metric(
-            oldest, limit_state(oldest, _get(doc, "target", "resolution_seconds"))
-        ),
-        "created_today": _metric(_get(doc, "windows", "today", "created"), "info"),
-        "resolved_today": _metric(_get(doc, "windows", "today", "resolved"), "info"),
-    }
+    out["overdue"] = _metric(overdue, "alarm" if overdue else "ok")  # any overdue ticket
+    return out
 
 
 def worst_metric(tile: Tile) -> str | None:

@@ -9,6 +9,7 @@ ever part of a document.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from ccmon.agents.metrics.staffing import occupancy
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
 from ccmon.agents.readmodel.views import QueueView, ReadModel
 from ccmon.agents.worker.runtime import Runtime
+from ccmon.streams import thresholds
+from ccmon.streams.config import QueuePolicy
 from ccmon.streams.store import livemodel
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ def window_documents(view: QueueView) -> dict[str, dict[str, float | None]]:
         if view.channel == "ticket":  # a ticket tile shows the day's flow, not "offered"
             out[name]["created"] = counters.get(b.T_CREATED, 0.0)
             out[name]["resolved"] = counters.get(b.T_RESOLVED, 0.0)
+        else:  # contacts handled to their end (talk, hold, wrap known): AHT's denominator
+            out[name]["handled"] = counters.get(b.ENDED, 0.0)
     return out
 
 
@@ -81,9 +86,17 @@ def document(
             "waiting_contacts": p.waiting_contacts,
             "min_volume": p.min_volume,
         },
+        "thresholds": thresholds_document(p),
         "windows": windows,
         "agents": agents_document(view),
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def thresholds_document(policy: QueuePolicy) -> dict[str, dict[str, float | bool]]:
+    """The threshold model's levels per KPI (ccmon.streams.thresholds), what the wall's
+    states are decided by; one per distinct policy, shared by every document."""
+    return {kpi: level.as_dict() for kpi, level in thresholds.levels(policy).items()}
 
 
 def agents_document(view: QueueView) -> dict[str, object]:

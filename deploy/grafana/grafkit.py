@@ -1,6 +1,7 @@
 """The few builders wall.py and ops.py need, on grafana-foundation-sdk (Grafana's typed
-builders for its dashboard schema): one datasource, big stat fonts, thresholds as (colour,
-value) steps, panels laid out left to right on the 24-column grid."""
+builders for its dashboard schema): one datasource (the ``$datasource`` variable), big stat
+fonts, thresholds as (colour, value) steps or read from the exported threshold gauges,
+panels laid out left to right on the 24-column grid."""
 
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ Steps = Sequence[tuple[str, float | None]]
 Panel = stat.Panel | timeseries.Panel | heatmap.Panel | table.Panel
 Query = prometheus.Dataquery
 
-DS = model.DataSourceRef(type_val="prometheus", uid="ccmon-prometheus")
+# Every panel, query and variable names the datasource through the `datasource` variable,
+# so that a dashboard loads unchanged into any Grafana (kube-prometheus-stack's included):
+# its default is the instance's default Prometheus (ours is provisioned as the default).
+DATASOURCE_VARIABLE = "datasource"
+DS = model.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 NEUTRAL: Steps = [("blue", None)]
+# A threshold step from a query: (PromQL of one value per row, its colour); the first is
+# the base colour (Grafana gives values below every step the first step's colour).
+Step = tuple[str, str]
 
 
 def thresholds(spec: Steps) -> db.ThresholdsConfig:
@@ -167,6 +175,47 @@ def heatmap_panel(title: str, targets: list[Query], unit: str = "s") -> heatmap.
     return _targets(panel, targets)  # type: ignore[no-any-return]
 
 
+def threshold_stat(
+    title: str,
+    value: str,
+    steps: Sequence[Step],
+    unit: str,
+    *,
+    name_label: str = "channel",
+    decimals: int | None = 0,
+) -> stat.Panel:
+    """One value per ``name_label`` (a channel, a queue), each coloured by thresholds of its
+    own read from the exported threshold gauges, never from numbers fixed here: the
+    queries run as tables, *merge* joins them on their labels, and *rows to fields* makes
+    each row a field whose value is the first query's and whose threshold steps are the
+    others', in order, with their colours (Grafana's fieldToConfigMapping ``threshold1``).
+    A row without the gauges keeps the panel's neutral colour."""
+    queries = [target(value, "", instant=True, fmt="table")]
+    queries += [target(expr, "", instant=True, fmt="table") for expr, _ in steps]
+    mappings: list[dict[str, Any]] = [
+        {"fieldName": "Time", "handlerKey": "__ignore"},
+        {"fieldName": name_label, "handlerKey": "field.name"},
+        {"fieldName": "Value #A", "handlerKey": "field.value"},
+    ]
+    for i, (_, colour) in enumerate(steps):
+        mappings.append(
+            {
+                "fieldName": f"Value #{chr(66 + i)}",
+                "handlerKey": "threshold1",
+                "handlerArguments": {"threshold": {"color": colour}},
+            }
+        )
+    panel = stat_panel(title, queries, unit, NEUTRAL, decimals=decimals)
+    panel = panel.with_transformation(model.DataTransformerConfig(id_val="merge", options={}))
+    return panel.with_transformation(
+        model.DataTransformerConfig(id_val="rowsToFields", options={"mappings": mappings})
+    )
+
+
+def datasource_variable() -> db.DatasourceVariable:
+    return db.DatasourceVariable(DATASOURCE_VARIABLE).label("Data source").type("prometheus")
+
+
 def table_panel(title: str, targets: list[Query], *, description: str = "") -> table.Panel:
     panel = table.Panel().title(title).description(description).datasource(DS).show_header(True)
     return _targets(panel, targets)  # type: ignore[no-any-return]
@@ -221,6 +270,7 @@ def dashboard(
     )
     for kind, item in layout.items:
         board = board.with_row(item) if kind == "row" else board.with_panel(item)
+    board = board.with_variable(datasource_variable())
     for v in variables:
         board = board.with_variable(v)
     encoded: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(board.build()))

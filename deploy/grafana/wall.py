@@ -9,11 +9,13 @@ from typing import Any
 from deploy.grafana.grafkit import (
     NEUTRAL,
     Layout,
+    Step,
     Steps,
     dashboard,
     graph,
     stat_panel,
     target,
+    threshold_stat,
     variable,
 )
 
@@ -23,17 +25,25 @@ ALL = 'channel=~"$channel", queue=~"$queue"'
 CALLS_CHATS = 'channel=~"$channel", channel!="ticket", queue=~"$queue"'
 TICKETS = 'channel="ticket", queue=~"$queue"'
 
-# Colour steps (first step has value None = base colour).
-SL: Steps = [("red", None), ("orange", 0.7), ("green", 0.8)]  # default objective 80 %
-SL_VS_TARGET: Steps = [("red", None), ("orange", -0.05), ("green", 0)]
-WAITING: Steps = [("green", None), ("orange", 5), ("red", 10)]
-OLDEST: Steps = [("green", None), ("orange", 60), ("red", 90)]  # default threshold T = 90 s
-ASA: Steps = [("green", None), ("orange", 30), ("red", 60)]
-ABANDON: Steps = [("green", None), ("orange", 0.05), ("red", 0.1)]
-BLOCKING: Steps = [("green", None), ("orange", 0.02), ("red", 0.05)]
-BACKLOG_TREND: Steps = [("green", None), ("orange", 0.5), ("red", 5)]
+
+# Thresholds from the threshold model (ccmon.streams.thresholds) as the workers export it: per
+# KPI the limit and the at-risk level, per channel x queue. A higher-is-better KPI (the
+# service level): red below the target, orange up to the at-risk level, green from it; the
+# others: green, orange from the at-risk level, red from the limit. The first step only
+# gives the base colour. The ccmon wall decides its states by the same levels, from the read
+# model (tests/integration/wall/test_two_walls.py checks that both agree).
+def higher_is_better(breached: str, at_risk: str) -> list[Step]:
+    return [(breached, "red"), (breached, "orange"), (at_risk, "green")]
+
+
+def lower_is_better(at_risk: str, breached: str) -> list[Step]:
+    return [(at_risk, "green"), (at_risk, "orange"), (breached, "red")]
+
+
+# Rules rather than tuned numbers: any overdue ticket, any missing agent, any page.
 OVERDUE: Steps = [("green", None), ("red", 1)]
 SHORTFALL: Steps = [("green", None), ("red", 1)]  # CcmonUnderstaffed: shortfall > 0
+PAGES: Steps = [("green", None), ("red", 1)]
 
 
 # ---------------------------------------------------------------- wall screen
@@ -78,7 +88,7 @@ def wall() -> dict[str, Any]:
                 )
             ],
             "short",
-            WAITING,
+            NEUTRAL,  # a sum over queues has no limit of its own
         ),
         4,
         5,
@@ -94,7 +104,7 @@ def wall() -> dict[str, Any]:
                 )
             ],
             "short",
-            [("green", None), ("red", 1)],
+            PAGES,
         ),
         4,
         5,
@@ -126,40 +136,31 @@ def wall() -> dict[str, Any]:
         f" and on (channel) {by_channel('ccmon_contacts_waiting')} > 0)"
         f" or {by_channel('ccmon_contacts_waiting')} * 0"
     )
-    vs_target = (
-        f"{by_channel('ccmon:service_level:ratio30m')}"
-        f" - on (channel) {by_channel('ccmon_service_level_target_ratio')}"
-    )
-    row: list[tuple[str, str, str, Steps, int]] = [
-        (
-            "Service level 30 min",
-            by_channel("ccmon:service_level:ratio30m"),
-            "percentunit",
-            SL,
-            0,
-        ),
-        ("SL vs target", vs_target, "percentunit", SL_VS_TARGET, 0),
-        (
-            "Service level today",
-            by_channel("ccmon:service_level:ratio_today"),
-            "percentunit",
-            SL,
-            0,
-        ),
-        ("Waiting", by_channel("ccmon_contacts_waiting"), "short", WAITING, 0),
-        ("Oldest waiting", oldest, "s", OLDEST, 0),
-        ("ASA 30 min", by_channel("ccmon:answer_wait:mean30m"), "s", ASA, 0),
-        ("Abandoned 30 min", by_channel("ccmon:abandon:ratio30m"), "percentunit", ABANDON, 1),
-        ("Blocked 30 min", by_channel("ccmon:blocking:ratio30m"), "percentunit", BLOCKING, 1),
-    ]
-    for title, expr, unit, colours, decimals in row:
-        lay.add(
-            stat_panel(
-                title, [target(expr, "{{channel}}", instant=True)], unit, colours, decimals=decimals
-            ),
-            3,
-            6,
-        )
+    sl = by_channel("ccmon_service_level_target_ratio")
+    sl_steps = higher_is_better(sl, by_channel("ccmon_service_level_at_risk_ratio"))
+
+    def limit(at_risk: str, breached: str) -> list[Step]:
+        return lower_is_better(by_channel(at_risk), by_channel(breached))
+
+    row: list[tuple[str, str, str, list[Step], int]] = [
+        ("Service level 30 min", by_channel("ccmon:service_level:ratio30m"), "percentunit",
+         sl_steps, 0),
+        ("Offered 30 min", by_channel("ccmon_window_contacts_offered", "30m"), "short", [], 0),
+        ("Service level today", by_channel("ccmon:service_level:ratio_today"), "percentunit",
+         sl_steps, 0),
+        ("Waiting", by_channel("ccmon_contacts_waiting"), "short",
+         limit("ccmon_contacts_waiting_at_risk", "ccmon_contacts_waiting_limit"), 0),
+        ("Oldest waiting", oldest, "s",
+         limit("ccmon_oldest_waiting_at_risk_seconds", "ccmon_service_level_threshold_seconds"),
+         0),
+        ("ASA 30 min", by_channel("ccmon:answer_wait:mean30m"), "s", [], 0),
+        ("Abandoned 30 min", by_channel("ccmon:abandon:ratio30m"), "percentunit",
+         limit("ccmon_abandon_ratio_at_risk", "ccmon_abandon_ratio_limit"), 1),
+        ("Blocked 30 min", by_channel("ccmon:blocking:ratio30m"), "percentunit",
+         limit("ccmon_blocking_ratio_at_risk", "ccmon_blocking_ratio_limit"), 1),
+    ]  # fmt: skip
+    for title, expr, unit, steps, decimals in row:
+        lay.add(threshold_stat(title, expr, steps, unit, decimals=decimals), 3, 6)
 
     # Agents and the live forecast (docs/metrics.md, "Agents and staffing").
     agents: list[tuple[str, str, Steps]] = [
@@ -192,60 +193,46 @@ def wall() -> dict[str, Any]:
     )
 
     lay.row("Tickets")
+
+    def by_queue(metric: str) -> str:
+        return f"max by (queue) ({metric}{{{TICKETS}}})"
+
     lay.add(
-        stat_panel(
+        threshold_stat(
             "Backlog",
-            [
-                target(
-                    f"max by (queue) (ccmon_tickets_open{{{TICKETS}}})", "{{queue}}", instant=True
-                )
-            ],
+            by_queue("ccmon_tickets_open"),
+            lower_is_better(
+                by_queue("ccmon_tickets_open_at_risk"), by_queue("ccmon_tickets_open_limit")
+            ),
             "short",
-            NEUTRAL,
+            name_label="queue",
         ),
-        6,
+        5,
         6,
     )
+    overdue = target(by_queue("ccmon_tickets_overdue"), "{{queue}}", instant=True)
+    lay.add(stat_panel("Overdue", [overdue], "short", OVERDUE), 5, 6)
+    resolution = by_queue("ccmon_ticket_resolution_target_seconds")
     lay.add(
-        stat_panel(
-            "Backlog trend (tickets per hour)",
-            [
-                target(
-                    f"max by (queue) (deriv(ccmon_tickets_open{{{TICKETS}}}[1h])) * 3600",
-                    "{{queue}}",
-                    instant=True,
-                )
-            ],
-            "short",
-            BACKLOG_TREND,
-            decimals=1,
+        threshold_stat(
+            "Oldest open",
+            "time() - min by (queue) "
+            f"(ccmon_oldest_open_ticket_since_timestamp_seconds{{{TICKETS}}} > 0)",
+            [(resolution, "green"), (resolution, "red")],
+            "s",
+            name_label="queue",
         ),
-        6,
+        5,
         6,
     )
+    trend = target(
+        f"max by (queue) (deriv(ccmon_tickets_open{{{TICKETS}}}[1h])) * 3600", "{{queue}}",
+        instant=True,
+    )  # fmt: skip
     lay.add(
-        stat_panel(
-            "Overdue",
-            [
-                target(
-                    f"max by (queue) (ccmon_tickets_overdue{{{TICKETS}}})",
-                    "{{queue}}",
-                    instant=True,
-                )
-            ],
-            "short",
-            OVERDUE,
-        ),
-        6,
-        6,
+        stat_panel("Backlog trend (tickets per hour)", [trend], "short", NEUTRAL, decimals=1), 4, 6
     )
-    lay.add(
-        graph(
-            "Backlog", [target(f"max by (queue) (ccmon_tickets_open{{{TICKETS}}})", "{{queue}}")]
-        ),
-        6,
-        6,
-    )
+    lay.add(graph("Backlog", [target(by_queue("ccmon_tickets_open"), "{{queue}}")]), 5, 6)
     return dashboard(
         "ccmon-wall",
         "ccmon wall screen",

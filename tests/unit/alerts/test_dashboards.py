@@ -26,11 +26,12 @@ from alerts.dashboards import (
 
 GRAFANA = ROOT / "deploy" / "grafana"
 UIDS = {"ccmon-wall.json": "ccmon-wall", "ccmon-ops.json": "ccmon-ops"}
-DATASOURCE_UID = "ccmon-prometheus"
+DATASOURCE_UID = "ccmon-prometheus"  # the provisioned datasource, the variable's default
+DATASOURCE = "${datasource}"  # what every panel, query and variable names
 BUILTIN_METRICS = {"up", "ALERTS"}
 WALL_PANELS = [
     "Service level 30 min",
-    "SL vs target",
+    "Service level today",
     "Waiting",
     "Oldest waiting",
     "ASA 30 min",
@@ -39,6 +40,7 @@ WALL_PANELS = [
     "Backlog",
     "Backlog trend (tickets per hour)",
     "Overdue",
+    "Oldest open",
     "Volume per channel (contacts per minute)",
 ]
 
@@ -86,13 +88,18 @@ def variable_query(variable: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(UIDS))
-def test_every_panel_and_query_uses_the_ccmon_datasource(name: str) -> None:
+def test_every_panel_and_query_uses_the_datasource_variable(name: str) -> None:
+    """No uid in a dashboard: it loads unchanged into any Grafana (kube-prometheus-stack's)."""
     for panel in iter_panels(DASHBOARDS / name):
-        assert panel["datasource"]["uid"] == DATASOURCE_UID, panel["title"]
+        assert panel["datasource"]["uid"] == DATASOURCE, panel["title"]
         for target in panel.get("targets", []):
-            assert target["datasource"]["uid"] == DATASOURCE_UID, panel["title"]
-    for variable in board(name)["templating"]["list"]:
-        assert variable["datasource"]["uid"] == DATASOURCE_UID, variable["name"]
+            assert target["datasource"]["uid"] == DATASOURCE, panel["title"]
+    (source, *variables) = board(name)["templating"]["list"]
+    assert source == source | {"name": "datasource", "type": "datasource", "query": "prometheus"}
+    assert "current" not in source, "the instance's default Prometheus, whatever its uid"
+    for variable in variables:
+        assert variable["datasource"]["uid"] == DATASOURCE, variable["name"]
+    assert DATASOURCE_UID not in (DASHBOARDS / name).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", sorted(UIDS))
@@ -105,7 +112,7 @@ def test_every_query_reads_known_metrics(name: str) -> None:
         assert names, f"{title}: no metric in {expr}"
         unknown = {n for n in names if not is_known(n, known)}
         assert not unknown, f"{title}: {unknown} not in docs/architecture.md nor the rules"
-    for variable in board(name)["templating"]["list"]:
+    for variable in board(name)["templating"]["list"][1:]:  # after the datasource
         inner = re.fullmatch(r"label_values\((.+),\s*\w+\)", variable_query(variable))
         assert inner, variable_query(variable)
         assert metric_names(substitute(inner.group(1))) <= known
@@ -154,8 +161,14 @@ def test_wall_screen() -> None:
         assert title in titles, title
     sl = titles["Service level 30 min"]
     assert sl["type"] == "stat"
-    steps = sl["fieldConfig"]["defaults"]["thresholds"]["steps"]
-    assert {"color": "green", "value": 0.8} in steps  # the default 80 % objective
+    # Coloured by each queue's own levels, read from the exported gauges: no number here.
+    assert sl["fieldConfig"]["defaults"]["thresholds"]["steps"] == [
+        {"color": "blue", "value": None}
+    ]
+    steps = [t["expr"] for t in sl["targets"][1:]]
+    assert ["ccmon_service_level_target_ratio" in e for e in steps] == [True, True, False]
+    assert "ccmon_service_level_at_risk_ratio" in steps[2]
+    assert [t["id"] for t in sl["transformations"]] == ["merge", "rowsToFields"]
     oldest = titles["Oldest waiting"]["targets"][0]["expr"]
     assert "time() - min by (channel) (ccmon_oldest_waiting_since_timestamp_seconds" in oldest
     for panel in wall["panels"]:

@@ -14,15 +14,10 @@ from ccmon.agents.domain import buckets as b
 from ccmon.agents.readmodel.views import QueueView
 from ccmon.agents.wall.alerts import summarise
 from ccmon.agents.wall.command import stale_after
-from ccmon.agents.wall.tiles import (
-    Filter,
-    build_tile,
-    limit_state,
-    service_level_state,
-    worst_tile,
-)
+from ccmon.agents.wall.tiles import Filter, build_tile, worst_tile
 from ccmon.agents.worker.snapshot import document
-from ccmon.streams.config import BUILTIN_DEFAULTS
+from ccmon.streams import thresholds
+from ccmon.streams.config import BUILTIN_DEFAULTS, QueuePolicy
 
 NOW = 1_800_000_000.0
 
@@ -30,11 +25,12 @@ NOW = 1_800_000_000.0
 def doc(
     channel: str = "call", queue: str = "sales", *, answered_in: int = 9, late: int = 1,
     waiting_since: list[float] | None = None, tickets: list[float] | None = None,
+    policy: QueuePolicy = BUILTIN_DEFAULTS,
 ) -> dict[str, Any]:  # fmt: skip
     counters = {b.OFFERED: answered_in + late, b.ANSWERED: answered_in + late,
                 b.ANSWERED_WITHIN: answered_in, b.WAIT_SUM: 10.0 * (answered_in + late),
                 b.WAIT_N: answered_in + late}  # fmt: skip
-    view = QueueView(channel, queue, replace(BUILTIN_DEFAULTS, timezone="Europe/Paris"))
+    view = QueueView(channel, queue, replace(policy, timezone="Europe/Paris"))
     view.windows = {"30m": dict(counters), "today": dict(counters)}
     view.waiting = len(waiting_since or [])
     view.oldest_waiting_since = min(waiting_since) if waiting_since else None
@@ -58,13 +54,12 @@ def tile(d: dict[str, Any], stale: float = 3.0, now: float = NOW) -> dict[str, A
 def test_service_level_is_breached_below_target_and_at_risk_just_above(
     value: float | None, state: str
 ) -> None:
-    assert service_level_state(value, 0.80, someone_late=False) == state
+    assert thresholds.levels(BUILTIN_DEFAULTS)["service_level"].state(value) == state
 
 
-def test_a_contact_waiting_past_the_threshold_puts_a_good_service_level_at_risk() -> None:
-    assert service_level_state(0.95, 0.80, someone_late=True) == "warn"
+def test_a_contact_waiting_past_the_threshold_breaches_the_tile_not_its_service_level() -> None:
     t = tile(doc(answered_in=10, late=0, waiting_since=[NOW - 95, NOW - 10]))
-    assert t["metrics"]["sl_30m"] == {"value": 1.0, "state": "warn"}
+    assert t["metrics"]["sl_30m"] == {"value": 1.0, "state": "ok"}
     assert t["metrics"]["oldest_waiting"] == {"value": 95.0, "state": "alarm"}
     assert t["worst"] == "oldest_waiting" and t["state"] == "alarm"
 
@@ -75,14 +70,43 @@ def test_oldest_waiting_turns_amber_then_red_around_the_threshold(wait: float, s
     assert t["metrics"]["oldest_waiting"]["state"] == state
 
 
-def test_limits_approach_and_pass() -> None:
-    assert limit_state(None, 10) == "none"
-    assert limit_state(0, 10) == "ok"
-    assert limit_state(7.5, 10) == "warn"
-    assert limit_state(10, 10) == "alarm"
-    assert limit_state(0.10, 0.10, inclusive=False) == "warn"  # the rule pages above it
-    assert limit_state(0.11, 0.10, inclusive=False) == "alarm"
-    assert limit_state(3, None) == "info"
+def test_a_queue_of_its_own_margins_is_judged_by_them() -> None:
+    policy = replace(
+        BUILTIN_DEFAULTS, target_ratio=0.9, service_level_margin=0.02, waiting_contacts=4,
+        waiting_margin=1, threshold_seconds=20, oldest_waiting_margin_seconds=5,
+    )  # fmt: skip
+    d = doc(answered_in=91, late=9, waiting_since=[NOW - 16, NOW - 3, NOW - 2], policy=policy)
+    m = tile(d)["metrics"]
+    assert m["sl_30m"] == {"value": 0.91, "state": "warn"}  # 90 % + 2 points
+    assert m["waiting"]["state"] == "warn"  # 3 of 4, margin 1
+    assert m["oldest_waiting"]["state"] == "warn"  # 16 s of 20, margin 5
+    waiting = {"at_risk": 3.0, "breached": 4.0, "higher_is_better": False}
+    assert d["thresholds"]["waiting"] == waiting
+
+
+def test_a_document_without_thresholds_gets_the_built_in_rule_on_its_limits() -> None:
+    """A worker of an earlier version, during a rolling upgrade."""
+    d = doc(answered_in=82, late=18, waiting_since=[NOW - 70])
+    del d["thresholds"]
+    m = tile(d)["metrics"]
+    assert m["sl_30m"]["state"] == "warn" and m["oldest_waiting"]["state"] == "warn"
+
+
+def test_limits_are_breached_at_the_limit_and_at_risk_a_margin_before() -> None:
+    waiting = thresholds.levels(BUILTIN_DEFAULTS)["waiting"]
+    assert [waiting.state(v) for v in (None, 0, 7, 7.5, 9, 10, 30)] == [
+        "none", "ok", "ok", "warn", "warn", "alarm", "alarm"
+    ]  # fmt: skip
+    abandon = thresholds.levels(BUILTIN_DEFAULTS)["abandon"]
+    states = [abandon.state(v) for v in (0.07, 0.075, 0.0999, 0.10)]
+    assert states == ["ok", "warn", "warn", "alarm"]
+
+
+def test_handled_and_aht_are_on_the_tile() -> None:
+    d = doc()
+    m = tile(d)["metrics"]
+    assert m["handled_today"] == {"value": 0.0, "state": "info"}
+    assert m["aht_30m"] == {"value": None, "state": "none"}
 
 
 def test_a_tile_holds_the_document_numbers_and_is_live_while_recent() -> None:
