@@ -34,6 +34,7 @@ from alerts.ccmon_rules import (
     watchdog,
 )
 from alerts.rulekit import seconds
+from alerts.wall_rules import wall_alerts
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "config.yaml"
@@ -78,6 +79,7 @@ def build(config: dict[str, Any]) -> dict[str, Any]:
         {"name": "ccmon.queue.alerts", "rules": queue_alerts(config)},
         {"name": "ccmon.ticket.alerts", "rules": ticket_alerts(config)},
         {"name": "ccmon.pipeline.alerts", "rules": pipeline_alerts(config)},
+        {"name": "ccmon.wall.alerts", "rules": wall_alerts(config)},
         {"name": "ccmon.meta.alerts", "rules": [watchdog(config)]},
     ]
     names = {r["alert"] for g in groups for r in g["rules"] if "alert" in r}

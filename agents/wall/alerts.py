@@ -32,6 +32,7 @@ class AlertWatcher:
     ok: bool = False
     error: str = "not asked yet"
     checked_at: float | None = None
+    errors: int = 0  # failed polls (the wall's /metrics)
 
     def endpoint(self) -> str:
         return self.url.rstrip("/") + "/api/v2/alerts"
@@ -50,6 +51,7 @@ class AlertWatcher:
                 response.raise_for_status()
                 alerts = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            self.errors += 1
             if self.ok:
                 log.warning("Alertmanager %s unreachable: %r", self.url, exc)
             self.ok, self.error = False, f"Alertmanager unreachable ({type(exc).__name__})"

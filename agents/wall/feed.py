@@ -54,6 +54,7 @@ class Feed:
     source_error: str = "not read yet"
     version: int = 0
     refreshes: int = 0
+    redis_errors: int = 0  # failed reads and lost subscriptions (the wall's /metrics)
     _pending: set[str] = field(default_factory=set)
     _full: bool = True
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -128,6 +129,7 @@ class Feed:
             try:
                 await self.refresh(None if full else pending)
             except (RedisError, OSError, TimeoutError) as exc:
+                self.redis_errors += 1
                 self._full = True  # read everything again once Redis answers
                 if self.source_ok:
                     log.warning("read model unreachable: %r", exc)
@@ -161,6 +163,7 @@ class Feed:
                     self._pending.update(n for n in names if isinstance(n, str))
                     self._wake.set()
             except (RedisError, OSError) as exc:
+                self.redis_errors += 1
                 log.debug("notifications lost, resubscribing: %r", exc)
             finally:
                 with contextlib.suppress(Exception):

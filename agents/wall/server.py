@@ -3,8 +3,10 @@ JSON), and ``/healthz``. Read-only: no route changes anything, and what it serve
 from aggregates only (:mod:`ccmon.agents.wall.tiles`).
 
 Routes: ``/`` the page, ``/static/*`` its CSS and JavaScript, ``/feed`` the event stream,
-``/api/state`` one state as JSON, ``/healthz`` liveness. With a token or Basic credentials
-configured, everything but ``/healthz`` and ``/static/*`` (which hold no data) needs them.
+``/api/state`` one state as JSON, ``/healthz`` liveness, ``/metrics`` the server's own
+(:mod:`ccmon.agents.wall.exporter`). With a token or Basic credentials configured,
+everything but ``/healthz``, ``/metrics`` and ``/static/*`` (which hold no data of the
+contact centre) needs them.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from ccmon.agents.wall import exporter
 from ccmon.agents.wall.alerts import AlertWatcher
 from ccmon.agents.wall.feed import Feed
 from ccmon.agents.wall.tiles import Filter, Tile, worst_tile
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
+PUBLIC = frozenset({"/healthz", "/metrics"})  # no data of the contact centre: no credentials
 HEARTBEAT_SECONDS = 1.0  # a screen hears from us at least this often, changed or not
 RETRY_MS = 1000  # EventSource's reconnection delay after a dropped stream
 SECURITY_HEADERS = {
@@ -81,7 +86,7 @@ def auth_middleware(config: WallConfig) -> Any:
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        public = request.path == "/healthz" or request.path.startswith("/static/")
+        public = request.path in PUBLIC or request.path.startswith("/static/")
         if not public and not _authorized(request, config):
             headers = {"WWW-Authenticate": 'Basic realm="ccmon wall"'} if config.basic_auth else {}
             raise web.HTTPUnauthorized(text="ccmon wall: authentication required", headers=headers)
@@ -105,6 +110,8 @@ class Wall:
         self.config = config
         self.feed = feed
         self.alerts = alerts
+        self.screens = exporter.Screens()
+        self.registry = exporter.registry(exporter.WallCollector(feed, alerts, self.screens))
 
     def state(self, screen: Filter) -> dict[str, Any]:
         tiles = screen.select(self.feed.tiles())
@@ -146,13 +153,23 @@ class Wall:
         )
         await response.prepare(request)
         version = -1
-        with contextlib.suppress(ConnectionResetError):  # the screen went away
-            await response.write(f"retry: {RETRY_MS}\n\n".encode())
-            while True:
-                version = await self.feed.wait_newer(version, HEARTBEAT_SECONDS)
-                payload = orjson.dumps(self.state(screen))
-                await response.write(b"data: " + payload + b"\n\n")
+        self.screens.connected += 1
+        try:
+            with contextlib.suppress(ConnectionResetError):  # the screen went away
+                await response.write(f"retry: {RETRY_MS}\n\n".encode())
+                while True:
+                    version = await self.feed.wait_newer(version, HEARTBEAT_SECONDS)
+                    payload = orjson.dumps(self.state(screen))
+                    await response.write(b"data: " + payload + b"\n\n")
+                    self.screens.messages += 1
+        finally:
+            self.screens.connected -= 1
         return response
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     async def health(self, request: web.Request) -> web.Response:
         # Alive while it serves: an unreachable Redis is shown on the screens as delayed
@@ -202,5 +219,6 @@ def build_web_app(config: WallConfig) -> web.Application:
     app.router.add_get("/feed", route("events"))
     app.router.add_get("/api/state", route("state_json"))
     app.router.add_get("/healthz", route("health"))
+    app.router.add_get("/metrics", route("metrics"))
     app.router.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)
     return app

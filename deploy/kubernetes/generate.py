@@ -8,7 +8,9 @@ Into ``base/``:
 - ``grafana-dashboards.yaml``: one ConfigMap labelled ``grafana_dashboard: "1"`` (the Grafana
   sidecar convention) holding ``deploy/grafana/dashboards/*.json`` verbatim;
 - ``queues.yaml``: ``deploy/queues.example.yaml`` for the ``ccmon-queues`` configMapGenerator
-  of base/kustomization.yaml (kustomize reads no file outside its directory).
+  of base/kustomization.yaml (kustomize reads no file outside its directory);
+- ``servicemonitor-wall.yaml``: the ServiceMonitor of the wall server's /metrics, its job
+  named as ``wall.job`` of ``alerts/config.yaml`` (the job the wall's alerts select).
 
 ``python deploy/kubernetes/generate.py`` rewrites them; ``--check`` exits 1 and names the
 stale files (tests/unit/deploy/test_kubernetes.py asserts the same). Standard library and
@@ -103,12 +105,42 @@ def dashboards_configmap() -> dict[str, Any]:
     }
 
 
+ALERTS_CONFIG = ALERTS / "config.yaml"
+
+
+def wall_service_monitor() -> dict[str, Any]:
+    job = yaml.safe_load(ALERTS_CONFIG.read_text(encoding="utf-8"))["wall"]["job"]
+    selector = {"app.kubernetes.io/name": "ccmon", "app.kubernetes.io/component": "wall"}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "ccmon-wall", "labels": dict(selector)},
+        "spec": {
+            "selector": {"matchLabels": selector},
+            "endpoints": [
+                {
+                    "port": "http",
+                    "path": "/metrics",
+                    "scheme": "http",
+                    "interval": "15s",
+                    "scrapeTimeout": "10s",
+                    # The job the wall's alerts select, whatever the Service is called.
+                    "relabelings": [
+                        {"action": "replace", "targetLabel": "job", "replacement": job}
+                    ],
+                }
+            ],
+        },
+    }
+
+
 def outputs() -> dict[Path, str]:
     """File -> the exact text it must hold."""
     return {
         BASE / "prometheusrule.yaml": header(rule_files()) + dump(prometheus_rule()),
         BASE / "grafana-dashboards.yaml": header(dashboard_files()) + dump(dashboards_configmap()),
         BASE / "queues.yaml": moved(QUEUES, BASE),
+        BASE / "servicemonitor-wall.yaml": header([ALERTS_CONFIG]) + dump(wall_service_monitor()),
     }
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from support.paths import ROOT
 
 CHROMIUM = os.environ.get("CCMON_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -179,6 +181,18 @@ def designed_state(topics: dict[str, str], tag: str) -> Events:
         for i in range(12):  # handle times, so the forecast has an AHT to work with
             ev.handled("call", "sales", wait=5, talk=240, ago=120 + 120 * i)
     return ev
+
+
+def wall_metrics(url: str, headers: dict[str, str] | None = None) -> dict[str, float]:
+    """The wall server's /metrics as {sample name: value} (labels left out: one each)."""
+    request = urllib.request.Request(url + "/metrics", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        text = r.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def secrets_in(text: str) -> list[str]:

@@ -4,14 +4,17 @@ routes, and an unreachable Redis said as such rather than shown as an empty, liv
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from support.services import RedisServer
+from support.wall import wall_metrics
 
 from ccmon.agents.devkit.procs import free_port
 from ccmon.agents.devkit.wallproc import WallProcess
@@ -55,6 +58,7 @@ def test_token_or_basic_credentials_open_the_data_and_nothing_else_does(
     assert status(base + "/?token=s3cret-token") == 200
     # No data there: a TV can load the page's script and style before it authenticates.
     assert status(base + "/healthz") == 200
+    assert status(base + "/metrics") == 200  # the server's own numbers, for Prometheus
     assert status(base + "/static/wall.js") == 200
     assert status(base + "/static/../server.py") == 404
 
@@ -86,6 +90,9 @@ def test_an_unreachable_read_model_is_reported_not_shown_as_live(
         assert "Redis" in state["source"]["error"]
         with urllib.request.urlopen(wall.url + "/healthz", timeout=5) as r:
             assert json.loads(r.read())["read_model"] is False
+        metrics = wall_metrics(wall.url)
+        assert metrics["ccmon_wall_read_model_up"] == 0
+        assert metrics["ccmon_wall_redis_errors_total"] >= 1
     finally:
         wall.stop()
 
@@ -110,5 +117,34 @@ def test_an_unreachable_alertmanager_is_said_not_shown_as_no_alerts(
         assert alerts["error"].startswith("Alertmanager unreachable"), alerts
         with urllib.request.urlopen(wall.url + "/healthz", timeout=5) as r:
             assert json.loads(r.read())["alertmanager"] is False
+        assert wall_metrics(wall.url)["ccmon_wall_alertmanager_errors_total"] >= 1
     finally:
         wall.stop()
+
+
+def test_its_metrics_count_the_screens_and_what_they_were_sent(guarded: WallProcess) -> None:
+    """What CcmonWallNoScreens and CcmonWallDataStale are judged by; no data of the contact
+    centre, so Prometheus scrapes it without the screens' credentials."""
+    before = wall_metrics(guarded.url)
+    assert before["ccmon_wall_screens"] == 0
+    assert before["ccmon_wall_info"] == 1 and "process_cpu_seconds_total" in before
+    where = urlsplit(guarded.url)
+    screen = http.client.HTTPConnection(where.hostname or "", where.port, timeout=10)
+    screen.request("GET", "/feed?token=s3cret-token")
+    response = screen.getresponse()
+    try:
+        messages = 0
+        while messages < 2:
+            messages += response.readline().startswith(b"data: ")
+        during = wall_metrics(guarded.url)
+        assert during["ccmon_wall_screens"] == 1
+        assert during["ccmon_wall_feed_messages_total"] >= 2
+        # Nothing published under this prefix: the data is as old as the server.
+        assert during["ccmon_wall_read_model_age_seconds"] > 0
+        assert during["ccmon_wall_queues"] == 0
+    finally:
+        screen.close()
+    deadline = time.monotonic() + 10
+    while wall_metrics(guarded.url)["ccmon_wall_screens"] != 0:  # its next write fails
+        assert time.monotonic() < deadline, "a closed screen still counted"
+        time.sleep(0.1)

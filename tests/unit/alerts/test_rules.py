@@ -169,6 +169,7 @@ def test_thresholds_are_target_metrics_or_config() -> None:
         for k in ("consumer_lag_limit", "rejected_ratio_limit", "rejected_min_events")
     }
     allowed |= {float(seconds(t["silent_after"])) for t in pipeline["topics"].values()}
+    allowed.add(float(seconds(config["wall"]["stale_after"])))
     for rule in all_rules():
         text = re.sub(r'"[^"]*"|\[[^\]]*\]|[A-Za-z_:][\w:]*', " ", rule["expr"])
         literals = {float(n) for n in re.findall(r"\d+(?:\.\d+)?", text)}

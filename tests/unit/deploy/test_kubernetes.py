@@ -80,9 +80,9 @@ def test_strict_validation_catches_a_typo(base: list[dict[str, Any]]) -> None:
 
 def test_kubernetes_validate_does_not_know_the_operator_crds(base: list[dict[str, Any]]) -> None:
     """Why ServiceMonitor and PrometheusRule get their own schema below."""
-    for kind in CRD_KINDS:
+    for doc in (d for d in base if d["kind"] in CRD_KINDS):
         with pytest.raises(SchemaNotFoundError):
-            kubernetes_validate.validate(one(base, kind), K8S_VERSIONS[-1], strict=True)
+            kubernetes_validate.validate(doc, K8S_VERSIONS[-1], strict=True)
 
 
 def test_namespace_agnostic_and_valid_labels(base: list[dict[str, Any]]) -> None:

@@ -81,6 +81,20 @@ SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
                             "scheme": {"enum": ["http", "https", "HTTP", "HTTPS"]},
                             "interval": {"type": "string", "pattern": DURATION},
                             "scrapeTimeout": {"type": "string", "pattern": DURATION},
+                            "relabelings": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "action": {"enum": ["replace", "keep", "drop"]},
+                                        "sourceLabels": {"type": "array"},
+                                        "regex": {"type": "string"},
+                                        "targetLabel": {"type": "string"},
+                                        "replacement": {"type": "string"},
+                                    },
+                                },
+                            },
                         },
                     },
                 },
@@ -149,16 +163,20 @@ PROMETHEUS_RULE_SCHEMA: dict[str, Any] = {
 
 
 @pytest.mark.parametrize(
-    ("kind", "schema"),
-    [("ServiceMonitor", SERVICE_MONITOR_SCHEMA), ("PrometheusRule", PROMETHEUS_RULE_SCHEMA)],
+    ("kind", "name", "schema"),
+    [
+        ("ServiceMonitor", "ccmon", SERVICE_MONITOR_SCHEMA),
+        ("ServiceMonitor", "ccmon-wall", SERVICE_MONITOR_SCHEMA),
+        ("PrometheusRule", None, PROMETHEUS_RULE_SCHEMA),
+    ],
 )
 def test_operator_objects_match_the_crd_fields(
-    base: list[dict[str, Any]], kind: str, schema: dict[str, Any]
+    base: list[dict[str, Any]], kind: str, name: str | None, schema: dict[str, Any]
 ) -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     errors = [
         f"{e.json_path}: {e.message}"
-        for e in jsonschema.Draft202012Validator(schema).iter_errors(one(base, kind))
+        for e in jsonschema.Draft202012Validator(schema).iter_errors(one(base, kind, name))
     ]
     assert errors == []
 
@@ -166,7 +184,7 @@ def test_operator_objects_match_the_crd_fields(
 def test_service_monitor_scrapes_the_metrics_service_under_the_rules_job(
     base: list[dict[str, Any]],
 ) -> None:
-    monitor = one(base, "ServiceMonitor")["spec"]
+    monitor = one(base, "ServiceMonitor", "ccmon")["spec"]
     services = [
         s
         for s in base
@@ -181,6 +199,26 @@ def test_service_monitor_scrapes_the_metrics_service_under_the_rules_job(
         assert endpoint.get("path", "/metrics") == "/metrics"
     job = yaml.safe_load((ROOT / "alerts" / "config.yaml").read_text("utf-8"))["job"]
     assert service["metadata"]["labels"][monitor["jobLabel"]] == job, "up{job=...} in the rules"
+
+
+def test_the_wall_is_scraped_under_the_job_its_alerts_select(base: list[dict[str, Any]]) -> None:
+    monitor = one(base, "ServiceMonitor", "ccmon-wall")["spec"]
+    services = [
+        s
+        for s in base
+        if s["kind"] == "Service"
+        and matches(monitor["selector"]["matchLabels"], s["metadata"]["labels"])
+    ]
+    assert [s["metadata"]["name"] for s in services] == ["ccmon-wall"]
+    wall = one(base, "Deployment", "ccmon-wall")["spec"]["template"]["metadata"]["labels"]
+    assert matches(services[0]["spec"]["selector"], wall)
+    (endpoint,) = monitor["endpoints"]
+    assert endpoint["port"] in {p["name"] for p in services[0]["spec"]["ports"]}
+    assert endpoint["path"] == "/metrics"
+    job = yaml.safe_load((ROOT / "alerts" / "config.yaml").read_text("utf-8"))["wall"]["job"]
+    assert endpoint["relabelings"] == [
+        {"action": "replace", "targetLabel": "job", "replacement": job}
+    ]
 
 
 # ---- generated from other sources of truth ----------------------------------------------------
