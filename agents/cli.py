@@ -93,6 +93,10 @@ def _faust(argv: list[str]) -> int:
             run_preflight(settings)
         except PreflightError as exc:
             return _fail("worker", [str(exc)])
+        from ccmon.streams.store.connect import check_redis
+
+        if (problem := check_redis(settings.redis)) is not None:
+            return _fail("worker", [problem])
         from ccmon.agents.worker import gctuning
 
         gctuning.tune()

@@ -47,7 +47,10 @@ class Settings(BaseSettings):
         "its acknowledgement before the batch is sent again (and the delay logged).",
     )
     redis: str = Field(
-        "redis://127.0.0.1:6379/0", description="Redis URL: counting state and duplicate guard."
+        "redis://127.0.0.1:6379/0",
+        description="Redis URL: counting state and duplicate guard. redis:// or rediss:// for "
+        "one server; redis+cluster://host:port[,host:port...] (rediss+cluster:// with TLS) for "
+        "a Redis Cluster or Valkey cluster, through any of the seeds listed.",
     )
     redis_prefix: str = Field("ccmon", description="Prefix of every Redis key ccmon writes.")
 

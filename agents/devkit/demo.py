@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from ccmon.agents.devkit.embedded import EmbeddedError, embedded_stack
 from ccmon.agents.devkit.launcher import WorkerError, WorkerProcess, owned_partitions
@@ -35,6 +34,7 @@ from ccmon.agents.devkit.simulator import (
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
 from ccmon.streams.config import QueueConfigError, load_queue_config
 from ccmon.streams.logs import refusal
+from ccmon.streams.store.connect import get_many, redis_client
 
 DEMO_QUEUES = Path(__file__).with_name("demo_queues.yaml")
 HISTORY_SECONDS = 3600.0
@@ -143,13 +143,14 @@ def render(docs: list[dict[str, Any]], url: str, stats: str, wall: str = "") -> 
 async def live_view(
     redis_url: str, url: str, stop: asyncio.Event, sink: KafkaSink, plain: bool, wall: str
 ) -> None:
-    redis = Redis.from_url(redis_url)
+    redis = redis_client(redis_url)
     started = time.monotonic()
     try:
         while not stop.is_set():
             try:
                 keys = [k async for k in redis.scan_iter("ccmon:live:*")]
-                docs = [orjson.loads(v) for v in await redis.mget(keys) if v] if keys else []
+                values = await get_many(redis, keys) if keys else []
+                docs = [orjson.loads(v) for v in values if v]
             except Exception as exc:  # the view must never take the demo down
                 print(f"live view: {exc!r}", file=sys.stderr)
                 docs = []

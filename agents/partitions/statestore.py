@@ -36,10 +36,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 
 from ccmon.agents.domain.partition import Bucket, Progress, RawPartition, Writes, live_field
+from ccmon.streams.store.connect import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def _flat(pairs: Mapping[str, object]) -> list[str]:
 class StateStore:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         prefix: str,
         guard_ttl_seconds: int,
         bucket_ttl_seconds: Mapping[str, int],
@@ -354,4 +354,7 @@ def _increments(fields: Mapping[str, float]) -> list[str]:
     return flat
 
 
-REDIS_ERRORS = (RedisError, OSError)
+# A cluster client that reaches no node for a slot (a failover under way, every seed down)
+# raises these, outside RedisError. Not their base, RedisClusterException: a script whose keys
+# span slots raises that too, and that is a bug to crash on, not an outage to wait out.
+REDIS_ERRORS = (RedisError, SlotNotCoveredError, RedisClusterUnreachableError, OSError)

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ccmon.agents.wall.tiles import Tile, build_tile
 from ccmon.streams.store import livemodel
+from ccmon.streams.store.connect import RedisClient, get_many
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -45,7 +45,7 @@ class Feed:
     """``stale_after``: a document not republished for this long is delayed (the workers
     republish every second; docs/wall.md, "Honest about old data")."""
 
-    redis: Redis
+    redis: RedisClient
     prefix: str
     stale_after: float
     clock: Callable[[], float] = time.time
@@ -81,7 +81,7 @@ class Feed:
         if not members:
             return
         keys = [livemodel.member_key(self.prefix, m) for m in members]
-        values = await self._timed(self.redis.mget(keys))
+        values = await self._timed(get_many(self.redis, keys))
         for name, raw in zip(members, values, strict=True):
             if raw is None:
                 continue  # expired: keep what we had, it goes stale by its age

@@ -25,12 +25,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
 
 from ccmon.agents.wall import exporter
 from ccmon.agents.wall.alerts import AlertWatcher
 from ccmon.agents.wall.feed import Feed
 from ccmon.agents.wall.tiles import Filter, Tile, worst_tile
+from ccmon.streams.store.connect import redis_client
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -187,7 +187,7 @@ def build_web_app(config: WallConfig) -> web.Application:
     app = web.Application(middlewares=[auth_middleware(config)])
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        redis = Redis.from_url(config.redis, socket_timeout=5, socket_connect_timeout=5)
+        redis = redis_client(config.redis, socket_timeout=5, socket_connect_timeout=5)
         feed = Feed(redis, config.prefix, config.stale_after)
         alerts = (
             AlertWatcher(config.alertmanager, config.alert_matcher) if config.alertmanager else None

@@ -30,6 +30,7 @@ from ccmon.streams.kafka.topics import declare_topics
 from ccmon.streams.logs import faust_logging_config
 from ccmon.streams.settings import Settings
 from ccmon.streams.store.clock import SharedStreamClock
+from ccmon.streams.store.connect import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,10 @@ def build_app(settings: Settings) -> faust.App:
                 log.debug("stream clock not shared: %s", exc)
 
     broker = BrokerProbe(settings)
-    probe_key = f"{settings.redis_prefix}:health"
+    keys = health.probe_keys(settings.redis_prefix, settings.partitions, is_cluster(settings.redis))
 
     @app.timer(interval=health.PROBE_INTERVAL_SECONDS, name="ccmon.health")
     async def check_health() -> None:
-        await health.probe(runtime.health, broker, runtime.redis, probe_key)
+        await health.probe(runtime.health, broker, runtime.redis, keys)
 
     return app

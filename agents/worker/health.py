@@ -15,19 +15,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter as Tally
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Gauge
-from redis.asyncio import Redis
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ccmon.agents.partitions.statestore import REDIS_ERRORS
 from ccmon.streams.kafka.connection import BrokerProbe
+from ccmon.streams.store.connect import RedisClient
 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_SECONDS = 2.0
 PROBE_TIMEOUT_SECONDS = 5.0
+# A storm: this many redirects within the window. A resharding moves slots one by one and
+# answers MOVED or ASK for each key of a moving slot; a stable cluster answers none.
+STORM_REDIRECTS = 20
+STORM_WINDOW_SECONDS = 10.0
 
 
 @dataclass
@@ -58,6 +64,61 @@ class Dependency:
         return out
 
 
+class Redirects:
+    """``MOVED``, ``ASK`` and ``TRYAGAIN`` answers of a Redis Cluster that the client
+    followed (:class:`ccmon.streams.store.connect.ObservedCluster`): counted, and one log
+    line when a storm starts and one when it ends, not one per redirect."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.counter = Counter(
+            "ccmon_redis_redirects",
+            "MOVED, ASK and TRYAGAIN answers of a Redis Cluster, followed by the client (slots "
+            "moving: a resharding or a failover); none on a single Redis.",
+            ["kind"],
+            registry=registry,
+        )
+        for kind in ("moved", "ask", "tryagain"):
+            self.counter.labels(kind)
+        self.totals: Tally[str] = Tally()
+        self.recent: deque[float] = deque()
+        self.storm_since = 0.0
+
+    def seen(self, kind: str) -> None:
+        now = time.monotonic()
+        self.counter.labels(kind).inc()
+        self.totals[kind] += 1
+        self.recent.append(now)
+        self._trim(now)
+        if not self.storm_since and len(self.recent) >= STORM_REDIRECTS:
+            self.storm_since = now
+            log.warning(
+                "Redis Cluster: %d redirects (%s) within %.0fs: slots are moving (a resharding "
+                "or a failover); following them",
+                len(self.recent),
+                ", ".join(f"{k} {n}" for k, n in sorted(self.totals.items())),
+                STORM_WINDOW_SECONDS,
+            )
+
+    def calm(self) -> None:
+        """Called by the probe: ends a storm once a window passed without redirects."""
+        now = time.monotonic()
+        self._trim(now)
+        if self.storm_since and not self.recent:
+            log.warning(
+                "Redis Cluster: redirects stopped after %.0fs (%s in all)",
+                now - self.storm_since,
+                ", ".join(f"{k} {n}" for k, n in sorted(self.totals.items())),
+            )
+            self.storm_since = 0.0
+
+    def _trim(self, now: float) -> None:
+        while self.recent and self.recent[0] < now - STORM_WINDOW_SECONDS:
+            self.recent.popleft()
+
+    def report(self) -> dict[str, object]:
+        return {**dict(sorted(self.totals.items())), "storm": bool(self.storm_since)}
+
+
 class Health:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.redis = Dependency(
@@ -79,6 +140,7 @@ class Health:
         )
         for dependency in (self.redis, self.kafka):
             dependency.set(True)
+        self.redirects = Redirects(registry)
         # Records that Redis lost and the repartition topic no longer held when the owner
         # read them again, per owned partition (ccmon.agents.partitions.owner): numbers that
         # lack them for good, said until someone looks (docs/operations.md, "Redis").
@@ -99,10 +161,13 @@ class Health:
     def report(self, partitions: list[int]) -> dict[str, object]:
         incomplete = self.incomplete()
         ok = self.redis.up and self.kafka.up and not incomplete
+        redis = self.redis.report()
+        if self.redirects.totals:
+            redis["redirects"] = self.redirects.report()
         out: dict[str, object] = {
             "status": "ok" if ok else "degraded",
             "partitions": partitions,
-            "redis": self.redis.report(),
+            "redis": redis,
             "kafka": self.kafka.report(),
         }
         if incomplete:
@@ -110,14 +175,26 @@ class Health:
         return out
 
 
-async def probe(health: Health, broker: BrokerProbe, redis: Redis, key: str) -> None:
+def probe_keys(prefix: str, partitions: int, cluster: bool) -> list[str]:
+    """What the probe writes: one key, or on a cluster one in each partition's slot (the
+    state of a partition lives in its slot, so each partition's primary must take writes)."""
+    if not cluster:
+        return [f"{prefix}:health"]
+    return [f"{{{prefix}:{p}}}:health" for p in range(partitions)]
+
+
+async def probe(health: Health, broker: BrokerProbe, redis: RedisClient, keys: list[str]) -> None:
     """One round of probes. Redis gets a write with a TTL, not a PING: a Redis that answers
     but refuses writes (out of memory, a read-only replica) stops counting just the same."""
     error = await broker.check()
     health.kafka_status(not error, error)
+    health.redirects.calm()
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            await redis.set(key, "1", ex=60)
+            async with redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(key, "1", ex=60)
+                await pipe.execute()
     except (*REDIS_ERRORS, TimeoutError) as exc:
         health.redis_status(False, f"{type(exc).__name__}: {exc}".rstrip(": "))
     else:

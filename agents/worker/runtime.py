@@ -10,7 +10,6 @@ from typing import Any, cast
 
 from faust import StreamT
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-from redis.asyncio import Redis
 
 from ccmon.agents.domain.buckets import histogram_bounds
 from ccmon.agents.domain.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, StateLimits
@@ -21,6 +20,7 @@ from ccmon.streams.config import QueueConfig, QueuePolicy, load_queue_config
 from ccmon.streams.contract import events
 from ccmon.streams.settings import Settings
 from ccmon.streams.store.clock import Clock
+from ccmon.streams.store.connect import RedisClient, redis_client
 from ccmon.streams.store.queuecap import QueueCap
 
 WAIT_LADDER = (
@@ -131,8 +131,9 @@ class Runtime:
         )
 
     @cached_property
-    def redis(self) -> Redis:
-        return Redis.from_url(self.settings.redis)
+    def redis(self) -> RedisClient:
+        # Health first: the cluster client tells it of each redirect it follows.
+        return redis_client(self.settings.redis, on_redirect=self.health.redirects.seen)
 
     @cached_property
     def store(self) -> StateStore:

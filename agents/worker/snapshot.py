@@ -17,7 +17,6 @@ from typing import Any
 
 import faust
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ccmon.agents.domain import buckets as b
@@ -28,6 +27,7 @@ from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams import thresholds
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.store import livemodel
+from ccmon.streams.store.connect import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Publisher:
     """Writes every owned queue's document each second (their TTL proves they are live);
     the windows part is recomputed only for queues whose view changed."""
 
-    def __init__(self, redis: Redis, prefix: str, ttl: int) -> None:
+    def __init__(self, redis: RedisClient, prefix: str, ttl: int) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = ttl

@@ -1,6 +1,7 @@
 """Start and stop real Kafka (KRaft), Redis, Prometheus and Alertmanager on 127.0.0.1.
 
     python3 -m deploy.local.stack start kafka DIR
+    python3 -m deploy.local.stack start redis-cluster DIR   # 3 primaries + 3 replicas
     python3 -m deploy.local.stack start prometheus DIR --config prometheus.yml
     python3 -m deploy.local.stack env kafka DIR        # KEY=value lines of a running one
     python3 -m deploy.local.stack stop kafka DIR       # or: stop all DIR
@@ -32,9 +33,10 @@ from pathlib import Path
 
 from ccmon.agents.devkit import procs
 from ccmon.agents.devkit.procs import free_port
+from deploy.local.stack_cluster import CLUSTERS, cluster_recipe
+from deploy.local.stack_services import RECIPES as SINGLE_RECIPES
+from deploy.local.stack_services import SERVICES as SINGLE_SERVICES
 from deploy.local.stack_services import (
-    RECIPES,
-    SERVICES,
     START_TIMEOUT,
     STOP_TIMEOUT,
     Launch,
@@ -52,6 +54,7 @@ __all__ = [
     "SERVICES",
     "StackError",
     "cache_dir",
+    "env_name",
     "free_port",
     "kafka_libs",
     "kafka_metadata",
@@ -62,6 +65,15 @@ __all__ = [
     "start",
     "stop",
 ]
+
+# `start all` starts the single services; `stop all` stops the clusters too.
+SERVICES = (*SINGLE_SERVICES, *CLUSTERS)
+RECIPES = {**SINGLE_RECIPES, **{name: cluster_recipe(name) for name in CLUSTERS}}
+
+
+def env_name(service: str) -> str:
+    """The prefix of a service's env keys: ``REDIS``, ``REDIS_CLUSTER``..."""
+    return service.upper().replace("-", "_")
 
 
 # ---- process bookkeeping -----------------------------------------------------------
@@ -181,7 +193,7 @@ def start(
             if isinstance(exc, PortTaken) and attempt < 2 and not keep_data:
                 continue  # new ports; a restart cannot move, its clients hold the old ones
             raise
-        env[f"{service.upper()}_PID"] = str(proc.pid)
+        env[f"{env_name(service)}_PID"] = str(proc.pid)
         env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
         return env
     raise AssertionError("unreachable")
@@ -264,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (make or `timeout` giving up) unwinds like ^C, so a half-started service is
     # stopped instead of orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    services = SERVICES if args.service == "all" else (args.service,)
+    services: tuple[str, ...] = SERVICES if args.service == "all" else (args.service,)
     if args.action == "stop":
         for service in services:
             if (outcome := stop(service, args.directory, args.timeout)) != "not running":
@@ -272,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.service == "all" and args.config:
         parser.error("--config needs a single service")
+    if args.service == "all":
+        services = SINGLE_SERVICES
     for service in services:
         began = time.monotonic()
         if args.action == "restart":
@@ -291,8 +305,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ccmon stack: {service} is not running in {args.directory}", file=sys.stderr)
             return 1
         if args.action in ("start", "restart"):
-            version = env.get(f"{service.upper()}_VERSION", "?")
+            version = env.get(f"{env_name(service)}_VERSION", "?")
             name = {"kafka": "Apache Kafka", "redis": "Redis server"}.get(service, service)
+            if service in CLUSTERS:
+                name = f"{env[f'{env_name(service)}_SERVER'].capitalize()} Cluster (3 + 3 nodes)"
             took = "already running" if was else f"ready in {time.monotonic() - began:.1f}s"
             print(f"{name} {version} at {_address(env)}: {took}", file=sys.stderr)
         print("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()), end="")

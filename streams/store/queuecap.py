@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from redis.asyncio import Redis
+from ccmon.streams.store.connect import RedisClient
 
 OVERFLOW_QUEUE = "other"
 
@@ -27,7 +27,7 @@ return 0
 
 class QueueCap:
     def __init__(
-        self, redis: Redis, prefix: str, configured: Collection[str], max_queues: int
+        self, redis: RedisClient, prefix: str, configured: Collection[str], max_queues: int
     ) -> None:
         self.redis = redis
         self.key = f"{prefix}:queues"

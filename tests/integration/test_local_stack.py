@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,26 +17,16 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from support.services import (
-    ROOT,
     AlertmanagerServer,
     KafkaServer,
     PrometheusServer,
     RedisServer,
+    alive,
     stack,
+    stack_cli,
 )
 
 pytestmark = pytest.mark.integration
-# As the Makefile and the docs run it: any python3, no site-packages (-S: standard library
-# only, before a virtualenv exists), from the repository root.
-STACK = [sys.executable, "-S", "-m", "deploy.local.stack"]
-
-
-def _alive(pid: int) -> bool:
-    # The CLI that started it has exited, so a zombie waits for init to reap it: that's gone.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _get_json(url: str) -> dict[str, object]:
@@ -149,11 +138,8 @@ def test_alertmanager_answers_amtool(
 
 
 def test_cli_start_is_idempotent_and_stop_is_clean(tmp_path: Path) -> None:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [*STACK, *args, "redis", str(tmp_path)]
-        return subprocess.run(
-            command, capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
-        )
+    def run(action: str) -> subprocess.CompletedProcess[str]:
+        return stack_cli(action, "redis", tmp_path)
 
     started = run("start")
     assert started.returncode == 0, started.stderr
@@ -168,7 +154,7 @@ def test_cli_start_is_idempotent_and_stop_is_clean(tmp_path: Path) -> None:
         stopped = run("stop")
     assert stopped.returncode == 0, stopped.stderr
     assert "redis: stopped" in stopped.stderr  # went on SIGTERM, no SIGKILL needed
-    assert not _alive(pid)
+    assert not alive(pid)
     assert not (tmp_path / "redis.pid").exists()
     assert run("env").returncode == 1
 

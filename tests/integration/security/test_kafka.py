@@ -6,20 +6,18 @@ at once with one clear line (docs/operations.md, "Kafka security")."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from support import certs
+from support.cli import refused_worker
 from support.expect import wait_until_equal
 from support.faults import OwnService, Producer, Watch, as_records, lifecycles, source_topics
 from support.faults import worker_env as base_env
 from support.golden import expected_samples_of, recount_events
 from support.kafka_io import create_topics
-from support.paths import ROOT
 from support.services import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -102,21 +100,7 @@ def test_a_wrong_password_exits_at_once_with_one_clear_line(
         "CCMON_REDIS": redis_server.url,
         "CCMON_DATA_DIR": str(tmp_path / "data"),
     }
-    began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "ccmon", "worker", "-l", "info"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,  # a hang fails here, not in CI's global timeout
-        check=False,
-    )
-    seconds = time.monotonic() - began
-    assert done.returncode != 0
-    lines = [x for x in done.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, done.stderr
-    (line,) = lines
+    line, seconds, done = refused_worker(env)
     assert line.startswith("ccmon worker: cannot connect to Kafka at 127.0.0.1:"), line
     assert "authentication" in line.lower() or "sasl" in line.lower(), line
     assert "not-the-password" not in done.stderr + done.stdout  # never echoed
