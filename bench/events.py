@@ -59,6 +59,7 @@ class Expected:
     """What the worker must end up counting for the events produced."""
 
     events: int = 0
+    duplicates: int = 0  # exact re-sends of events already produced: never counted twice
     by_topic_type: Counter[tuple[str, str]] = field(default_factory=Counter)
     by_queue: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     one_day: bool = True  # every event time on one UTC day: the "today" window holds them all
@@ -188,10 +189,17 @@ class Dataset:
     last_event: float
 
 
-def build_dataset(n: int, queues: list[str], prefix: str, end: float, span: float) -> Dataset:
-    """The preload: ``n`` events over ``span`` seconds of event time ending at ``end``,
-    keyed by contact id (as ACDs usually key them), Kafka timestamps = event time."""
-    timed = Generator(queues, prefix, seed=7).events(n, end - span, end)
+def build_dataset(
+    n: int, queues: list[str], prefix: str, end: float, span: float, duplicates: float = 0.0
+) -> Dataset:
+    """The preload: ``n`` records over ``span`` seconds of event time ending at ``end``,
+    keyed by contact id (as ACDs usually key them), Kafka timestamps = event time.
+
+    ``duplicates``: the share of the ``n`` records that are exact re-sends of an event
+    already produced (same event id, same bytes), a little later in the stream, as a
+    producer's retry or a webhook's replay would be; ``Expected`` counts each event once."""
+    copies = round(n * duplicates)
+    timed = Generator(queues, prefix, seed=7).events(n - copies, end - span, end)
     expected = Expected()
     records = []
     for ts, channel, event in timed:
@@ -204,9 +212,26 @@ def build_dataset(n: int, queues: list[str], prefix: str, end: float, span: floa
                 int(ts * 1000),
             )
         )
+    _resend(records, copies, random.Random(11))
+    expected.duplicates = copies
     first, last = timed[0][0], timed[-1][0]
     expected.one_day = _utc_day(first) == _utc_day(last)
     return Dataset(records, expected, first, last)
+
+
+def _resend(records: list[Record], copies: int, rng: random.Random) -> None:
+    """Insert ``copies`` re-sends, each of a distinct record, 1 to 5,000 records after it."""
+    if not copies:
+        return
+    originals = rng.sample(range(len(records)), copies)
+    later: dict[int, list[Record]] = {}
+    for i in originals:
+        later.setdefault(min(i + rng.randint(1, 5000), len(records) - 1), []).append(records[i])
+    merged: list[Record] = []
+    for i, record in enumerate(records):
+        merged.append(record)
+        merged.extend(later.get(i, ()))
+    records[:] = merged
 
 
 def _utc_day(ts: float) -> int:

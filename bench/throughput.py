@@ -58,6 +58,9 @@ class DrainConfig:
     variant: str = ""  # a name for ``env``, e.g. "no snapshot"
     env: dict[str, str] = field(default_factory=dict)
     profile: Path | None = None  # run the (first) worker under cProfile, stats to this file
+    # Called once the counts are verified, before the workers stop: what Redis holds then
+    # (bench.memory), into ``extra["inspect"]``.
+    inspect: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
     @property
     def app_id(self) -> str:
@@ -242,6 +245,8 @@ async def run_ccmon(
                 samples, result.problems = await _final_samples(workers, expected)
                 result.verified = not result.problems
                 result.rss_steady_mb = await _steady_rss(sampler) / MB
+                if cfg.inspect is not None:
+                    result.extra["inspect"] = await cfg.inspect()
                 if cfg.scrape_rounds:
                     log(f"{app_id}: timing /metrics")
                     result.extra.update(await settled_costs(workers, cfg.scrape_rounds))
