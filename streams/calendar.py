@@ -115,8 +115,10 @@ class BusinessHours:
             day += timedelta(days=1)
         return total
 
-    def add(self, start: float, seconds: float) -> float | None:
-        """The instant at which ``seconds`` of business time have passed since ``start``;
+    def add(self, start: float, seconds: float, first: bool = False) -> float | None:
+        """The last instant by which at most ``seconds`` of business time have passed since
+        ``start`` (a promise of ``seconds`` is kept up to it, breached after); with
+        ``first``, the first instant by which they have (a promise is at risk from then on).
         None when the calendar has no such time within ``HORIZON_DAYS``."""
         if self.week is None:
             return start + max(0.0, seconds)
@@ -127,7 +129,10 @@ class BusinessHours:
                 if b <= start:
                     continue
                 begin = max(a, start)
-                if left <= b - begin:
+                # Strictly: a budget that runs out at a closing time is not spent until the
+                # next opening (the clock does not move while closed), so that is the last
+                # instant a promise is still kept.
+                if left < b - begin or (first and left == b - begin):
                     return begin + left
                 left -= b - begin
             day += timedelta(days=1)

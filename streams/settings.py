@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         120, ge=61, description="How long 1-minute buckets are kept (>= the 1h window)."
     )
     day_retention_days: int = Field(3, ge=2, description="How long daily aggregates are kept.")
+    record_revision_days: int = Field(
+        3,
+        ge=1,
+        le=35,
+        description="How long a closed interval or day record can be revised by a late event "
+        "(its counts are kept that long); older events reach the cumulative counters only.",
+    )
     dedupe_ttl_seconds: int = Field(86400, ge=60, description="Duplicate-guard memory.")
     batch_max_events: int = Field(
         1000,

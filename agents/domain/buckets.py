@@ -50,6 +50,20 @@ NPS_PRO = "nps_pro"
 NPS_DET = "nps_det"
 CES_N = "ces_n"
 CES_SUM = "ces_sum"
+# Of the above, contacts offered while their queue was closed (its calendar): counted apart,
+# left out of the service level unless the queue says otherwise.
+OFFERED_CLOSED = "off_cl"
+CLOSED_PARTS = {
+    ANSWERED: "ans_cl",
+    ANSWERED_WITHIN: "ans_in_cl",
+    ABANDONED: "ab_cl",
+    ABANDONED_SHORT: "ab_short_cl",
+    ABANDONED_WITHIN: "ab_in_cl",
+    OFFERED: OFFERED_CLOSED,
+}
+
+# Sums of seconds: integer milliseconds in the reporting-interval buckets ("p").
+DURATION_SUMS = frozenset({WAIT_SUM, ABANDON_WAIT_SUM, HANDLE_SUM, FR_SUM, T_RES_SUM})
 
 WINDOW_MINUTES: dict[str, int] = {"5m": 5, "15m": 15, "30m": 30, "1h": 60}
 INTERVALS: dict[str, int] = {"interval_15m": 15, "interval_30m": 30}
@@ -102,11 +116,17 @@ def split_bucket_key(key: str) -> tuple[str, str, str, str]:
 
 
 def interval_start_minute(now: float, tz: str, length: int) -> int:
-    """First minute of the current local reporting interval of ``length`` minutes.
+    """First minute of the local reporting interval of ``length`` minutes holding ``now``.
 
     Aligned on local wall time, so a +05:30 or +05:45 zone gets intervals starting at :00,
-    :15, :30, :45 local time, as the centre's reports do."""
-    local = datetime.fromtimestamp(now, zone(tz))
+    :15, :30, :45 local time, as the centre's reports do. Per minute (cached), since every
+    event asks."""
+    return _interval_of_minute(int(now // 60), tz, length)
+
+
+@lru_cache(maxsize=8192)
+def _interval_of_minute(minute: int, tz: str, length: int) -> int:
+    local = datetime.fromtimestamp(minute * 60, zone(tz))
     start = local.replace(minute=local.minute - local.minute % length, second=0, microsecond=0)
     return minute_of(start.timestamp())
 
@@ -156,10 +176,25 @@ def ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
-def service_level_parts(c: Mapping[str, float], variant: str) -> tuple[float, float]:
+def open_hours_only(c: Mapping[str, float]) -> Mapping[str, float]:
+    """The counters without the contacts offered while the queue was closed."""
+    if not c.get(OFFERED_CLOSED) and not c.get(CLOSED_PARTS[ANSWERED]):
+        return c
+    out = dict(c)
+    for name, closed in CLOSED_PARTS.items():
+        out[name] = out.get(name, 0.0) - c.get(closed, 0.0)
+    return out
+
+
+def service_level_parts(
+    c: Mapping[str, float], variant: str, closed_in: bool = True
+) -> tuple[float, float]:
     """(good, eligible) of the four industry variants (docs/metrics.md gives their sources):
     the service level is good / eligible. Both only grow as contacts are counted, so they
-    are counters too, and a ratio over any window is exact from their increases."""
+    are counters too, and a ratio over any window is exact from their increases. Without
+    ``closed_in``, contacts offered while the queue was closed are left out."""
+    if not closed_in:
+        c = open_hours_only(c)
     within = c.get(ANSWERED_WITHIN, 0.0)
     answered = c.get(ANSWERED, 0.0)
     abandoned = c.get(ABANDONED, 0.0)
@@ -174,16 +209,16 @@ def service_level_parts(c: Mapping[str, float], variant: str) -> tuple[float, fl
     raise ValueError(f"unknown service-level variant {variant!r}")
 
 
-def service_level(c: Mapping[str, float], variant: str) -> float | None:
-    return ratio(*service_level_parts(c, variant))
+def service_level(c: Mapping[str, float], variant: str, closed_in: bool = True) -> float | None:
+    return ratio(*service_level_parts(c, variant, closed_in))
 
 
-def kpis(c: Mapping[str, float], variant: str) -> dict[str, float | None]:
+def kpis(c: Mapping[str, float], variant: str, closed_in: bool = True) -> dict[str, float | None]:
     """Every windowed KPI of one summed window; None where the denominator is empty."""
     g = c.get
     offered = g(OFFERED, 0.0)
     return {
-        "service_level": service_level(c, variant),
+        "service_level": service_level(c, variant, closed_in),
         "asa": ratio(g(WAIT_SUM, 0.0), g(WAIT_N, 0.0)),
         "abandon": ratio(g(ABANDONED, 0.0), offered),
         "blocking": ratio(g(BLOCKED, 0.0), offered + g(BLOCKED, 0.0)),

@@ -27,6 +27,16 @@ def _resolve_wait(ev: Event, entry: dict[str, Any] | None) -> float | None:
     return None
 
 
+def _closed_apart(incs: dict[str, float], policy: QueuePolicy, offered_at: float) -> None:
+    """Also count an outcome apart when its contact was offered while the queue was closed
+    (the offer time: the wait before the outcome, else the offer seen)."""
+    if policy.hours.is_open(offered_at):
+        return
+    for name, closed in b.CLOSED_PARTS.items():
+        if name in incs:
+            incs[closed] = incs[name]
+
+
 def apply_contact(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bool:
     """Count one call/chat event. Returns True when the event was late."""
     cq, contact = b.cq_key(ev.channel, ev.queue), ev.contact_id
@@ -39,6 +49,8 @@ def apply_contact(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bo
         incs[b.OFFERED] = 1
         if entry is None:
             fx.put(cq, contact, {"k": "w", "t": ev.occurred_at})
+        if not policy.hours.always and not policy.hours.is_open(ev.occurred_at):
+            incs[b.OFFERED_CLOSED] = 1
     elif kind in ("answered", "abandoned"):
         wait = _resolve_wait(ev, entry)
         if kind == "answered":
@@ -58,6 +70,8 @@ def apply_contact(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bo
         elif policy.within(wait):
             incs[b.ANSWERED_WITHIN if kind == "answered" else b.ABANDONED_WITHIN] = 1
         offered_at = entry["t"] if entry is not None and "t" in entry else ev.occurred_at
+        if not policy.hours.always:
+            _closed_apart(incs, policy, ev.occurred_at - wait if wait is not None else offered_at)
         if kind == "answered" and ev.channel == "chat":
             fx.put(cq, contact, {"k": "a", "t": offered_at})
         else:
@@ -84,4 +98,4 @@ def apply_contact(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bo
             incs[b.FR_TIMED] = 1
     else:  # pragma: no cover - validation admits no other type on these channels
         raise ValueError(f"unexpected contact event type {kind!r}")
-    return fx.count(ev.channel, ev.queue, ev.occurred_at, now, policy.timezone, incs, observe)
+    return fx.count(ev.channel, ev.queue, ev.occurred_at, now, policy, incs, observe)

@@ -17,6 +17,7 @@ from typing import Any
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.partition import Bucket, Writes
 from ccmon.agents.domain.state import Entry, PartitionState
+from ccmon.streams.policy import QueuePolicy
 
 # Histogram names -> the bounds they are recorded with (set once at start-up).
 WAIT = "wait"
@@ -35,6 +36,8 @@ class StateLimits:
     closed_ticket_marker_seconds: float = 86400.0
     histogram_bounds: dict[str, list[float]] = field(default_factory=dict)
     agent_silence_seconds: float = 43200.0
+    # How long the counts of a closed reporting interval are kept for revisions.
+    record_revision_days: int = 3
 
 
 class Effects:
@@ -87,27 +90,48 @@ class Effects:
         queue: str,
         ts: float,
         now: float,
-        tz: str,
+        policy: QueuePolicy,
         incs: Mapping[str, float],
         observe: Mapping[str, float] | None = None,
     ) -> bool:
-        """Add ``incs`` to the event's minute and local-day buckets and to the totals.
+        """Add ``incs`` to the event's minute and local-day buckets, its reporting interval
+        and the totals.
 
         Returns True when the event is late (its minute bucket is gone): it still reaches
-        the day bucket while that is kept, and always the cumulative totals."""
+        the day bucket while that is kept, its interval while closed intervals are kept for
+        revisions, and always the cumulative totals."""
         cq = b.cq_key(channel, queue)
         minute = b.minute_of(ts)
         late = minute <= b.minute_of(now) - self.limits.bucket_retention_minutes
         if not late:
             self.add(("m", str(minute)), cq, incs)
+        tz = policy.timezone
         day = b.local_day(ts, tz)
         if not b.day_is_expired(day, now, self.limits.day_retention_days):
             self.add(("d", day), cq, incs)
+        self.period(cq, ts, now, policy, incs)
         totals = dict(incs)
         for name, value in (observe or {}).items():
             self._observe(totals, name, value)
         self.add(TOTALS, cq, totals)
         return late
+
+    def period(
+        self, cq: str, ts: float, now: float, policy: QueuePolicy, incs: Mapping[str, float]
+    ) -> bool:
+        """Add ``incs`` to the reporting interval of ``ts`` (the closed records' counts), in
+        integers: durations as milliseconds, so that a sum is the same whatever the batches
+        it was added in (a replay must give the same record, to the byte). False when the
+        interval is older than the revisions kept."""
+        start = b.interval_start_minute(ts, policy.timezone, policy.interval_minutes)
+        if start * 60 < now - self.limits.record_revision_days * 86400:
+            return False
+        exact = {
+            name: (round(value * 1000) if name in b.DURATION_SUMS else value)
+            for name, value in incs.items()
+        }
+        self.add(("p", str(start)), cq, exact)
+        return True
 
     def _observe(self, into: dict[str, float], name: str, value: float) -> None:
         bounds = self.limits.histogram_bounds.get(name, [])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import TOTALS, Effects
 from ccmon.agents.domain.state import PartitionState
+from ccmon.agents.domain.tickets import count_breaches
 from ccmon.streams.config import QueuePolicy
 
 PolicyFor = Callable[[str, str], QueuePolicy]
@@ -54,9 +55,14 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
     state, limits = fx.state, fx.limits
     cutoff_minute = b.minute_of(now) - limits.bucket_retention_minutes
     removed: Counter[str] = Counter()
+    kept_from = now - (limits.record_revision_days + 2) * 86400
     for kind, when in sorted(state.buckets()):
-        if (kind == "m" and int(when) <= cutoff_minute) or (
-            kind == "d" and b.day_is_expired(when, now, limits.day_retention_days)
+        if (
+            (kind == "m" and int(when) <= cutoff_minute)
+            or (kind == "d" and b.day_is_expired(when, now, limits.day_retention_days))
+            # Two days more than the revisions: a late event may still revise its interval
+            # (Effects.period judges by the interval's start) and its day needs them all.
+            or (kind == "p" and int(when) * 60 < kept_from)
         ):
             fx.writes.drop.append((kind, when))
             removed["buckets"] += 1
@@ -74,8 +80,10 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
             elif what in {"x", "ago"}:  # "ago": an agent that left the queue (staffing)
                 if age <= limits.closed_marker_seconds:
                     continue
-            elif what == "tc":
-                if age <= limits.closed_ticket_marker_seconds:
+            elif what in {"tc", "tu"}:
+                # A promise still running (a customer message on a resolved ticket waiting
+                # for its reply) keeps its ticket.
+                if age <= limits.closed_ticket_marker_seconds or entry.get("d"):
                     continue
             else:
                 continue
@@ -84,4 +92,8 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
         if expired:
             fx.add(TOTALS, cq, {b.EXPIRED: expired})
             removed["expired_waiting"] += expired
+        if channel == "ticket":
+            breached = count_breaches(fx, cq, contacts, now)
+            if breached:
+                removed["promises_breached"] += breached
     return dict(removed)

@@ -25,7 +25,9 @@ def partition_for(cq: str, partitions: int) -> int:
     return zlib.crc32(cq.encode()) % partitions
 
 
-Bucket = tuple[str, str]  # ("t", "") totals, ("m", "<minute>"), ("d", "<YYYY-MM-DD>")
+# ("t", "") totals, ("m", "<minute>"), ("d", "<YYYY-MM-DD>"), ("p", "<first minute of a
+# reporting interval>")
+Bucket = tuple[str, str]
 
 
 def guard_id(channel: str, event_id: str) -> str:

@@ -39,6 +39,8 @@ class PartitionState:
     totals: dict[str, Counters] = field(default_factory=lambda: defaultdict(dict))
     minutes: dict[str, dict[int, Counters]] = field(default_factory=lambda: defaultdict(dict))
     days: dict[str, dict[str, Counters]] = field(default_factory=lambda: defaultdict(dict))
+    # Reporting intervals by their first epoch minute: the closed records' counts (integers).
+    periods: dict[str, dict[int, Counters]] = field(default_factory=lambda: defaultdict(dict))
     live: dict[str, dict[str, Entry]] = field(default_factory=lambda: defaultdict(dict))
     # Bumped on every change of a channel x queue: the read model recomputes only those.
     versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -61,7 +63,7 @@ class PartitionState:
         for name, value in raw.live.items():
             cq, contact = parse_live_field(name)
             state.live[cq][contact] = orjson.loads(value)
-        for cq in {*state.totals, *state.minutes, *state.days, *state.live}:
+        for cq in {*state.totals, *state.minutes, *state.days, *state.periods, *state.live}:
             state.versions[cq] = 1
         state.pos = {origin: int(value) for origin, value in raw.pos.items()}
         meta = raw.meta
@@ -79,6 +81,8 @@ class PartitionState:
             return self.totals[cq]
         if kind == "m":
             return self.minutes[cq].setdefault(int(when), {})
+        if kind == "p":
+            return self.periods[cq].setdefault(int(when), {})
         return self.days[cq].setdefault(when, {})
 
     def channel_queues(self) -> set[str]:
@@ -110,8 +114,8 @@ class PartitionState:
 
     def forget(self, bucket: Bucket) -> None:
         kind, when = bucket
-        table: dict[str, Any] = self.minutes if kind == "m" else self.days
-        key: Any = int(when) if kind == "m" else when
+        table: dict[str, Any] = {"m": self.minutes, "p": self.periods}.get(kind, self.days)
+        key: Any = when if kind == "d" else int(when)
         for cq, per_when in list(table.items()):
             if per_when.pop(key, None) is not None:
                 self.versions[cq] += 1
@@ -134,6 +138,10 @@ class PartitionState:
             for day, counters in per_day.items():
                 target = writes.seed.setdefault(("d", day), {})
                 target.update({f"{cq}|{k}": v for k, v in counters.items()})
+        for cq, per_period in self.periods.items():
+            for start, counters in per_period.items():
+                target = writes.seed.setdefault(("p", str(start)), {})
+                target.update({f"{cq}|{k}": v for k, v in counters.items()})
         for cq, contacts in self.live.items():
             for contact, entry in contacts.items():
                 writes.live[(cq, contact)] = entry
@@ -142,4 +150,5 @@ class PartitionState:
     def buckets(self) -> set[Bucket]:
         """Every minute and day bucket held (expiry walks them)."""
         held = {("m", str(m)) for per in self.minutes.values() for m in per}
+        held |= {("p", str(m)) for per in self.periods.values() for m in per}
         return held | {("d", d) for per in self.days.values() for d in per}

@@ -31,4 +31,4 @@ def survey_counters(ev: Event) -> dict[str, float]:
 def apply_survey(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bool:
     """Count one survey answer. Returns True when the event was late."""
     incs = survey_counters(ev)
-    return fx.count(ev.channel, ev.queue, ev.occurred_at, now, policy.timezone, incs)
+    return fx.count(ev.channel, ev.queue, ev.occurred_at, now, policy, incs)

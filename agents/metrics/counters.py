@@ -25,6 +25,15 @@ CONTACTS, TICKETS, ALL = QUEUED, frozenset({"ticket"}), frozenset({"call", "chat
 COUNTERS: tuple[tuple[str, str, str, frozenset[str], bool, bool], ...] = (
     ("ccmon_contacts_offered", "Contacts that entered a queue.", b.OFFERED, CONTACTS, False, False),
     (
+        "ccmon_contacts_offered_closed",
+        "Contacts offered while the queue was closed (its calendar); left out of its service "
+        "level unless reporting.closed_in_service_level.",
+        b.OFFERED_CLOSED,
+        CONTACTS,
+        False,
+        True,
+    ),
+    (
         "ccmon_contacts_answered",
         "Contacts answered by an agent.",
         b.ANSWERED,
@@ -202,7 +211,9 @@ def lines(
         out.setdefault(f"{name}_total", []).append(line(f"{name}_total", labels, value))
     if channel in CONTACTS:
         for (name, _), value in zip(
-            SERVICE_LEVEL, b.service_level_parts(totals, view.policy.variant), strict=True
+            SERVICE_LEVEL,
+            b.service_level_parts(totals, view.policy.variant, view.policy.closed_in_service_level),
+            strict=True,
         ):
             out.setdefault(f"{name}_total", []).append(line(f"{name}_total", labels, value))
         if not budget.detail:

@@ -19,7 +19,9 @@ FAMILIES = (
     ),
     Family("ccmon_tickets_open", "gauge", "Ticket backlog: created + reopened - resolved."),
     Family(
-        "ccmon_tickets_overdue", "gauge", "Open tickets older than the queue's resolution target."
+        "ccmon_tickets_overdue",
+        "gauge",
+        "Open tickets past their resolution promise (business time, paused while pending).",
     ),
     Family(
         "ccmon_oldest_open_ticket_since_timestamp_seconds",

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import cast
 
-from ccmon.agents.metrics import counters, live, staffing, targets, windows
+from ccmon.agents.metrics import counters, live, promises, staffing, targets, windows
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.text import Family, render
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
@@ -75,6 +75,7 @@ class QueueExposition:
             *windows.families(budget),
             *live.FAMILIES,
             *targets.FAMILIES,
+            *promises.FAMILIES,
             *staffing.families(budget),
         ]
         self._cache: dict[tuple[str, str], _Cached] = {}
@@ -99,6 +100,7 @@ class QueueExposition:
         windows.lines(view, self.budget, out)
         live.lines(view, out)
         targets.lines(view, out)
+        promises.lines(view, out)
         staffing.lines(view, self.budget, out)
         return {name: "".join(rows) for name, rows in out.items()}
 

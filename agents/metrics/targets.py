@@ -36,12 +36,17 @@ TARGETS: tuple[tuple[str, str, Callable[[QueuePolicy], float]], ...] = (
     ),
     (
         "ccmon_ticket_first_response_target_seconds",
-        "Ticket first-response target.",
+        "Ticket first reply promise, in business seconds of the queue's calendar.",
         lambda p: p.first_response_target_seconds,
     ),
     (
+        "ccmon_ticket_next_reply_target_seconds",
+        "Ticket next reply promise (after a customer message), in business seconds.",
+        lambda p: p.next_reply_target_seconds,
+    ),
+    (
         "ccmon_ticket_resolution_target_seconds",
-        "Ticket resolution target.",
+        "Ticket resolution promise, in business seconds, paused while pending.",
         lambda p: p.resolution_target_seconds,
     ),
 )
@@ -73,7 +78,7 @@ BACKLOG = (
 INFO = Family(
     "ccmon_queue_info",
     "gauge",
-    "Queue configuration: service-level variant, comparison and time zone.",
+    "Queue configuration: service-level variant, comparison, time zone, calendar and version.",
 )
 FAMILIES = (
     *(Family(name, "gauge", doc) for name, doc, _ in TARGETS),
@@ -104,6 +109,7 @@ def lines(view: QueueView, out: dict[str, list[str]]) -> None:
         out.setdefault(at_risk.name, []).append(line(at_risk.name, labels, backlog.at_risk))
     info = (
         f'{labels},variant="{escape(p.variant)}",comparison="{escape(p.comparison)}",'
-        f'timezone="{escape(p.timezone)}"'
+        f'timezone="{escape(p.timezone)}",calendar="{escape(p.calendar)}",'
+        f'version="{p.version}"'
     )
     out.setdefault(INFO.name, []).append(line(INFO.name, info, 1.0))

@@ -161,6 +161,7 @@ COUNTS: tuple[tuple[str, str, str, Callable[[Counters, str], float], frozenset[s
     ),
 )
 TODAY_TICKETS = ("tickets_created", "tickets_resolved")
+SL_COUNTS = frozenset({"service_level_good", "service_level_eligible"})
 
 
 def _exported(short: str, window: str, detail: bool) -> bool:
@@ -185,16 +186,20 @@ def families(budget: Budget) -> list[Family]:
 def lines(view: QueueView, budget: Budget, out: dict[str, list[str]]) -> None:
     base = pair_labels(view.channel, view.queue)
     variant = view.policy.variant
+    closed_in = view.policy.closed_in_service_level
     for window in budget.windows:
         counters = view.windows.get(window, {})
+        # The service level leaves out what was offered while closed (by default).
+        in_sl = counters if closed_in else b.open_hours_only(counters)
         labels = f'{base},window="{window}"'
         for short, name, _, value, channels, detail in COUNTS:
             if view.channel not in channels or (detail and not budget.detail):
                 continue
             if _exported(short, window, budget.detail):
-                out.setdefault(name, []).append(line(name, labels, value(counters, variant)))
+                of = in_sl if short in SL_COUNTS else counters
+                out.setdefault(name, []).append(line(name, labels, value(of, variant)))
         if budget.ratios:
-            kpis = b.kpis(counters, variant)
+            kpis = b.kpis(counters, variant, closed_in)
             for name, _, kpi in RATIOS:
                 if (ratio := kpis[kpi]) is not None:
                     out.setdefault(name, []).append(line(name, labels, ratio))

@@ -16,6 +16,7 @@ from typing import Any
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.forecast import REFRESH_SECONDS, Forecast, Forecaster
+from ccmon.agents.domain.promises import PROMISES, RESOLUTION, promise_of
 from ccmon.agents.domain.staffing import AGENT_CQ, agent_counts
 from ccmon.agents.domain.state import PartitionState
 from ccmon.streams.config import QueuePolicy
@@ -35,7 +36,14 @@ class QueueView:
     tickets_open: int = 0
     tickets_overdue: int = 0
     oldest_open_ticket_since: float | None = None
-    ticket_origins: list[float] = field(default_factory=list)  # sorted: overdue by bisect
+    ticket_origins: list[float] = field(default_factory=list)  # sorted: the oldest
+    # Running ticket promises (ccmon.agents.domain.promises) by promise: sorted deadlines,
+    # and sorted instants from which they are at risk; counted against "now" at each build.
+    due_at: dict[str, list[float]] = field(default_factory=dict)
+    risk_from: dict[str, list[float]] = field(default_factory=dict)
+    risk_until: dict[str, list[float]] = field(default_factory=dict)
+    tickets_at_risk: dict[str, int] = field(default_factory=dict)
+    is_open: bool = True  # within the queue's business hours (at the view's minute)
     agents: dict[str, int] = field(default_factory=dict)  # logged-in agents per state
     not_ready: dict[str, int] = field(default_factory=dict)  # not-ready agents per reason
     forecast: Forecast | None = None  # set at each build (ccmon.agents.domain.forecast)
@@ -72,6 +80,20 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
             waiting.append(float(entry["t"]))
         elif kind == "t":
             view.ticket_origins.append(float(entry.get("c") or entry["t"]))
+        running = entry.get("d")
+        if running and kind in ("t", "tc"):
+            for instance, (deadline, risk) in running.items():
+                if deadline is None:
+                    continue  # paused: it cannot breach nor be at risk
+                promise = promise_of(instance)
+                if kind == "t" or promise != RESOLUTION:
+                    view.due_at.setdefault(promise, []).append(float(deadline))
+                if risk is not None:
+                    view.risk_from.setdefault(promise, []).append(float(risk))
+                    view.risk_until.setdefault(promise, []).append(float(deadline))
+    for times in (*view.due_at.values(), *view.risk_from.values(), *view.risk_until.values()):
+        times.sort()
+    view.is_open = view.policy.hours.is_open(now)
     view.agents, view.not_ready = agent_counts(state.live.get(cq, {}))
     view.waiting = len(waiting)
     view.oldest_waiting_since = min(waiting) if waiting else None
@@ -79,6 +101,17 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
     view.tickets_open = len(view.ticket_origins)
     view.oldest_open_ticket_since = view.ticket_origins[0] if view.ticket_origins else None
     return view
+
+
+def count_promises(view: QueueView, now: float) -> None:
+    """Overdue tickets (open, past their resolution promise) and promises at risk (at most
+    ``at_risk_seconds`` of business time left, not yet due), at ``now``."""
+    view.tickets_overdue = bisect.bisect_right(view.due_at.get(RESOLUTION, []), now)
+    view.tickets_at_risk = {
+        p: bisect.bisect_right(view.risk_from.get(p, []), now)
+        - bisect.bisect_right(view.risk_until.get(p, []), now)
+        for p in PROMISES
+    }
 
 
 class ReadModelBuilder:
@@ -143,8 +176,8 @@ class BuildRun:
             if view is None:
                 view = view_of(state, cq, self.builder.policy_for, self.now)
             self.fresh[(partition, cq)] = (key, view)
-            overdue_before = self.now - view.policy.resolution_target_seconds
-            view.tickets_overdue = bisect.bisect_left(view.ticket_origins, overdue_before)
+            if view.channel == "ticket":
+                count_promises(view, self.now)
             pair = (view.channel, view.queue)
             view.forecast = forecaster.get(
                 pair,

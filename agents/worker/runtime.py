@@ -122,6 +122,7 @@ class Runtime:
             bucket_retention_minutes=self.settings.bucket_retention_minutes,
             day_retention_days=self.settings.day_retention_days,
             agent_silence_seconds=self.settings.agent_silence_seconds,
+            record_revision_days=self.settings.record_revision_days,
             histogram_bounds={
                 WAIT: histogram_bounds(thresholds, WAIT_LADDER),
                 HANDLE: histogram_bounds((), HANDLE_LADDER),
@@ -147,6 +148,7 @@ class Runtime:
             {
                 "m": (settings.bucket_retention_minutes + 60) * 60,
                 "d": (settings.day_retention_days + 1) * 86400,
+                "p": (settings.record_revision_days + 1) * 86400,
             },
         )
 

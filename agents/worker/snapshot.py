@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 
 
 def window_documents(view: QueueView) -> dict[str, dict[str, float | None]]:
-    variant = view.policy.variant
+    variant, closed_in = view.policy.variant, view.policy.closed_in_service_level
     out: dict[str, dict[str, float | None]] = {}
     for name in b.WINDOWS:
         counters = view.windows.get(name, {})
-        out[name] = b.kpis(counters, variant) | {"offered": counters.get(b.OFFERED, 0.0)}
+        out[name] = b.kpis(counters, variant, closed_in) | {"offered": counters.get(b.OFFERED, 0.0)}
         if view.channel == "ticket":  # a ticket tile shows the day's flow, not "offered"
             out[name]["created"] = counters.get(b.T_CREATED, 0.0)
             out[name]["resolved"] = counters.get(b.T_RESOLVED, 0.0)
@@ -71,6 +71,9 @@ def document(
         "oldest_waiting_seconds": _age(now, view.oldest_waiting_since),
         "tickets_open": view.tickets_open,
         "tickets_overdue": view.tickets_overdue,
+        "tickets_at_risk": dict(view.tickets_at_risk),
+        "open": view.is_open,
+        "calendar": p.calendar,
         "oldest_open_ticket_seconds": _age(now, view.oldest_open_ticket_since),
         "target": {
             "service_level": p.target_ratio,
@@ -78,6 +81,7 @@ def document(
             "comparison": p.comparison,
             "variant": p.variant,
             "first_response_seconds": p.first_response_target_seconds,
+            "next_reply_seconds": p.next_reply_target_seconds,
             "resolution_seconds": p.resolution_target_seconds,
         },
         "limits": {

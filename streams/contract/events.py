@@ -224,6 +224,11 @@ _PARSERS: dict[str, dict[str, _Parser]] = {
     "ticket": {
         "created": _created,
         "first_response": _plain,
+        # Contract 1.1: what the promises in business time need (docs/events.md).
+        "agent_replied": _plain,
+        "customer_replied": _plain,
+        "pending": _plain,
+        "resumed": _plain,
         "reopened": _plain,
         "resolved": _resolved,
         "survey": _survey,

@@ -281,18 +281,17 @@ class TicketBlock(Section):
     first_contact_resolution: Probability = 0.6
     daily_profile: Profile | None = None
     survey: SurveyBlock | None = None
+    exchanges: Rate = Field(0.0, description="Mean customer messages after the first reply.")
+    customer_reply_seconds: PositiveDuration = 14_400.0
+    pending_probability: Probability = Field(
+        0.0, description="Share of agent replies that set the ticket pending (on the customer)."
+    )
 
     def to_model(self) -> TicketModel:
+        plain = self.model_dump(exclude={"priorities", "daily_profile", "survey"})
         return TicketModel(
-            name=self.name,
-            created_per_hour=self.created_per_hour,
-            first_response_seconds=self.first_response_seconds,
-            resolution_seconds=self.resolution_seconds,
-            reopen_probability=self.reopen_probability,
-            reopen_delay_seconds=self.reopen_delay_seconds,
-            max_reopens=self.max_reopens,
+            **plain,
             priorities=None if self.priorities is None else self.priorities.weights(),
-            first_contact_resolution=self.first_contact_resolution,
             daily_profile=_tuple(self.daily_profile),
             survey=None if self.survey is None else self.survey.to_model(),
         )

@@ -65,6 +65,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
             "resolution_seconds": "6h",
             "reopen_probability": 0.08,
             "reopen_delay_seconds": "1d",
+            # A conversation: the customer writes back, replies set the ticket pending.
+            "exchanges": 1.0,
+            "customer_reply_seconds": "3h",
+            "pending_probability": 0.3,
             "priorities": {"low": 0.2, "normal": 0.6, "high": 0.15, "urgent": 0.05},
             "survey": _SURVEY,
         },

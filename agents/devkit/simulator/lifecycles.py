@@ -79,6 +79,7 @@ def ticket_lifecycle(
     events: list[tuple[float, str, dict[str, Any]]] = [(created, "created", created_fields)]
     t = later(created, model.first_response_seconds)
     events.append((t, "first_response", {}))
+    t = _conversation(model, rng, t, limit, events)
     reopens = 0
     while True:
         t = later(t, model.resolution_seconds)
@@ -96,6 +97,37 @@ def ticket_lifecycle(
     if survey is not None and survey[0] < limit:
         events.append((survey[0], "survey", survey[1]))
     return events
+
+
+def _conversation(
+    model: TicketModel,
+    rng: random.Random,
+    t: float,
+    limit: float,
+    events: list[tuple[float, str, dict[str, Any]]],
+) -> float:
+    """Customer messages and agent replies after the first reply (and "pending" set with
+    a reply); returns the time of the last reply. Draws nothing when the model has none, so
+    configurations without them give the same events as before."""
+    if model.exchanges <= 0 and model.pending_probability <= 0:
+        return t
+    if rng.random() < model.pending_probability:
+        events.append((t, "pending", {}))
+    # Poisson by inversion: a handful of draws for the small means a desk has.
+    n, p, threshold = 0, rng.random(), math.exp(-model.exchanges)
+    while p > threshold:
+        n += 1
+        p *= rng.random()
+    for _ in range(n):
+        asked = min(t + rng.expovariate(1.0 / model.customer_reply_seconds), limit)
+        t = min(asked + rng.expovariate(1.0 / model.first_response_seconds), limit)
+        if t >= limit:
+            break
+        events.append((asked, "customer_replied", {}))
+        events.append((t, "agent_replied", {}))
+        if rng.random() < model.pending_probability:
+            events.append((t, "pending", {}))
+    return t
 
 
 class RateShape:

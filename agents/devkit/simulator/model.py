@@ -109,6 +109,13 @@ class TicketModel:
     daily_profile: tuple[float, ...] | None = None
     surges: tuple[Surge, ...] = ()
     survey: Survey | None = None
+    # The conversation after the first reply: a Poisson number (mean ``exchanges``) of
+    # customer messages, each Exp(customer_reply_seconds) after the agent's last reply and
+    # answered Exp(first_response_seconds) later; each agent reply sets the ticket pending
+    # (waiting on the customer) with ``pending_probability``.
+    exchanges: float = 0.0
+    customer_reply_seconds: float = 14_400.0
+    pending_probability: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

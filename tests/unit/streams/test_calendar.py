@@ -83,6 +83,16 @@ def test_business_time_edges() -> None:
     assert ALWAYS.business_seconds(100.0, 160.0) == 60.0
 
 
+def test_a_budget_spent_at_closing_time_lasts_until_the_next_opening() -> None:
+    hours = office()
+    # 30 business minutes from Friday 16:30 run out at 17:00; nothing more is spent until
+    # Monday 09:00, the last instant the promise is still kept.
+    assert hours.add(at(2026, 12, 4, 16, 30), 1800) == at(2026, 12, 7, 9, 0)
+    assert hours.business_seconds(at(2026, 12, 4, 16, 30), at(2026, 12, 7, 9, 0)) == 1800
+    # The first instant they are spent (a promise is at risk from then): Friday 17:00.
+    assert hours.add(at(2026, 12, 4, 16, 30), 1800, first=True) == at(2026, 12, 4, 17, 0)
+
+
 def test_a_calendar_closed_for_good_gives_no_deadline() -> None:
     closed = BusinessHours(PARIS, ((),) * 7)
     assert closed.add(at(2026, 12, 4, 10, 0), 60) is None

@@ -90,7 +90,17 @@ def test_types_by_channel_matches_the_contract() -> None:
     expected = {
         "call": voice,
         "chat": voice | {"first_response"},
-        "ticket": {"created", "first_response", "reopened", "resolved", "survey"},
+        "ticket": {
+            "created",
+            "first_response",
+            "agent_replied",
+            "customer_replied",
+            "pending",
+            "resumed",
+            "reopened",
+            "resolved",
+            "survey",
+        },
         "agent": {"logged_in", "logged_out", "state_changed", "skills_changed"},
     }
     assert expected == TYPES_BY_CHANNEL

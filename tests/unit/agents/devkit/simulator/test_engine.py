@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -41,6 +42,9 @@ FIELDS = {
     ("ticket", "created"): {"priority"},
     ("ticket", "first_response"): set(),
     ("ticket", "reopened"): set(),
+    ("ticket", "customer_replied"): set(),
+    ("ticket", "agent_replied"): set(),
+    ("ticket", "pending"): set(),
     ("ticket", "resolved"): {"resolved_first_contact"},
 }
 for _t in ("offered", "answered", "abandoned", "blocked", "ended"):
@@ -161,8 +165,9 @@ def test_ticket_lifecycles(drill: Emitted) -> None:
     for events in tickets.values():
         kinds = [e["type"] for _, e in events]
         assert kinds[0] == "created"
-        body = [k for k in kinds if k != "survey"]
-        # created, first_response, then resolved / reopened alternating.
+        # created, first_response, then resolved / reopened alternating (the conversation,
+        # customer messages, agent replies and pauses, is in between).
+        body = [k for k in kinds if k in ("created", "first_response", "resolved", "reopened")]
         for i, k in enumerate(body[2:]):
             assert k == ("resolved" if i % 2 == 0 else "reopened")
         if "resolved" in kinds:
@@ -173,6 +178,32 @@ def test_ticket_lifecycles(drill: Emitted) -> None:
     assert reopened > 0
     priorities = Counter(e.get("priority") for _, _, e in drill if e["type"] == "created")
     assert set(priorities) <= {"low", "normal", "high", "urgent", None}
+
+
+def test_ticket_conversations_with_pauses() -> None:
+    model = TicketModel(
+        "mail", 20.0, 1800.0, 7200.0, exchanges=2.0, customer_reply_seconds=3600.0,
+        pending_probability=0.5,
+    )  # fmt: skip
+    emitted = run(SimConfig(tickets=(model,)), hours=48)
+    tickets: dict[str, list[str]] = defaultdict(list)
+    for t, _, event in emitted:
+        assert isinstance(validate(orjson.dumps(event), "ticket", t + 1), ValidEvent)
+        tickets[event["contact_id"]].append(event["type"])
+    kinds = Counter(k for ks in tickets.values() for k in ks)
+    # Every message is answered, but the run stops at its horizon: a few answers come after.
+    assert 0 <= kinds["customer_replied"] - kinds["agent_replied"] < 0.05 * kinds["agent_replied"]
+    assert 0 < kinds["pending"] < kinds["agent_replied"] + kinds["first_response"]
+    for ks in tickets.values():
+        # A pause follows a reply; a customer message follows a reply too.
+        for before, after in itertools.pairwise(ks):
+            if after == "pending":
+                assert before in ("first_response", "agent_replied")
+    # Without a conversation the draws, hence the events, are those of before.
+    plain = TicketModel("mail", 20.0, 1800.0, 7200.0)
+    assert run(SimConfig(tickets=(plain,)), hours=6) == run(
+        SimConfig(tickets=(replace(plain, customer_reply_seconds=60.0),)), hours=6
+    )
 
 
 def test_blocking_reasons() -> None:
