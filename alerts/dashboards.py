@@ -7,8 +7,8 @@ end-to-end test (runs every panel query against a live Prometheus):
     for expr in iter_dashboard_queries("deploy/grafana/dashboards/ccmon-wall.json"):
         ...  # GET /api/v1/query?query=expr
 
-``alerts`` is a plain directory (no ``__init__.py``): the repository root must be on
-``sys.path``, as it is under ``python -m pytest`` from the root.
+``alerts`` is a package of the repository, not of the wheel: the repository root must be
+on ``sys.path``, as it is under ``python -m pytest`` from the root.
 """
 
 from __future__ import annotations

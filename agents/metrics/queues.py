@@ -2,15 +2,16 @@
 format, rendered pair by pair and kept until the pair's view changes.
 
 A view changes when its queue counted something or the minute turned (the read model
-rebuilds only those, :mod:`ccmon.agents.readmodel.views`); a scrape of 1,500 quiet pairs is then a
-join of cached strings.
+rebuilds only those, :mod:`ccmon.agents.readmodel.views`); a scrape of 1,500 quiet pairs is
+then a join of cached strings.
 
-The worker's refresher (:func:`ccmon.agents.worker.exposition.register`) rebuilds the model and the
-body twice a second, a few pairs at a time, so a scrape during a drain is answered at once
-with numbers at most :data:`MAX_STALENESS` old instead of waiting for a full render behind
-the counting batches. A body is served only under the owner generation it was built in:
-after an assignment or a revocation the next scrape builds anew, so no pair is ever
-exported by two workers from a cache."""
+The worker's refresher (:func:`ccmon.agents.worker.exposition.register`) rebuilds the model
+and the body once per scrape, timed to finish just before the next one, a few pairs at a
+time, so a scrape during a drain is answered at once with numbers at most
+:data:`MAX_STALENESS` old instead of waiting for a full render behind the counting batches.
+A body is served only under the owner generation it was built in: after an assignment or a
+revocation the next scrape builds anew, so no pair is ever exported by two workers from a
+cache."""
 
 from __future__ import annotations
 
