@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from support.services import (
+
+from tests.support.services import (
     HINT,
     AlertmanagerServer,
     KafkaServer,

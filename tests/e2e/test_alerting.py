@@ -28,7 +28,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.alerting import (
+
+from alerts.build import load_config, render
+from tests.support.alerting import (
     ALERTMANAGER_CONFIG,
     ALERTMANAGER_GROUP_INTERVAL,
     FAST_ALERTS,
@@ -45,18 +47,22 @@ from support.alerting import (
     rule_differences,
     write_fast_rules,
 )
-from support.alerting_scenario import QUEUES_YAML, TICKET_GROUP_WAIT, Scenario, play, start_worker
-from support.kafka_io import create_topics
-from support.services import (
+from tests.support.alerting_scenario import (
+    QUEUES_YAML,
+    TICKET_GROUP_WAIT,
+    Scenario,
+    play,
+    start_worker,
+)
+from tests.support.kafka_io import create_topics
+from tests.support.services import (
     AlertmanagerServer,
     KafkaServer,
     PrometheusServer,
     RedisServer,
     Services,
 )
-from support.worker import Worker
-
-from alerts.build import load_config, render
+from tests.support.worker import Worker
 
 pytestmark = pytest.mark.e2e
 

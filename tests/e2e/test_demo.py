@@ -20,10 +20,10 @@ import psutil
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from support.deploy import environment_without_dev, installed, pyproject
-from support.wall import chromium, screenshot
 
 from ccmon.agents.devkit.procs import free_port
+from tests.support.deploy import environment_without_dev, installed, pyproject
+from tests.support.wall import chromium, screenshot
 
 
 def _offered(url: str) -> float:

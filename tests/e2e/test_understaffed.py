@@ -18,10 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from support.alerting import prom_alerts, prom_query, prometheus_config, write_fast_rules
-from support.kafka_io import create_topics
-from support.services import KafkaServer, PrometheusServer, RedisServer, Services
-from support.worker import Worker
 
 from ccmon.agents.devkit.simulator import (
     HandleTime,
@@ -32,6 +28,10 @@ from ccmon.agents.devkit.simulator import (
     run_fast,
     run_realtime,
 )
+from tests.support.alerting import prom_alerts, prom_query, prometheus_config, write_fast_rules
+from tests.support.kafka_io import create_topics
+from tests.support.services import KafkaServer, PrometheusServer, RedisServer, Services
+from tests.support.worker import Worker
 
 pytestmark = pytest.mark.e2e
 

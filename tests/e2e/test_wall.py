@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from support.expect import sample
-from support.kafka_io import create_topics, produce
-from support.services import AlertmanagerServer, KafkaServer, RedisServer
-from support.wall import (
+from ccmon.agents.devkit.wallproc import WallProcess
+from tests.support.expect import sample
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import AlertmanagerServer, KafkaServer, RedisServer
+from tests.support.wall import (
     Events,
     chromium,
     designed_state,
@@ -29,9 +30,7 @@ from support.wall import (
     screenshot,
     secrets_in,
 )
-from support.worker import Worker
-
-from ccmon.agents.devkit.wallproc import WallProcess
+from tests.support.worker import Worker
 
 ALERTMANAGER_YML = "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n"
 COUNTED_TO_SHOWN_SECONDS = 2.0

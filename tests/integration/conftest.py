@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.faults import OwnService, Watch
+
+from tests.support.faults import OwnService, Watch
 
 
 @pytest.fixture

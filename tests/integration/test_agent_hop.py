@@ -12,13 +12,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from support.services import RedisServer
 
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.worker.counting import Counting
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.contract.events import validate
 from ccmon.streams.settings import Settings
+from tests.support.services import RedisServer
 
 SALES = {"channel": "call", "queue": "sales"}
 BILLING = {"channel": "chat", "queue": "billing"}

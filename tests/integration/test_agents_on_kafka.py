@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from support.expect import sample, wait_until_equal
-from support.kafka_io import consume_all, create_topics, produce
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.kafka_io import consume_all, create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Worker
 
 SALES = {"channel": "call", "queue": "sales"}
 BILLING = {"channel": "chat", "queue": "billing"}

@@ -10,11 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-from support.expect import sample, wait_until_equal
-from support.kafka_io import consume_all, create_topics, produce
-from support.paths import ROOT
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.kafka_io import consume_all, create_topics, produce
+from tests.support.paths import ROOT
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Worker
 
 EXAMPLES = ROOT / "streams" / "contract" / "schemas" / "examples" / "invalid"
 CHANNEL_OF_PREFIX = {"call": "calls", "chat": "chats", "ticket": "tickets", "agent": "agents"}

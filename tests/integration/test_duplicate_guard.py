@@ -15,8 +15,9 @@ import pytest
 import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
-from support.expect import sample, wait_until_equal
-from support.faults import (
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.faults import (
     Producer,
     Watch,
     as_records,
@@ -25,9 +26,9 @@ from support.faults import (
     source_topics,
     worker_env,
 )
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import create_topics, produce, uncommitted
-from support.services import KafkaServer, RedisServer
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import create_topics, produce, uncommitted
+from tests.support.services import KafkaServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import orjson
 import pytest
-from support.expect import sample, wait_until_equal
-from support.faults import Watch, source_topics, worker_env
-from support.kafka_io import create_topics, produce
-from support.services import KafkaServer, RedisServer
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.faults import Watch, source_topics, worker_env
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

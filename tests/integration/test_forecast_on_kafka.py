@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import orjson
-from support.expect import sample, wait_until_equal
-from support.kafka_io import create_topics, produce
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
 
 from ccmon.agents.devkit.simulator import HandleTime, QueueModel, SimConfig, iter_events
 from ccmon.agents.domain import erlang
+from tests.support.expect import sample, wait_until_equal
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Worker
 
 HOURS = 6
 SLICE = 1800.0

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from support.expect import combined, sample, wait_until_equal
-from support.golden import EVERYTHING, PHASES, expected_samples_of, load, recount
-from support.kafka_io import create_topics, produce
-from support.services import KafkaServer, RedisServer
-from support.worker import Sample, Worker
+
+from tests.support.expect import combined, sample, wait_until_equal
+from tests.support.golden import EVERYTHING, PHASES, expected_samples_of, load, recount
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Sample, Worker
 
 DATA = Path(__file__).parent / "data"
 

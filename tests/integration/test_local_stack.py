@@ -16,7 +16,8 @@ import pytest
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from support.services import (
+
+from tests.support.services import (
     AlertmanagerServer,
     KafkaServer,
     PrometheusServer,

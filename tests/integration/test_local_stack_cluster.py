@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.services import RedisClusterServer, alive, stack_cli
 
 from ccmon.streams.store.connect import redis_client
+from tests.support.services import RedisClusterServer, alive, stack_cli
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import orjson
 import redis
-from support.expect import sample, wait_until_equal
-from support.kafka_io import create_topics, produce
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Worker
 
 
 def _env(topics: dict[str, str], name: str, **extra: str) -> dict[str, str]:

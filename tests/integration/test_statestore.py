@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import redis.asyncio as aioredis
-from support.services import RedisServer
 
 from ccmon.agents.domain.partition import Progress, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
+from tests.support.services import RedisServer
 
 TTL = {"m": 3600, "d": 86400}
 

@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import orjson
-from support.expect import sample, wait_until_equal
-from support.kafka_io import create_topics, produce
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Worker
 
 FIELDS = {"time", "level", "logger", "message", "pid"}
 

@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 import orjson
 import yaml
-from support.services import ROOT
 
 from alerts.build import load_config, render
+from tests.support.services import ROOT
 
 T = TypeVar("T")
 

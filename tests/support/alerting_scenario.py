@@ -9,7 +9,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from support.alerting import (
+from alerts.dashboards import DASHBOARDS, metric_names, panel_queries
+from alerts.rulekit import seconds
+from tests.support.alerting import (
     ALERTMANAGER_GROUP_INTERVAL,
     EventBatch,
     WebhookSink,
@@ -19,16 +21,13 @@ from support.alerting import (
     prom_query,
     wait_for,
 )
-from support.kafka_io import produce
-from support.services import (
+from tests.support.kafka_io import produce
+from tests.support.services import (
     AlertmanagerServer,
     KafkaServer,
     PrometheusServer,
 )
-from support.worker import Worker
-
-from alerts.dashboards import DASHBOARDS, metric_names, panel_queries
-from alerts.rulekit import seconds
+from tests.support.worker import Worker
 
 SALES, CARE = "sales", "care"
 THRESHOLD = 20  # seconds, both queues

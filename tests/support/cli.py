@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from support.paths import ROOT
+from tests.support.paths import ROOT
 
 
 def run_ccmon(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from support.paths import ROOT
 
 from ccmon.streams.settings import Settings
+from tests.support.paths import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"

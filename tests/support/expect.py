@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from support.worker import Sample, Worker
+from tests.support.worker import Sample, Worker
 
 
 def sample(name: str, **labels: str) -> Sample:

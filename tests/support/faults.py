@@ -34,12 +34,12 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from support.golden import EVERYTHING
-from support.paths import ROOT
-from support.worker import Sample, Worker
 
 from alerts.build import load_config, render
 from deploy.local import stack
+from tests.support.golden import EVERYTHING
+from tests.support.paths import ROOT
+from tests.support.worker import Sample, Worker
 
 Item = tuple[str, dict[str, Any]]  # (channel, event body)
 Record = tuple[str, bytes | None, bytes]  # (topic, key, value)

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from support.expect import sample
-from support.worker import Sample
+from tests.support.expect import sample
+from tests.support.worker import Sample
 
 DATA = Path(__file__).resolve().parents[1] / "integration" / "data"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from support.paths import ROOT
+from tests.support.paths import ROOT
 
 K8S = ROOT / "deploy" / "kubernetes"
 BASE = K8S / "base"

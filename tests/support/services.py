@@ -18,9 +18,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
-from support.paths import ROOT
 
 from deploy.local import stack
+from tests.support.paths import ROOT
 
 __all__ = [
     "HINT",

@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.paths import ROOT
+
+from tests.support.paths import ROOT
 
 CHROMIUM = os.environ.get("CCMON_TEST_CHROMIUM", "/usr/bin/chromium")
 # Without these Chromium reaches for the network (updates, sync, field trials) at start.

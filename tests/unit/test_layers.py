@@ -12,9 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from support.paths import ROOT
-
 import ccmon
+from tests.support.paths import ROOT
 
 BARE = re.compile(r"^\s*(?:from|import)\s+(?:streams|agents)(?:\.|\s|$)", re.M)
 PYTHON_TREES = ("ccmon", "streams", "agents", "tests", "bench", "alerts", "deploy")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pkgutil
 import re
 
-from support.paths import DOCS
-
 import ccmon
+from tests.support.paths import DOCS
 
 ROW = re.compile(r"^\| `(ccmon(?:\.[A-Za-z_][\w]*)*)` \|", re.M)
 

@@ -7,11 +7,11 @@ import re
 import tomllib
 
 from prometheus_client import CollectorRegistry
-from support.paths import ROOT
 
 from ccmon import __version__
 from ccmon.agents.cli import version_line
 from ccmon.agents.metrics.pipeline import PipelineMetrics
+from tests.support.paths import ROOT
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 

@@ -8,11 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from support.cli import refused_worker
-from support.faults import source_topics, worker_env
-from support.services import KafkaServer, RedisClusterServer, RedisServer
 
 from ccmon.agents.devkit.procs import free_port
+from tests.support.cli import refused_worker
+from tests.support.faults import source_topics, worker_env
+from tests.support.services import KafkaServer, RedisClusterServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,10 @@ from typing import Any
 
 import orjson
 import pytest
-from support.expect import sample, wait_until_equal
-from support.faults import (
+
+from ccmon.streams.contract.events import REASONS
+from tests.support.expect import sample, wait_until_equal
+from tests.support.faults import (
     PERSONAL,
     Producer,
     Record,
@@ -28,12 +30,10 @@ from support.faults import (
     total,
     worker_env,
 )
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import consume_all, create_topics
-from support.poison import payloads
-from support.services import KafkaServer, RedisServer
-
-from ccmon.streams.contract.events import REASONS
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import consume_all, create_topics
+from tests.support.poison import payloads
+from tests.support.services import KafkaServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

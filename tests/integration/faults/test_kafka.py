@@ -13,8 +13,10 @@ from typing import Any
 
 import faust
 import pytest
-from support.expect import sample, wait_until_equal
-from support.faults import (
+
+from deploy.local.stack_services import kafka_libs
+from tests.support.expect import sample, wait_until_equal
+from tests.support.faults import (
     OwnService,
     Producer,
     Prometheus,
@@ -30,11 +32,9 @@ from support.faults import (
     total,
     worker_env,
 )
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import consume_all, create_topics
-from support.services import PrometheusServer, RedisServer
-
-from deploy.local.stack_services import kafka_libs
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import consume_all, create_topics
+from tests.support.services import PrometheusServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

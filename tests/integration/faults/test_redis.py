@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import redis
-from support.expect import sample, wait_until_equal
-from support.faults import (
+
+from tests.support.expect import sample, wait_until_equal
+from tests.support.faults import (
     Item,
     OwnService,
     Producer,
@@ -31,9 +32,9 @@ from support.faults import (
     total,
     worker_env,
 )
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import create_topics
-from support.services import KafkaServer, PrometheusServer
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import create_topics
+from tests.support.services import KafkaServer, PrometheusServer
 
 pytestmark = pytest.mark.integration
 

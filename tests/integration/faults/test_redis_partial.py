@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import redis
-from support.expect import combined, wait_until_equal
-from support.faults import (
+
+from tests.support.expect import combined, wait_until_equal
+from tests.support.faults import (
     Item,
     OwnService,
     Producer,
@@ -26,10 +27,10 @@ from support.faults import (
     total,
     worker_env,
 )
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import create_topics, uncommitted
-from support.services import KafkaServer
-from support.worker import Sample
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import create_topics, uncommitted
+from tests.support.services import KafkaServer
+from tests.support.worker import Sample
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from support.kafka_io import create_topics
-from support.services import KafkaServer
 
 from ccmon.streams.kafka.transport import seek_to_committed_or_beginning
+from tests.support.kafka_io import create_topics
+from tests.support.services import KafkaServer
 
 
 async def _positions_after_reseek(bootstrap: str, topic: str) -> tuple[int, int, int]:

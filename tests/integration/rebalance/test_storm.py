@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from support.expect import combined, wait_until_equal
-from support.golden import EVERYTHING, expected_samples_of, recount_events
-from support.kafka_io import create_topics, produce
-from support.paths import ROOT
-from support.services import KafkaServer, RedisServer
-from support.worker import Sample, Worker
+
+from tests.support.expect import combined, wait_until_equal
+from tests.support.golden import EVERYTHING, expected_samples_of, recount_events
+from tests.support.kafka_io import create_topics, produce
+from tests.support.paths import ROOT
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Sample, Worker
 
 QUEUES = ("sales", "billing", "care")
 CONTACTS = 7_500  # about 30,000 events with their lifecycles and duplicates

@@ -11,14 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import certs
-from support.cli import refused_worker
-from support.expect import wait_until_equal
-from support.faults import OwnService, Producer, Watch, as_records, lifecycles, source_topics
-from support.faults import worker_env as base_env
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import create_topics
-from support.services import RedisServer
+
+from tests.support import certs
+from tests.support.cli import refused_worker
+from tests.support.expect import wait_until_equal
+from tests.support.faults import OwnService, Producer, Watch, as_records, lifecycles, source_topics
+from tests.support.faults import worker_env as base_env
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import create_topics
+from tests.support.services import RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from support import certs
-from support.expect import sample, wait_until_equal
-from support.faults import (
+
+from ccmon.agents.devkit.procs import free_port
+from tests.support import certs
+from tests.support.expect import sample, wait_until_equal
+from tests.support.faults import (
     OwnService,
     Producer,
     Watch,
@@ -27,11 +29,9 @@ from support.faults import (
     source_topics,
     worker_env,
 )
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import create_topics
-from support.services import KafkaServer
-
-from ccmon.agents.devkit.procs import free_port
+from tests.support.golden import expected_samples_of, recount_events
+from tests.support.kafka_io import create_topics
+from tests.support.services import KafkaServer
 
 pytestmark = pytest.mark.integration
 

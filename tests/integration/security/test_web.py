@@ -9,7 +9,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from support.faults import (
+
+from tests.support.faults import (
     PERSONAL,
     Producer,
     Watch,
@@ -18,8 +19,8 @@ from support.faults import (
     source_topics,
     worker_env,
 )
-from support.kafka_io import create_topics
-from support.services import KafkaServer, RedisServer
+from tests.support.kafka_io import create_topics
+from tests.support.services import KafkaServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -15,14 +15,14 @@ from urllib.request import urlopen
 
 import orjson
 import redis
-from support.expect import sample, wait_until_equal
-from support.kafka_io import create_topics, produce
-from support.services import KafkaServer, RedisServer
-from support.wall import designed_state, secrets_in
-from support.worker import Worker
 
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.streams.store import livemodel
+from tests.support.expect import sample, wait_until_equal
+from tests.support.kafka_io import create_topics, produce
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.wall import designed_state, secrets_in
+from tests.support.worker import Worker
 
 TTL = 3  # CCMON_SNAPSHOT_TTL_SECONDS: the wall's "delayed after" is then 3 s too
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from support.services import RedisServer
-from support.wall import wall_metrics
 
 from ccmon.agents.devkit.procs import free_port
 from ccmon.agents.devkit.wallproc import WallProcess
+from tests.support.services import RedisServer
+from tests.support.wall import wall_metrics
 
 
 def status(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:

@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-from support.faults import prometheus_config
-from support.grafana import instant, panel_values
-from support.kafka_io import create_topics, produce
-from support.paths import ROOT
-from support.services import KafkaServer, PrometheusServer, RedisServer
-from support.wall import Events
-from support.worker import Worker
-
 from alerts.dashboards import iter_panels
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.agents.wall.tiles import CONTACT_PRIORITY, SEVERITY, TICKET_PRIORITY
+from tests.support.faults import prometheus_config
+from tests.support.grafana import instant, panel_values
+from tests.support.kafka_io import create_topics, produce
+from tests.support.paths import ROOT
+from tests.support.services import KafkaServer, PrometheusServer, RedisServer
+from tests.support.wall import Events
+from tests.support.worker import Worker
 
 WALL = ROOT / "deploy" / "grafana" / "dashboards" / "ccmon-wall.json"
 RULES = ROOT / "alerts" / "ccmon.rules.yml"

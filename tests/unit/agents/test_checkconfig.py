@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from support.paths import ROOT
 
 from ccmon.agents import checkconfig
+from tests.support.paths import ROOT
 
 EXAMPLES = {
     ROOT / "deploy" / "queues.example.yaml": "queues",

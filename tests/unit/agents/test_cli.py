@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from support.cli import run_ccmon
-from support.paths import ROOT
 
 from ccmon import __version__
 from ccmon.agents.cli import COMMANDS
 from ccmon.streams.contract.events import ALL_CHANNELS
+from tests.support.cli import run_ccmon
+from tests.support.paths import ROOT
 
 OURS = ["worker", "demo", "simulate", "validate", "wall", "check-config"]
 

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 
 import pytest
-from support.cli import run_ccmon
-from support.paths import ROOT
 
 from ccmon.agents.devkit.procs import free_port
 from ccmon.streams.configfile import MAX_FILE_BYTES
+from tests.support.cli import run_ccmon
+from tests.support.paths import ROOT
 
 BAD = ROOT / "tests" / "unit" / "agents" / "data" / "bad-configs"
 BIG = "fifty-megabytes.yaml"

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-from support.paths import ROOT
 
 from alerts.dashboards import (
     DASHBOARDS,
@@ -23,6 +22,7 @@ from alerts.dashboards import (
     panel_queries,
     substitute,
 )
+from tests.support.paths import ROOT
 
 GRAFANA = ROOT / "deploy" / "grafana"
 UIDS = {"ccmon-wall.json": "ccmon-wall", "ccmon-ops.json": "ccmon-ops"}

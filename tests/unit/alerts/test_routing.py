@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.paths import ROOT
 
 from ccmon.agents.devkit.procs import free_port
+from tests.support.paths import ROOT
 
 CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 # The receivers' placeholder base URL; deployments and the e2e test substitute it.

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from support.paths import ROOT
 
 from alerts.dashboards import metric_names
+from tests.support.paths import ROOT
 
 ALERTS_DIR = ROOT / "alerts"
 RULE_FILES = sorted(ALERTS_DIR.glob("*.rules.yml"))

@@ -9,11 +9,10 @@ import json
 import pkgutil
 from pathlib import Path
 
-from support.paths import ROOT
-
 import bench
 from bench import report
 from bench.worker import parse_metrics
+from tests.support.paths import ROOT
 
 # Needs the `bench` extra (quixstreams), which `make bench` installs and `make test` does not.
 OPTIONAL = {"bench.quix": "quixstreams"}

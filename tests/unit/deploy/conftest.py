@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from support.kube import BASE, KUSTOMIZE_MODULE, KUSTOMIZE_VERSION
+
+from tests.support.kube import BASE, KUSTOMIZE_MODULE, KUSTOMIZE_VERSION
 
 
 def _cache() -> Path:

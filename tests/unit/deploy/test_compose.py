@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
-from support.deploy import COMPOSE, COMPOSE_DIR, DOCKERFILE, setting_fields
-from support.paths import ROOT
 
 from ccmon.agents.devkit.simulator.cli import add_arguments
 from ccmon.streams.config import load_queue_config
 from ccmon.streams.settings import Settings
+from tests.support.deploy import COMPOSE, COMPOSE_DIR, DOCKERFILE, setting_fields
+from tests.support.paths import ROOT
 
 SCHEMA = COMPOSE_DIR / "schema" / "compose-spec.json"
 SCHEMA_SHA256 = "d61cc3df8c6e6a727043e84f3405c69ffd63d341f629db8480f1d2ee5405b10c"

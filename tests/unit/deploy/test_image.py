@@ -15,7 +15,10 @@ from typing import Any
 
 import dockerfile
 import pytest
-from support.deploy import (
+
+from ccmon.agents.devkit.procs import free_port
+from ccmon.streams.settings import Settings
+from tests.support.deploy import (
     DOCKERFILE,
     DOCKERIGNORE,
     IMAGE_UID,
@@ -23,10 +26,7 @@ from support.deploy import (
     setting_fields,
     tool,
 )
-from support.paths import ROOT
-
-from ccmon.agents.devkit.procs import free_port
-from ccmon.streams.settings import Settings
+from tests.support.paths import ROOT
 
 
 def stages() -> list[list[Any]]:

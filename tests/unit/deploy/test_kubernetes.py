@@ -14,7 +14,11 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, ValidationError, all_versions
-from support.kube import (
+
+from ccmon.streams.config import load_queue_config
+from ccmon.streams.configfile import read_yaml
+from ccmon.streams.settings import Settings
+from tests.support.kube import (
     BASE,
     CRD_KINDS,
     IMAGE_UID,
@@ -25,11 +29,7 @@ from support.kube import (
     one,
     worker,
 )
-from support.paths import ROOT
-
-from ccmon.streams.config import load_queue_config
-from ccmon.streams.configfile import read_yaml
-from ccmon.streams.settings import Settings
+from tests.support.paths import ROOT
 
 # ---- rendering and schemas --------------------------------------------------------------------
 

@@ -17,10 +17,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from support.kube import DURATION, matches, one, worker
-from support.paths import ROOT
 
 from deploy.kubernetes import generate
+from tests.support.kube import DURATION, matches, one, worker
+from tests.support.paths import ROOT
 
 # ---- Services, PDB, ServiceMonitor ------------------------------------------------------------
 

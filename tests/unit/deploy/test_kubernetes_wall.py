@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.kube import matches, one
-
 from ccmon.agents.wall.command import build_parser
 from ccmon.agents.wall.settings import WallSettings
 from ccmon.streams.settings import Settings
+from tests.support.kube import matches, one
 
 
 def wall_container(base: list[dict[str, Any]]) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from support.deploy import LOCKS, lock, pyproject, uv
-from support.paths import ROOT
+
+from tests.support.deploy import LOCKS, lock, pyproject, uv
+from tests.support.paths import ROOT
 
 # ---- lock files -----------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
-from support.paths import ROOT
+
+from tests.support.paths import ROOT
 
 COMPOSE_DIR = ROOT / "deploy" / "compose"
 CONFIGS = [COMPOSE_DIR / "prometheus.yml", ROOT / "deploy" / "prometheus" / "prometheus.yml"]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from support.paths import ROOT
 
 from ccmon.agents.checkconfig import KINDS, json_schema
 from ccmon.streams.configfile import read_yaml
 from deploy.schemas.__main__ import HERE, main
+from tests.support.paths import ROOT
 
 SCHEMA_LINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.M)
 FOLDERS = ("deploy", "agents", "docs", "tests/integration/data")

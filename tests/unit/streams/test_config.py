@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support.paths import ROOT
 
 from ccmon.streams.config import (
     BUILTIN_DEFAULTS,
@@ -18,6 +17,7 @@ from ccmon.streams.config import (
     QueuePolicy,
     load_queue_config,
 )
+from tests.support.paths import ROOT
 
 EXAMPLE = ROOT / "deploy" / "queues.example.yaml"
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-from support.paths import ROOT
-
 from ccmon.agents.wall.settings import WallSettings
 from ccmon.streams.settings import Settings
+from tests.support.paths import ROOT
 
 DOC = ROOT / "docs" / "configuration.md"
 

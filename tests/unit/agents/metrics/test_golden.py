@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from support.paths import ROOT
 
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import HANDLE, WAIT, Effects, StateLimits
@@ -32,6 +31,7 @@ from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.config import load_queue_config
 from ccmon.streams.contract.events import Event
 from ccmon.streams.settings import Settings
+from tests.support.paths import ROOT
 
 GOLDEN = {
     "default": Path(__file__).parent / "data" / "metrics.golden.txt",

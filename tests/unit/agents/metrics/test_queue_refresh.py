@@ -8,7 +8,6 @@ import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.paths import ROOT
 
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import HANDLE, WAIT, Effects, StateLimits
@@ -20,6 +19,7 @@ from ccmon.agents.readmodel import source as src
 from ccmon.agents.readmodel.source import ReadModelSource
 from ccmon.streams.config import load_queue_config
 from ccmon.streams.contract.events import Event
+from tests.support.paths import ROOT
 
 NOW = 1_795_435_200.0
 CONFIG = load_queue_config(ROOT / "deploy" / "queues.example.yaml")

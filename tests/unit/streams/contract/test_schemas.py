@@ -22,7 +22,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
-from support.paths import ROOT
 
 from ccmon.streams.contract.events import (
     ALL_CHANNELS,
@@ -33,6 +32,7 @@ from ccmon.streams.contract.events import (
     Rejection,
     validate,
 )
+from tests.support.paths import ROOT
 
 SCHEMAS = ROOT / "streams" / "contract" / "schemas"
 EXAMPLES = SCHEMAS / "examples"

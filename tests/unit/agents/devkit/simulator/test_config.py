@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from support.paths import ROOT
 
 from ccmon.agents.devkit.simulator import (
     ConfigError,
@@ -23,6 +22,7 @@ from ccmon.agents.devkit.simulator import (
     with_scenarios,
 )
 from ccmon.agents.devkit.simulator.scenarios import rescale, value_at
+from tests.support.paths import ROOT
 
 DOCS = ROOT / "docs" / "simulator.md"
 
