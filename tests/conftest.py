@@ -8,8 +8,11 @@
     alertmanager_factory(p)-> AlertmanagerServer(url, version, config, directory), own instance
     services               -> the Services manager (e.g. `services.stop(prometheus)`)
     unique_name            -> "test_name-1a2b3c4d": topic / group id / Redis key prefix
+    topology               -> Topology: this test's topics, settings, workers (stopped at
+                              teardown), and on request a Prometheus and an Alertmanager
 
-All of them are session-scoped except unique_name; everything stops when the session ends.
+All of them are session-scoped except unique_name and topology; everything stops when the
+session ends.
 A service that cannot start fails the test (never skips), with or without CI=true.
 """
 
@@ -33,6 +36,7 @@ from tests.support.services import (
     ServiceUnavailable,
     make_unique_name,
 )
+from tests.support.topology import Topology
 
 T = TypeVar("T")
 _SERVICES = pytest.StashKey[Services]()
@@ -82,6 +86,12 @@ def redis_server(request: pytest.FixtureRequest, services: Services) -> RedisSer
     return _need(request.config, "redis", services.redis)
 
 
+def _factory(
+    request: pytest.FixtureRequest, name: str, start: Callable[[Path], T]
+) -> Callable[[Path], T]:
+    return lambda config: _need(request.config, name, lambda: start(config))
+
+
 @pytest.fixture(scope="session")
 def redis_cluster(request: pytest.FixtureRequest, services: Services) -> RedisClusterServer:
     """A Redis Cluster of 3 primaries and 3 replicas (Debian's redis-server), shared by the
@@ -99,25 +109,43 @@ def valkey_cluster(request: pytest.FixtureRequest, services: Services) -> RedisC
 def prometheus_factory(
     request: pytest.FixtureRequest, services: Services
 ) -> Callable[[Path], PrometheusServer]:
-    def start(config: Path) -> PrometheusServer:
-        return _need(request.config, "prometheus", lambda: services.prometheus(config))
-
-    return start
+    return _factory(request, "prometheus", services.prometheus)
 
 
 @pytest.fixture(scope="session")
 def alertmanager_factory(
     request: pytest.FixtureRequest, services: Services
 ) -> Callable[[Path], AlertmanagerServer]:
-    def start(config: Path) -> AlertmanagerServer:
-        return _need(request.config, "alertmanager", lambda: services.alertmanager(config))
-
-    return start
+    return _factory(request, "alertmanager", services.alertmanager)
 
 
 @pytest.fixture
 def unique_name(request: pytest.FixtureRequest) -> str:
     return make_unique_name(request.node.name)
+
+
+@pytest.fixture
+def topology(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    unique_name: str,
+    tmp_path: Path,
+    prometheus_factory: Callable[[Path], PrometheusServer],
+    alertmanager_factory: Callable[[Path], AlertmanagerServer],
+) -> Iterator[Topology]:
+    """This test's topics, settings and workers on the session's Kafka and Redis, named
+    after the test; a Prometheus and an Alertmanager when it asks. Its workers are stopped
+    at teardown."""
+    built = Topology(
+        kafka.bootstrap,
+        redis_server.url,
+        unique_name,
+        tmp_path,
+        prometheus_factory,
+        alertmanager_factory,
+    )
+    yield built
+    built.stop()
 
 
 def pytest_terminal_summary(

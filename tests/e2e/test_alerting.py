@@ -23,7 +23,6 @@ Every binary is a hard requirement: the fixtures fail the test (never skip) with
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,8 +41,6 @@ from tests.support.alerting import (
     alertmanager_copy,
     fast_config,
     for_durations,
-    http_json,
-    prometheus_config,
     rule_differences,
     write_fast_rules,
 )
@@ -55,13 +52,8 @@ from tests.support.alerting_scenario import (
     start_worker,
 )
 from tests.support.kafka_io import create_topics
-from tests.support.services import (
-    AlertmanagerServer,
-    KafkaServer,
-    PrometheusServer,
-    RedisServer,
-    Services,
-)
+from tests.support.services import KafkaServer, PrometheusServer, Services
+from tests.support.topology import EVERY_CHANNEL, Topology
 from tests.support.worker import Worker
 
 pytestmark = pytest.mark.e2e
@@ -89,10 +81,8 @@ def test_rules_variant_changes_only_for() -> None:
 
 
 def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
+    topology: Topology,
     kafka: KafkaServer,
-    redis_server: RedisServer,
-    prometheus_factory: Callable[[Path], PrometheusServer],
-    alertmanager_factory: Callable[[Path], AlertmanagerServer],
     services: Services,
     unique_name: str,
     tmp_path: Path,
@@ -101,26 +91,19 @@ def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
     config = load_config()
 
     # --- a worker of its own: topics, Redis prefix (= app id), queue config
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    create_topics(kafka.bootstrap, [f"{unique_name}.dlq"], partitions=1)
+    topology.channels = EVERY_CHANNEL
+    topics = topology.create_topics(partitions=2)
+    create_topics(kafka.bootstrap, [topology.dead_letter], partitions=1)
     queues = tmp_path / "queues.yaml"
     queues.write_text(QUEUES_YAML, encoding="utf-8")
-    env = {
+    topology.settings = {
         "CCMON_CLOCK": "wall",
         "CCMON_QUEUE_CONFIG": str(queues),
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_AGENTS": topics["agent"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
         "CCMON_TICK_INTERVAL_SECONDS": "1",
     }
 
     def make_worker(name: str) -> Worker:
-        return Worker(
-            kafka.bootstrap, redis_server.url, tmp_path / "worker", unique_name, env=env, name=name
-        )
+        return topology.worker(name, tmp_path / "worker")
 
     workers: list[Worker] = []
 
@@ -146,34 +129,21 @@ def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
         ), "the copy may change only the receivers' base URL and the root group_interval"
         am_path = tmp_path / "alertmanager.yml"
         am_path.write_text(am_text, encoding="utf-8")
-        alertmanager = alertmanager_factory(am_path)
+        alertmanager = topology.alertmanager(am_path)
 
         prometheus: PrometheusServer | None = None
         try:
             worker = start_worker(make_worker, workers)
             rules = write_fast_rules(tmp_path / "rules")
-            prom_path = tmp_path / "prometheus.yml"
-            prom_path.write_text(
-                prometheus_config(
-                    job=config["job"],
-                    worker=f"127.0.0.1:{worker.port}",
-                    alertmanager=alertmanager.url.removeprefix("http://"),
-                    rules=rules,
-                ),
-                encoding="utf-8",
-            )
             committed = yaml.safe_load(RULES.read_text(encoding="utf-8"))
             loaded = yaml.safe_load(rules.read_text(encoding="utf-8"))
             assert rule_differences(committed, loaded) == [], "only `for:` may differ"
-            prometheus = prometheus_factory(prom_path)
+            prometheus = topology.prometheus(rules, job=config["job"], alertmanager=alertmanager)
             run = Scenario(worker, prometheus, alertmanager, sink)
             run.wait(
                 "Prometheus loaded every rule of the variant",
                 lambda: (
-                    sum(
-                        len(g["rules"])
-                        for g in http_json(f"{run.prom}/api/v1/rules")["data"]["groups"]
-                    )
+                    sum(len(g["rules"]) for g in run.prometheus.rule_groups())
                     == sum(len(g["rules"]) for g in loaded["groups"])
                 ),
                 timeout=30,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,10 +27,10 @@ from ccmon.agents.devkit.simulator import (
     run_fast,
     run_realtime,
 )
-from tests.support.alerting import prom_alerts, prom_query, prometheus_config, write_fast_rules
-from tests.support.kafka_io import create_topics
-from tests.support.services import KafkaServer, PrometheusServer, RedisServer, Services
-from tests.support.worker import Worker
+from tests.support.alerting import write_fast_rules
+from tests.support.prometheus import Prometheus
+from tests.support.services import PrometheusServer, Services
+from tests.support.topology import EVERY_CHANNEL, Topology
 
 pytestmark = pytest.mark.e2e
 
@@ -91,54 +90,36 @@ class Drill:
 
 
 def test_understaffed_fires_before_the_budget_burn(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    prometheus_factory: Callable[[Path], PrometheusServer],
-    services: Services,
-    unique_name: str,
-    tmp_path: Path,
+    topology: Topology, services: Services, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    topology.channels = EVERY_CHANNEL
+    topics = topology.create_topics(partitions=2)
     queues = tmp_path / "queues.yaml"
     queues.write_text(QUEUES_YAML, encoding="utf-8")
-    env = {
+    topology.settings = {
         "CCMON_CLOCK": "wall",
         "CCMON_QUEUE_CONFIG": str(queues),
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_AGENTS": topics["agent"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
         "CCMON_TICK_INTERVAL_SECONDS": "1",
     }
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path / "w", unique_name, env=env)
+    worker = topology.worker(workdir=tmp_path / "w")
     worker.start(timeout=45.0)
     prometheus: PrometheusServer | None = None
-    sim = Drill(kafka.bootstrap, topics)
+    sim = Drill(topology.kafka, topics)
     try:
-        prom_path = tmp_path / "prometheus.yml"
-        prom_path.write_text(
-            prometheus_config(
-                job="ccmon",
-                worker=f"127.0.0.1:{worker.port}",
-                alertmanager="127.0.0.1:9",  # no Alertmanager: Prometheus' own alert states
-                rules=write_fast_rules(tmp_path / "rules"),
-            ),
-            encoding="utf-8",
-        )
-        prometheus = prometheus_factory(prom_path)
+        # No Alertmanager: Prometheus' own alert states.
+        prometheus = topology.prometheus(write_fast_rules(tmp_path / "rules"))
+        client = Prometheus(prometheus.url)
         sim.start()
         first_seen: dict[tuple[str, str], float] = {}
         deadline = time.monotonic() + 420.0
         while time.monotonic() < deadline and (BURN, "firing") not in first_seen:
-            for a in prom_alerts(prometheus.url):
+            for a in client.alerts():
                 if a["labels"].get("queue") == "sales":
                     key = (a["labels"]["alertname"], a["state"])
                     first_seen.setdefault(key, time.monotonic())
             time.sleep(0.5)
         staffed = {
-            name: [r["value"][1] for r in prom_query(prometheus.url, name)]
+            name: [r["value"][1] for r in client.query(name)]
             for name in (
                 "ccmon_agents_logged_in",
                 "ccmon_agents_required",

@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from ccmon.agents.devkit.wallproc import WallProcess
 from tests.support.expect import sample
-from tests.support.kafka_io import create_topics, produce
-from tests.support.services import AlertmanagerServer, KafkaServer, RedisServer
+from tests.support.kafka_io import produce
+from tests.support.services import AlertmanagerServer
+from tests.support.topology import EVERY_CHANNEL, Topology
 from tests.support.wall import (
     Events,
     chromium,
@@ -139,33 +140,21 @@ def page_alert(alertmanager: AlertmanagerServer, queue: str) -> None:
 
 
 def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    alertmanager_factory: Any,
-    unique_name: str,
-    tmp_path: Path,
+    topology: Topology, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
-    topics["agent"] = f"{unique_name}.agents"
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = {
-        "CCMON_TOPIC_AGENTS": topics["agent"],
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
-    }
+    topology.channels = EVERY_CHANNEL
+    topics = topology.create_topics(partitions=2)
     (tmp_path / "alertmanager.yml").write_text(ALERTMANAGER_YML)
-    alertmanager = alertmanager_factory(tmp_path / "alertmanager.yml")
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    alertmanager = topology.alertmanager(tmp_path / "alertmanager.yml")
+    worker = topology.worker().start()
     wall = WallProcess(
-        redis_server.url,
+        topology.redis,
         unique_name,
         tmp_path,
         args=("--alertmanager", alertmanager.url, "--timezone", "Europe/Paris"),
     ).start()
     try:
-        produce(kafka.bootstrap, designed_state(topics, unique_name).records)
+        produce(topology.kafka, designed_state(topics, unique_name).records)
         wait_counted(worker, "call", "support", 41, 90)
         page_alert(alertmanager, "support")
         with chromium(1920, 1080) as page:
@@ -256,7 +245,7 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             more = Events(topics, f"{unique_name}-more")
             for _ in range(5):
                 more.waiting("call", "sales", since=1)
-            send(kafka.bootstrap, more.records)
+            send(topology.kafka, more.records)
             counted = wait_counted(worker, "call", "sales", 48, 30)
             left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
             until(
@@ -278,13 +267,11 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             screenshot(page, "wall-1080p-delayed")
 
             # A worker is back: live again without a reload, same counts, new events shown.
-            worker = Worker(
-                kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
-            ).start(all_partitions=True)
+            worker = topology.worker("w2").start(all_partitions=True)
             until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '48')}", 60_000)
             again = Events(topics, f"{unique_name}-again")
             again.waiting("call", "sales", since=1)
-            send(kafka.bootstrap, again.records)
+            send(topology.kafka, again.records)
             counted = wait_counted(worker, "call", "sales", 49, 30)
             left_ms = (counted + COUNTED_TO_SHOWN_SECONDS - time.monotonic()) * 1000
             until(page, shows("call:sales", "offered_today", "49"), max(left_ms, 1))
@@ -299,7 +286,7 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             assert time.monotonic() - stopped <= STOPPED_TO_DELAYED_SECONDS
             assert page.inner_text("#delayed-why").startswith("no update from the wall server")
             wall = WallProcess(
-                redis_server.url, unique_name, tmp_path, args=wall.args, port=wall.port
+                topology.redis, unique_name, tmp_path, args=wall.args, port=wall.port
             ).start()
             until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '49')}", 30_000)
             assert page.evaluate("() => window.__sameDocument") is True, "reconnected by a reload"

@@ -1,4 +1,5 @@
-"""Fixtures of the fault and security suite (tests/support/faults.py has the tools)."""
+"""Fixtures of the fault and security suite: services of the test's own, and workers
+watched for personal data."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.faults import OwnService, Watch
+from tests.support.personal import Watch
+from tests.support.services import OwnService
 
 
 @pytest.fixture

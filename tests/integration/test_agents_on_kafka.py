@@ -13,6 +13,7 @@ import orjson
 from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import consume_all, create_topics, produce
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import EVERY_CHANNEL, source_topics, topic_settings
 from tests.support.worker import Worker
 
 SALES = {"channel": "call", "queue": "sales"}
@@ -27,14 +28,10 @@ def _agent(topic: str, n: int, kind: str, at: float, agent: str, **fields: Any) 
 def test_agent_states_per_queue_survive_a_kill_and_a_restart(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
+    topics = source_topics(unique_name, EVERY_CHANNEL)
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
     env = {
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_AGENTS": topics["agent"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
+        **topic_settings(topics, f"{unique_name}.dlq"),
         "CCMON_TICK_INTERVAL_SECONDS": "1",
         "CCMON_AGENT_SILENCE_SECONDS": "3600",
     }

@@ -15,6 +15,7 @@ from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import consume_all, create_topics, produce
 from tests.support.paths import ROOT
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import topic_settings
 from tests.support.worker import Worker
 
 EXAMPLES = ROOT / "streams" / "contract" / "schemas" / "examples" / "invalid"
@@ -129,11 +130,7 @@ def test_bad_input_to_dead_letter_good_input_counted_once(
         tmp_path,
         unique_name,
         env={
-            "CCMON_TOPIC_CALLS": topics["call"],
-            "CCMON_TOPIC_CHATS": topics["chat"],
-            "CCMON_TOPIC_TICKETS": topics["ticket"],
-            "CCMON_TOPIC_AGENTS": topics["agent"],
-            "CCMON_TOPIC_DEAD_LETTER": dead_letter,
+            **topic_settings(topics, dead_letter),
         },
     ).start()
     try:

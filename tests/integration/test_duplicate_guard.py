@@ -16,19 +16,13 @@ import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import (
-    Producer,
-    Watch,
-    as_records,
-    lifecycles,
-    poll,
-    source_topics,
-    worker_env,
-)
-from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import create_topics, produce, uncommitted
+from tests.support.expect import poll, sample, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Producer, create_topics, produce, uncommitted
+from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +52,7 @@ def test_the_same_id_in_two_channels_is_two_events(
             _event(topics["ticket"], "1002", "created", "sales", "k4"),
         ],
     )
-    worker = watch.worker(kafka.bootstrap, redis_server.url, worker_env(topics, unique_name))
+    worker = watch.worker(kafka.bootstrap, redis_server.url, golden_env(topics, unique_name))
     worker.start()
     wait_until_equal(
         worker.samples,
@@ -115,7 +109,7 @@ def test_records_read_again_after_the_guard_forgot_them_are_not_counted_again(
 ) -> None:
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name)
+    env = golden_env(topics, unique_name)
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start(all_partitions=True)
     items = lifecycles(seed=61, contacts=1500, end=time.time(), span=20 * 60, prefix="g")
     Producer(kafka.bootstrap, as_records(topics, items)).send_all()

@@ -16,9 +16,11 @@ import orjson
 import pytest
 
 from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import Watch, source_topics, worker_env
+from tests.support.golden import golden_env
 from tests.support.kafka_io import create_topics, produce
+from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +87,7 @@ def test_a_backlog_answered_after_20_s_has_no_phantom_expiries_on_the_wall_clock
         timed.append((t + 20, _call(topics["call"], n, "answered", t + 20, queue, wait_seconds=20)))
     records = [r for _, r in sorted(timed, key=lambda x: x[0])]
     produce(kafka.bootstrap, records)
-    env = worker_env(
+    env = golden_env(
         topics,
         unique_name,
         CCMON_CLOCK="wall",
@@ -135,7 +137,7 @@ def test_closed_markers_outlive_a_backlog_older_than_their_15_minutes(
         for n in range(30_000)
     ]
     produce(kafka.bootstrap, answers + fillers + offers)
-    env = worker_env(
+    env = golden_env(
         topics,
         unique_name,
         CCMON_CLOCK="wall",

@@ -20,6 +20,7 @@ from ccmon.agents.domain import erlang
 from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import create_topics, produce
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import EVERY_CHANNEL, source_topics, topic_settings
 from tests.support.worker import Worker
 
 HOURS = 6
@@ -30,7 +31,7 @@ Q = {"channel": "call", "queue": "erlang-a"}
 def test_forecast_on_kafka_follows_the_simulation(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
+    topics = source_topics(unique_name, EVERY_CHANNEL)
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
     config = tmp_path / "queues.yaml"
     config.write_text(
@@ -41,11 +42,7 @@ def test_forecast_on_kafka_follows_the_simulation(
     env = {
         "CCMON_CLOCK": "stream",
         "CCMON_QUEUE_CONFIG": str(config),
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_AGENTS": topics["agent"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
+        **topic_settings(topics, f"{unique_name}.dlq"),
         "CCMON_EXPORT_DETAIL": "true",
         # A slice's agent events can move the stream clock to its end before its calls are
         # counted: a forecast reused from then would be read here. Recomputed every build.

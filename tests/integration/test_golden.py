@@ -12,9 +12,10 @@ import orjson
 import pytest
 
 from tests.support.expect import combined, sample, wait_until_equal
-from tests.support.golden import EVERYTHING, PHASES, expected_samples_of, load, recount
+from tests.support.golden import PHASES, expected_samples_of, golden_env, load, recount
 from tests.support.kafka_io import create_topics, produce
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
 from tests.support.worker import Sample, Worker
 
 DATA = Path(__file__).parent / "data"
@@ -56,20 +57,11 @@ def test_golden_metrics_equal_reference(
     tmp_path: Path,
     workers: int,
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    topics = source_topics(unique_name)
     # One partition per source topic keeps each channel's file order, which the
     # out-of-order and derived-wait cases of the reference rely on.
     create_topics(kafka.bootstrap, topics.values(), partitions=1)
-    env = {
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
-        "CCMON_CLOCK": "stream",
-        **EVERYTHING,
-        "CCMON_QUEUE_CONFIG": str(DATA / "golden-queues.yaml"),
-        "CCMON_TICK_INTERVAL_SECONDS": "3600",
-    }
+    env = golden_env(topics, unique_name)
     running = [Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()]
     try:
         phase1 = _records(topics, "golden-phase1.jsonl")

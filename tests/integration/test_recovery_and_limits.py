@@ -12,22 +12,20 @@ import redis
 from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import create_topics, produce
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics, topic_settings
 from tests.support.worker import Worker
 
 
 def _env(topics: dict[str, str], name: str, **extra: str) -> dict[str, str]:
     return {
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{name}.dlq",
+        **topic_settings(topics, f"{name}.dlq"),
         "CCMON_TICK_INTERVAL_SECONDS": "1",
         **extra,
     }
 
 
 def _topics(kafka: KafkaServer, name: str, partitions: int = 2) -> dict[str, str]:
-    topics = {c: f"{name}.{c}s" for c in ("call", "chat", "ticket")}
+    topics = source_topics(name)
     create_topics(kafka.bootstrap, topics.values(), partitions=partitions)
     return topics
 

@@ -1,6 +1,7 @@
 """Helpers of tests/e2e/test_alerting.py: a webhook sink standing in for the pager,
-the ticketing tool and the dead man's switch; the fast-`for:` rules variant; the test
-copies of the Prometheus and Alertmanager configurations; small HTTP API clients; events.
+the ticketing tool and the dead man's switch; the scenario's fast-`for:` rules variant;
+the test copy of the Alertmanager configuration; events (the Prometheus configuration and
+the API clients are tests/support/prometheus.py's).
 
 Standard library + PyYAML + orjson only; nothing here talks to a service it did not get
 the URL of.
@@ -8,14 +9,10 @@ the URL of.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +22,7 @@ from typing import Any, TypeVar
 import orjson
 import yaml
 
-from alerts.build import load_config, render
+from tests.support.prometheus import fast_rules, rules_variant
 from tests.support.services import ROOT
 
 T = TypeVar("T")
@@ -56,19 +53,11 @@ FAST_GROUPS = ("ccmon.slo.alerts", "ccmon.queue.alerts")
 
 def fast_config() -> dict[str, Any]:
     """alerts/config.yaml with FAST_FOR for the burn-rate tiers and FAST_ALERTS: only `for:`."""
-    config = copy.deepcopy(load_config())
-    for tier in config["slo"]["tiers"]:
-        tier["for"] = FAST_FOR
-    for name in FAST_ALERTS:
-        config["for"][name] = FAST_FOR
-    return config
+    return rules_variant(dict.fromkeys(FAST_ALERTS, FAST_FOR), slo_for=FAST_FOR)
 
 
 def write_fast_rules(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "ccmon.rules.yml"
-    path.write_text(render(fast_config()), encoding="utf-8")
-    return path
+    return fast_rules(directory, dict.fromkeys(FAST_ALERTS, FAST_FOR), slo_for=FAST_FOR)
 
 
 def rule_differences(committed: dict[str, Any], variant: dict[str, Any]) -> list[str]:
@@ -121,24 +110,6 @@ def alertmanager_copy(base_url: str) -> tuple[str, dict[str, Any]]:
     doc = yaml.safe_load(original_text.replace(WEBHOOK_PLACEHOLDER, base_url))
     doc["route"]["group_interval"] = ALERTMANAGER_GROUP_INTERVAL
     return yaml.safe_dump(doc, sort_keys=False), original
-
-
-def prometheus_config(*, job: str, worker: str, alertmanager: str, rules: Path) -> str:
-    """Scrape every 2s with a 2s timeout (a scrape that times out marks every series stale,
-    which would resolve alerts mid-test on a loaded CI machine), evaluate every 1s."""
-    doc = {
-        "global": {
-            "scrape_interval": "2s",
-            "scrape_timeout": "2s",
-            "evaluation_interval": "1s",
-        },
-        "rule_files": [str(rules)],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-        "scrape_configs": [
-            {"job_name": job, "metrics_path": "/metrics", "static_configs": [{"targets": [worker]}]}
-        ],
-    }
-    return yaml.safe_dump(doc, sort_keys=False)
 
 
 # ---------------------------------------------------------------- the webhook sink
@@ -223,53 +194,6 @@ class WebhookSink:
     def describe(self) -> str:
         lines = [n.summary() for n in self.received()]
         return "\n".join(lines) or "(nothing received)"
-
-
-# ---------------------------------------------------------------- HTTP API clients
-def http_json(url: str, timeout: float = 10.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-def prom_query(prometheus: str, expr: str) -> list[dict[str, Any]]:
-    """Instant query; raises AssertionError with Prometheus' message on a bad query."""
-    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    try:
-        body = http_json(url)
-    except urllib.error.HTTPError as exc:
-        raise AssertionError(f"query failed ({exc.code}): {exc.read().decode()}: {expr}") from exc
-    assert body["status"] == "success", body
-    return list(body["data"]["result"])
-
-
-def prom_alerts(prometheus: str) -> list[dict[str, Any]]:
-    return list(http_json(f"{prometheus}/api/v1/alerts")["data"]["alerts"])
-
-
-def am_alerts(alertmanager: str) -> list[dict[str, Any]]:
-    return list(http_json(f"{alertmanager}/api/v2/alerts"))
-
-
-def wait_for(
-    what: str,
-    check: Callable[[], T | None],
-    timeout: float,
-    diagnostics: Callable[[], str],
-    interval: float = 0.5,
-) -> T:
-    """Poll `check` until it returns something truthy; fail with diagnostics at the deadline."""
-    deadline = time.monotonic() + timeout
-    problem = ""
-    while True:
-        try:
-            result = check()
-        except (OSError, ValueError, KeyError) as exc:
-            result, problem = None, f" (last error: {exc!r})"
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f}s{problem}\n{diagnostics()}")
-        time.sleep(interval)
 
 
 # ---------------------------------------------------------------- events

@@ -11,17 +11,10 @@ from typing import Any
 
 from alerts.dashboards import DASHBOARDS, metric_names, panel_queries
 from alerts.rulekit import seconds
-from tests.support.alerting import (
-    ALERTMANAGER_GROUP_INTERVAL,
-    EventBatch,
-    WebhookSink,
-    am_alerts,
-    http_json,
-    prom_alerts,
-    prom_query,
-    wait_for,
-)
+from tests.support.alerting import ALERTMANAGER_GROUP_INTERVAL, EventBatch, WebhookSink
+from tests.support.expect import poll
 from tests.support.kafka_io import produce
+from tests.support.prometheus import Prometheus, alertmanager_alerts
 from tests.support.services import (
     AlertmanagerServer,
     KafkaServer,
@@ -81,19 +74,20 @@ class Scenario:
     ) -> None:
         self.worker = worker
         self.prom = prometheus.url
+        self.prometheus = Prometheus(prometheus.url)
         self.am = alertmanager.url
         self.sink = sink
 
     def alerts(self, queue: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         return [
             a
-            for a in prom_alerts(self.prom)
+            for a in self.prometheus.alerts()
             if (queue is None or a["labels"].get("queue") == queue)
             and (state is None or a["state"] == state)
         ]
 
     def value(self, expr: str) -> float | None:
-        result = prom_query(self.prom, expr)
+        result = self.prometheus.query(expr)
         return float(result[0]["value"][1]) if result else None
 
     def diagnostics(self) -> str:
@@ -111,7 +105,7 @@ class Scenario:
             lambda: "\n".join(
                 f"{a['state']:8} {a['labels'].get('alertname')} {_labels(a['labels'])} "
                 f"value={a.get('value')}"
-                for a in prom_alerts(self.prom)
+                for a in self.prometheus.alerts()
             ),
         )
         section(
@@ -119,14 +113,14 @@ class Scenario:
             lambda: "\n".join(
                 f"{a['status']['state']:10} {a['labels'].get('alertname')} "
                 f"{_labels(a['labels'])} inhibitedBy={a['status'].get('inhibitedBy')}"
-                for a in am_alerts(self.am)
+                for a in alertmanager_alerts(self.am)
             ),
         )
         section("webhook notifications", self.sink.describe)
         section(
             "key series",
             lambda: "\n".join(
-                f"{expr} = {[(r['metric'].get('queue'), r['value'][1]) for r in prom_query(self.prom, expr)]}"  # noqa: E501
+                f"{expr} = {[(r['metric'].get('queue'), r['value'][1]) for r in self.prometheus.query(expr)]}"  # noqa: E501
                 for expr in (
                     'ccmon:service_level:ratio30m{channel="call"}',
                     'ccmon_window_contacts_offered{channel="call", window="30m"}',
@@ -145,7 +139,7 @@ class Scenario:
             lambda: (
                 "\n".join(
                     f"{g['name']}/{r['name']}: {r.get('lastError')}"
-                    for g in http_json(f"{self.prom}/api/v1/rules")["data"]["groups"]
+                    for g in self.prometheus.rule_groups()
                     for r in g["rules"]
                     if r.get("health") != "ok"
                 )
@@ -156,21 +150,21 @@ class Scenario:
             "Prometheus targets",
             lambda: "\n".join(
                 f"{t['scrapeUrl']} {t['health']} {t.get('lastError')}"
-                for t in http_json(f"{self.prom}/api/v1/targets")["data"]["activeTargets"]
+                for t in self.prometheus.targets()
             ),
         )
         section("worker log (tail)", lambda: self.worker.log_tail(30))
         return "\n".join(parts)
 
     def wait(self, what: str, check: Callable[[], Any], timeout: float) -> Any:
-        return wait_for(what, check, timeout, self.diagnostics)
+        return poll(what, check, timeout, interval=0.5, diagnostics=self.diagnostics)
 
 
 def _suppressed(run: Scenario, alertname: str) -> list[dict[str, Any]]:
     """The sales alert `alertname` as Alertmanager holds it, if inhibited by another."""
     return [
         x
-        for x in am_alerts(run.am)
+        for x in alertmanager_alerts(run.am)
         if x["labels"].get("alertname") == alertname
         and x["labels"].get("queue") == SALES
         and x["status"]["state"] == "suppressed"
@@ -366,7 +360,7 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
     # The other sales tickets resolved while muted: they never reached /ticket.
     assert _sales_tickets(run) == {(OLDEST, "firing"), (OLDEST, "resolved")}, run.sink.describe()
     # Nothing, ever, for care: no alert (not even pending) and no notification.
-    never_care = prom_query(run.prom, f'count_over_time(ALERTS{{queue="{CARE}"}}[15m])')
+    never_care = run.prometheus.query(f'count_over_time(ALERTS{{queue="{CARE}"}}[15m])')
     assert never_care == [], never_care
     assert [a for _, a in run.sink.alerts() if a["labels"].get("queue") == CARE] == []
     # The Watchdog fires from the first evaluation, usually before Prometheus has discovered
@@ -376,8 +370,8 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
         lambda: run.sink.find("/watchdog", "Watchdog", "firing"),
         timeout=90,
     )
-    fired = prom_query(
-        run.prom, f'count_over_time(ALERTS{{alertstate="firing", queue="{SALES}"}}[15m])'
+    fired = run.prometheus.query(
+        f'count_over_time(ALERTS{{alertstate="firing", queue="{SALES}"}}[15m])'
     )
     print("alerts that fired for sales:", sorted({r["metric"]["alertname"] for r in fired}))
     print("notifications received:\n" + run.sink.describe())
@@ -415,7 +409,7 @@ def _check_dashboards(run: Scenario) -> None:
         for title, expr in panel_queries(DASHBOARDS / board, variables):
             total += 1
             where = f"{board} {variables} / {title}: {expr}"
-            result = prom_query(run.prom, expr)
+            result = run.prometheus.query(expr)
             if result:
                 if all(math.isnan(float(r["value"][1])) for r in result):
                     nan.append(where)

@@ -1,11 +1,40 @@
-"""Polling helpers: integration tests wait for eventually-consistent numbers, never sleep."""
+"""Waiting and reading numbers: integration tests wait for eventually-consistent numbers
+(:func:`poll`, :func:`wait_until_equal`), never sleep a fixed time, and read /metrics
+samples (:func:`sample`, :func:`value`, :func:`total`, :func:`combined`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from tests.support.worker import Sample, Worker
+
+T = TypeVar("T")
+
+
+def poll(
+    what: str,
+    check: Callable[[], T | None],
+    timeout: float,
+    interval: float = 0.2,
+    diagnostics: Callable[[], str] | None = None,
+) -> T:
+    """Poll until ``check`` returns something truthy; its value. Never a fixed sleep. At
+    the deadline, fail naming ``what``, the last error and ``diagnostics()``."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while True:
+        try:
+            if result := check():
+                return result
+        except (OSError, ValueError, KeyError) as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            problem = f" ({last!r})" if last else ""
+            more = f"\n{diagnostics()}" if diagnostics else ""
+            raise AssertionError(f"{what}: not within {timeout:.0f}s{problem}{more}")
+        time.sleep(interval)
 
 
 def sample(name: str, **labels: str) -> Sample:
@@ -45,3 +74,17 @@ def wait_until_equal(
             )
             raise AssertionError(f"{len(diffs)} samples differ after {timeout}s:\n{lines}")
         time.sleep(0.5)
+
+
+def value(samples: Mapping[Any, float], name: str, **labels: str) -> float:
+    want = tuple(sorted(labels.items()))
+    return sum(v for (n, ls), v in samples.items() if n == name and (not labels or ls == want))
+
+
+def total(samples: Mapping[Any, float], name: str) -> float:
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def per_queue_counters(samples: Mapping[Sample, float]) -> dict[Sample, float]:
+    """The per-queue cumulative counters: what a count that slipped through would change."""
+    return {k: v for k, v in samples.items() if k[0].endswith("_total") and "queue" in dict(k[1])}

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.support.expect import sample
+from tests.support.topology import topic_settings
 from tests.support.worker import Sample
 
 DATA = Path(__file__).resolve().parents[1] / "integration" / "data"
@@ -268,3 +269,16 @@ EVERYTHING = {
     "CCMON_EXPORT_RATIOS": "true",
     "CCMON_EXPORT_DETAIL": "true",
 }
+# A worker counted against the reference: the stream clock, the golden queues, no expiry
+# during the test, and every window and family (the recount checks every number).
+GOLDEN_SETTINGS = {
+    "CCMON_CLOCK": "stream",
+    "CCMON_QUEUE_CONFIG": str(DATA / "golden-queues.yaml"),
+    "CCMON_TICK_INTERVAL_SECONDS": "3600",
+    **EVERYTHING,
+}
+
+
+def golden_env(topics: dict[str, str], app_id: str, **extra: str) -> dict[str, str]:
+    """A worker on these source topics, counted against the reference (GOLDEN_SETTINGS)."""
+    return topic_settings(topics, f"{app_id}.dlq") | GOLDEN_SETTINGS | extra

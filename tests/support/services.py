@@ -2,24 +2,29 @@
 
 Started on demand by deploy.local.stack (free ports on 127.0.0.1, throw-away data) and
 stopped by `Services.close()`. CCMON_TEST_KAFKA (host:port) and CCMON_TEST_REDIS (a redis://
-URL) point the suite at servers that are already running instead.
+URL) point the suite at servers that are already running instead. :class:`OwnService` is a
+Kafka or Redis of one test's own, to stop, restart and break (the fault suite): the
+session's services are shared by every other test and never touched.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
 
 from deploy.local import stack
+from tests.support.expect import poll
 from tests.support.paths import ROOT
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "ROOT",
     "AlertmanagerServer",
     "KafkaServer",
+    "OwnService",
     "PrometheusServer",
     "RedisClusterServer",
     "RedisServer",
@@ -213,3 +219,53 @@ class Services:
             raise ServiceUnavailable(f"{service} did not start: {exc}") from exc
         self._running.append((service, directory))
         return env
+
+
+@dataclass
+class OwnService:
+    """One Kafka or Redis in ``directory``, started by deploy.local.stack like the
+    session's, that a test may stop and start again on the same port."""
+
+    service: str
+    directory: Path
+    config: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self, keep_data: bool = False) -> float:
+        """Start (with ``keep_data``: again, on its data dir and port); seconds it took."""
+        began = time.monotonic()
+        self.env = stack.start(
+            self.service, self.directory, self.config, die_with_parent=True, keep_data=keep_data
+        )
+        return time.monotonic() - began
+
+    def stop(self) -> str:
+        return stack.stop(self.service, self.directory)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash does: nothing is flushed or saved on the way out."""
+        pid = int(self.env[f"{self.service.upper()}_PID"])
+        os.kill(pid, signal.SIGKILL)
+        poll(f"{self.service} {pid} gone", lambda: _dead(pid), 10, 0.05)
+        stack.stop(self.service, self.directory)  # forgets the pid file
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["KAFKA_BOOTSTRAP"]
+
+    @property
+    def url(self) -> str:
+        return self.env["REDIS_URL"]
+
+    @property
+    def log(self) -> Path:
+        return Path(self.env["KAFKA_LOG"])
+
+
+def _dead(pid: int) -> bool:
+    """Gone, or a zombie (a child of ours that nobody reaped yet: it holds no port)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")

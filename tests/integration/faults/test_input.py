@@ -16,24 +16,15 @@ import orjson
 import pytest
 
 from ccmon.streams.contract.events import REASONS
-from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import (
-    PERSONAL,
-    Producer,
-    Record,
-    Watch,
-    WatchedWorker,
-    as_records,
-    lifecycles,
-    poll,
-    source_topics,
-    total,
-    worker_env,
-)
-from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import consume_all, create_topics
+from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Outgoing as Record
+from tests.support.kafka_io import Producer, consume_all, create_topics
+from tests.support.personal import PERSONAL, Watch, WatchedWorker
 from tests.support.poison import payloads
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +53,7 @@ def test_ten_thousand_poison_payloads_dead_lettered_valid_events_counted_exactly
 ) -> None:
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name)
+    env = golden_env(topics, unique_name)
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     pid = worker.pid
     now = time.time()
@@ -120,7 +111,7 @@ def test_a_hundred_thousand_queue_names_stay_within_the_cap_and_bounded_memory(
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
     config = tmp_path / "queues.yaml"
     config.write_text(f"limits: {{max_queues: {QUEUE_CAP}}}\nqueues: {{vip: {{}}}}\n")
-    env = worker_env(topics, unique_name, CCMON_QUEUE_CONFIG=str(config))
+    env = golden_env(topics, unique_name, CCMON_QUEUE_CONFIG=str(config))
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     now_ms = int(time.time() * 1000)
 

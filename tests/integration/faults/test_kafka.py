@@ -15,26 +15,14 @@ import faust
 import pytest
 
 from deploy.local.stack_services import kafka_libs
-from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import (
-    OwnService,
-    Producer,
-    Prometheus,
-    Watch,
-    WatchedWorker,
-    as_records,
-    fast_rules,
-    lifecycles,
-    poll,
-    prometheus_config,
-    read_back,
-    source_topics,
-    total,
-    worker_env,
-)
-from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import consume_all, create_topics
-from tests.support.services import PrometheusServer, RedisServer
+from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Producer, consume_all, create_topics, read_back
+from tests.support.personal import Watch, WatchedWorker
+from tests.support.prometheus import Prometheus, fast_rules, prometheus_config
+from tests.support.services import OwnService, PrometheusServer, RedisServer
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +45,7 @@ def test_broker_restart_mid_stream_loses_nothing_and_needs_no_worker_restart(
     broker = own("kafka")
     topics = source_topics(unique_name)
     create_topics(broker.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name)
+    env = golden_env(topics, unique_name)
     worker = watch.worker(broker.bootstrap, redis_server.url, env).start()
     pid = worker.pid
     end = time.time()
@@ -154,13 +142,13 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
     kafka = own("kafka")  # a quota left behind by a failed test must not slow others
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name, CCMON_PRODUCE_TIMEOUT_SECONDS="2")
+    env = golden_env(topics, unique_name, CCMON_PRODUCE_TIMEOUT_SECONDS="2")
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     rules = fast_rules(
         tmp_path / "rules", {LAG_ALERT: "5s"}, pipeline={"consumer_lag_limit": LAG_LIMIT}
     )
     prometheus = Prometheus(
-        prometheus_factory(prometheus_config(tmp_path, [worker.url[7:]], rules)).url
+        prometheus_factory(prometheus_config(tmp_path, [worker.url[7:]], rules, interval="1s")).url
     )
     end = time.time()
     before = lifecycles(seed=41, contacts=600, end=end - 120, span=10 * 60, prefix="u")
@@ -182,7 +170,7 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
         )
 
     poll(f"lag above {LAG_LIMIT}", lambda: lag() > LAG_LIMIT, 30)
-    poll(f"{LAG_ALERT} firing", lambda: prometheus.alerts(LAG_ALERT), 60)
+    poll(f"{LAG_ALERT} firing", lambda: prometheus.firing(LAG_ALERT), 60)
     fired = time.monotonic() - stuck_at
     got = worker.samples()
     assert total(got, "ccmon_kafka_send_retries_total") > 0

@@ -13,28 +13,14 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import (
-    Item,
-    OwnService,
-    Producer,
-    Prometheus,
-    Watch,
-    WatchedWorker,
-    as_records,
-    fast_rules,
-    lifecycles,
-    per_queue_counters,
-    poll,
-    prometheus_config,
-    read_back,
-    source_topics,
-    total,
-    worker_env,
-)
-from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import create_topics
-from tests.support.services import KafkaServer, PrometheusServer
+from tests.support.expect import per_queue_counters, poll, sample, total, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Item, Producer, create_topics, read_back
+from tests.support.personal import Watch, WatchedWorker
+from tests.support.prometheus import Prometheus, fast_rules, prometheus_config
+from tests.support.services import KafkaServer, OwnService, PrometheusServer
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -64,10 +50,10 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
     store = own("redis", config)
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    worker = watch.worker(kafka.bootstrap, store.url, worker_env(topics, unique_name)).start()
+    worker = watch.worker(kafka.bootstrap, store.url, golden_env(topics, unique_name)).start()
     rules = fast_rules(tmp_path / "rules", {ALERT: "5s"})
     prometheus = Prometheus(
-        prometheus_factory(prometheus_config(tmp_path, [worker.url[7:]], rules)).url
+        prometheus_factory(prometheus_config(tmp_path, [worker.url[7:]], rules, interval="1s")).url
     )
     end = time.time()
     before = lifecycles(seed=21, contacts=1500, end=end - 120, span=20 * 60, prefix="r")
@@ -92,13 +78,13 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
         # Nothing is counted while the guard is unreachable: the counters stay frozen.
         assert per_queue_counters(worker.samples()) == counted
         checks += 1
-        if fired is None and prometheus.alerts(ALERT):
+        if fired is None and prometheus.firing(ALERT):
             fired = time.monotonic() - stopped_at
         time.sleep(1)
     if fired is None:
-        poll(f"{ALERT} firing", lambda: prometheus.alerts(ALERT), 30)
+        poll(f"{ALERT} firing", lambda: prometheus.firing(ALERT), 30)
         fired = time.monotonic() - stopped_at
-    (alert,) = prometheus.alerts(ALERT)
+    (alert,) = prometheus.firing(ALERT)
     assert alert["labels"]["instance"] == worker.url[7:]
     assert per_queue_counters(worker.samples()) == counted
 
@@ -111,7 +97,7 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
     got = worker.samples()
     assert got[sample("ccmon_redis_up")] == 1
     assert (worker.health() or {})["status"] == "ok"
-    poll(f"{ALERT} resolved", lambda: not prometheus.alerts(ALERT), 30)
+    poll(f"{ALERT} resolved", lambda: not prometheus.firing(ALERT), 30)
     worker.check_alive()
     assert worker.pid == pid, "the worker was restarted"
     log = worker.log_path.read_text()
@@ -152,7 +138,7 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
     # Ticks every second: a quiet partition learns of the loss within one (its meta).
-    env = worker_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     worker = watch.worker(kafka.bootstrap, store.url, env).start()
     end = time.time()
     before = lifecycles(seed=31, contacts=1200, end=end - 120, span=10 * 60, prefix="p")

@@ -14,22 +14,13 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.expect import combined, wait_until_equal
-from tests.support.faults import (
-    Item,
-    OwnService,
-    Producer,
-    Watch,
-    as_records,
-    lifecycles,
-    poll,
-    source_topics,
-    total,
-    worker_env,
-)
-from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import create_topics, uncommitted
-from tests.support.services import KafkaServer
+from tests.support.expect import combined, poll, total, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Item, Producer, create_topics, uncommitted
+from tests.support.personal import Watch
+from tests.support.services import KafkaServer, OwnService
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 from tests.support.worker import Sample
 
 pytestmark = pytest.mark.integration
@@ -68,7 +59,7 @@ def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
     client = redis.Redis.from_url(store.url)
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name)
+    env = golden_env(topics, unique_name)
     worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
     items = lifecycles(seed=41, contacts=2400, end=time.time(), span=20 * 60, prefix="a")
     half = len(items) // 2
@@ -113,7 +104,7 @@ def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
     client = redis.Redis.from_url(store.url)
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     first = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
     items = lifecycles(seed=42, contacts=2600, end=time.time(), span=20 * 60, prefix="b")
     half = len(items) // 2

@@ -16,10 +16,12 @@ import orjson
 import pytest
 
 from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import Watch, source_topics, worker_env
+from tests.support.golden import golden_env
 from tests.support.kafka_io import create_topics, produce
 from tests.support.netfault import ReplyDropper
+from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +95,7 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     # has its reply lost; counting and the expiry timer both write.
     proxy = ReplyDropper(host, int(port), b'"ttl":', every=5).start()
     try:
-        env = worker_env(
+        env = golden_env(
             topics,
             unique_name,
             CCMON_QUEUE_CONFIG=str(queues),

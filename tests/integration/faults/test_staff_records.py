@@ -13,10 +13,12 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import OwnService, Watch, poll, source_topics, total, worker_env
+from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.golden import golden_env
 from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
+from tests.support.personal import Watch
+from tests.support.services import KafkaServer, OwnService, RedisServer
+from tests.support.topology import source_topics
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +76,7 @@ def _topics(unique_name: str) -> dict[str, str]:
 
 
 def _env(topics: dict[str, str], unique_name: str, **extra: str) -> dict[str, str]:
-    return worker_env(topics, unique_name, CCMON_TOPIC_AGENTS=topics["agent"], **extra)
+    return golden_env(topics, unique_name, CCMON_TOPIC_AGENTS=topics["agent"], **extra)
 
 
 def test_staff_records_of_agents_in_200_long_named_queues_fit_kafka_requests(

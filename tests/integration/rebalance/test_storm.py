@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 
 from tests.support.expect import combined, wait_until_equal
-from tests.support.golden import EVERYTHING, expected_samples_of, recount_events
+from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import create_topics, produce
-from tests.support.paths import ROOT
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
 from tests.support.worker import Sample, Worker
 
 QUEUES = ("sales", "billing", "care")
@@ -83,20 +83,9 @@ def source_records(topics: dict[str, str], end: float) -> list[tuple[str, bytes,
 def test_rebalance_storm_leaves_every_number_exact(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = {
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
-        "CCMON_CLOCK": "stream",
-        **EVERYTHING,
-        "CCMON_PARTITIONS": "6",
-        "CCMON_QUEUE_CONFIG": str(ROOT / "tests" / "integration" / "data" / "golden-queues.yaml"),
-        "CCMON_TICK_INTERVAL_SECONDS": "3600",
-        "CCMON_SESSION_TIMEOUT_SECONDS": "6",
-    }
+    env = golden_env(topics, unique_name, CCMON_PARTITIONS="6", CCMON_SESSION_TIMEOUT_SECONDS="6")
     records = source_records(topics, end=time.time())
     chunks = [records[i::9] for i in range(9)]  # each chunk spans the whole time range
     running: dict[str, Worker] = {}

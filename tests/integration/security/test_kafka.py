@@ -15,11 +15,13 @@ import pytest
 from tests.support import certs
 from tests.support.cli import refused_worker
 from tests.support.expect import wait_until_equal
-from tests.support.faults import OwnService, Producer, Watch, as_records, lifecycles, source_topics
-from tests.support.faults import worker_env as base_env
 from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import create_topics
-from tests.support.services import RedisServer
+from tests.support.golden import golden_env as base_env
+from tests.support.kafka_io import Producer, create_topics
+from tests.support.personal import Watch
+from tests.support.services import OwnService, RedisServer
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 

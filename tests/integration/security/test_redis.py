@@ -17,21 +17,13 @@ import redis
 
 from ccmon.agents.devkit.procs import free_port
 from tests.support import certs
-from tests.support.expect import sample, wait_until_equal
-from tests.support.faults import (
-    OwnService,
-    Producer,
-    Watch,
-    as_records,
-    lifecycles,
-    per_queue_counters,
-    poll,
-    source_topics,
-    worker_env,
-)
-from tests.support.golden import expected_samples_of, recount_events
-from tests.support.kafka_io import create_topics
-from tests.support.services import KafkaServer
+from tests.support.expect import per_queue_counters, poll, sample, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Producer, create_topics
+from tests.support.personal import Watch
+from tests.support.services import KafkaServer, OwnService
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +74,7 @@ def test_worker_on_redis_tls_as_an_acl_user_counts_exactly(
         redis.Redis.from_url(anonymous).ping()
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = worker_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     worker = watch.worker(kafka.bootstrap, url, env).start()
     events = lifecycles(seed=61, contacts=300, end=time.time(), span=10 * 60, prefix="a")
     Producer(kafka.bootstrap, as_records(topics, events)).send_all()
@@ -109,7 +101,7 @@ def test_a_wrong_redis_password_is_reported_and_nothing_counted(
     own("redis", _config(tmp_path, made, unique_name, tls_port))
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = worker_env(topics, unique_name)
+    env = golden_env(topics, unique_name)
     wrong = _url(made, tls_port, password="not-the-password")
     # It joins its group but owns no partition: none can be loaded without Redis.
     worker = watch.worker(kafka.bootstrap, wrong, env).start(wait_assigned=False)

@@ -10,17 +10,12 @@ import urllib.request
 
 import pytest
 
-from tests.support.faults import (
-    PERSONAL,
-    Producer,
-    Watch,
-    as_records,
-    lifecycles,
-    source_topics,
-    worker_env,
-)
-from tests.support.kafka_io import create_topics
+from tests.support.golden import golden_env
+from tests.support.kafka_io import Producer, create_topics
+from tests.support.personal import PERSONAL, Watch
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +52,7 @@ def test_the_web_port_serves_metrics_and_healthz_only(
 ) -> None:
     topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=1)
-    worker = watch.worker(kafka.bootstrap, redis_server.url, worker_env(topics, unique_name))
+    worker = watch.worker(kafka.bootstrap, redis_server.url, golden_env(topics, unique_name))
     worker.start()
     events = lifecycles(seed=71, contacts=20, end=time.time(), span=600, prefix="w")
     Producer(kafka.bootstrap, as_records(topics, events)).send_all()

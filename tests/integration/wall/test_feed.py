@@ -18,9 +18,10 @@ import redis
 
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.streams.store import livemodel
-from tests.support.expect import sample, wait_until_equal
+from tests.support.expect import poll, sample, wait_until_equal
 from tests.support.kafka_io import create_topics, produce
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import source_topics, topic_settings
 from tests.support.wall import designed_state, secrets_in
 from tests.support.worker import Worker
 
@@ -52,26 +53,13 @@ def sse_messages(wall: WallProcess, count: int, query: str = "") -> list[tuple[f
     return out
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
-        time.sleep(0.1)
-
-
 def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    topics = source_topics(unique_name)
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
     env = {
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq",
+        **topic_settings(topics, f"{unique_name}.dlq"),
         "CCMON_SNAPSHOT_TTL_SECONDS": str(TTL),
     }
     worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
@@ -106,7 +94,7 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
                 return None
             return {"state": got, "docs": docs}
 
-        both = wait_for(consistent, 10, "a state whose tiles match the Redis documents")
+        both = poll("a state whose tiles match the Redis documents", consistent, 10, interval=0.1)
         tiles = {t["id"]: t for t in both["state"]["tiles"]}
         for tid, doc in both["docs"].items():
             m = tiles[tid]["metrics"]
@@ -148,15 +136,21 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
         last_published = max(t["published_at"] for t in state(wall)["tiles"])
         worker.stop()
         stopped = time.monotonic()
-        delayed = wait_for(
+        delayed = poll(
+            "every tile delayed",
             lambda: (s := state(wall))["tiles"] and not any(t["live"] for t in s["tiles"]) and s,
             TTL + 3,
-            "every tile delayed",
+            interval=0.1,
         )
         assert time.monotonic() - stopped <= TTL + 2
         assert {t["id"] for t in delayed["tiles"]} == set(tiles), "queues stay on the screen"
         assert all(t["published_at"] <= last_published + 1.5 for t in delayed["tiles"])
-        wait_for(lambda: not client.keys(f"{unique_name}:live:*"), TTL + 2, "the documents expired")
+        poll(
+            "the documents expired",
+            lambda: not client.keys(f"{unique_name}:live:*"),
+            TTL + 2,
+            interval=0.1,
+        )
         index = client.zrange(livemodel.index_key(unique_name), 0, -1)
         assert len(index) == 5, "the index remembers the queues for the delayed tiles"
 
@@ -164,10 +158,11 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
         worker = Worker(
             kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
         ).start(all_partitions=True)
-        back = wait_for(
+        back = poll(
+            "every tile live again",
             lambda: (s := state(wall))["tiles"] and all(t["live"] for t in s["tiles"]) and s,
             60,
-            "every tile live again",
+            interval=0.1,
         )
         again = {t["id"]: t for t in back["tiles"]}
         for (c, q), n in offered.items():

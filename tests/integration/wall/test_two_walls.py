@@ -19,10 +19,10 @@ from urllib.request import urlopen
 from alerts.dashboards import iter_panels
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.agents.wall.tiles import CONTACT_PRIORITY, SEVERITY, TICKET_PRIORITY
-from tests.support.faults import prometheus_config
 from tests.support.grafana import instant, panel_values
 from tests.support.kafka_io import create_topics, produce
 from tests.support.paths import ROOT
+from tests.support.prometheus import prometheus_config
 from tests.support.services import KafkaServer, PrometheusServer, RedisServer
 from tests.support.wall import Events
 from tests.support.worker import Worker
@@ -135,7 +135,7 @@ def test_both_walls_give_every_tile_the_same_state(
     wall = WallProcess(redis_server.url, unique_name, tmp_path).start()
     try:
         prometheus: PrometheusServer = prometheus_factory(
-            prometheus_config(tmp_path, [worker.url[7:]], RULES)
+            prometheus_config(tmp_path, [worker.url[7:]], RULES, interval="1s")
         )
         produce(kafka.bootstrap, contact_centre(topics, unique_name).records)
         # Both walls have the whole state: Prometheus has recorded the last 30-minute ratio

@@ -1,0 +1,71 @@
+"""Contact-centre traffic for the fault and security suite: whole lifecycles over the
+golden queues whose contact and agent ids all carry the personal-data marker
+(:mod:`tests.support.personal`), and their Kafka records keyed by contact, as ACDs key them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from tests.support.kafka_io import Item, Outgoing
+from tests.support.personal import PERSONAL
+
+QUEUES = ("sales", "billing", "care")  # the queues of golden-queues.yaml
+
+
+def lifecycles(
+    seed: int, contacts: int, end: float, span: float, prefix: str, start: int = 0
+) -> list[Item]:
+    """Whole contacts (offered, answered or abandoned with the wait given, ended; tickets
+    created and resolved; a few blocked, a few still waiting) over ``span`` seconds before
+    ``end``, in time order. Event ids start with ``prefix``; no count depends on which
+    worker saw an offer, and every contact and agent id carries the personal-data marker."""
+    rng = random.Random(seed)
+    timed: list[tuple[float, str, dict[str, Any]]] = []
+
+    def add(channel: str, base: dict[str, Any], kind: str, at: float, **extra: Any) -> None:
+        at = min(at, end)  # never ahead of the wall clock (that is rejected)
+        body = {**base, "event_id": f"{base['event_id']}-{kind}", "type": kind}
+        timed.append((at, channel, {**body, "occurred_at": int(at * 1000), **extra}))
+
+    for n in range(start, start + contacts):
+        channel = rng.choice(("call", "call", "chat", "ticket"))
+        t = end - span + rng.random() * (span - 60)
+        base = {
+            "event_id": f"{prefix}{n}",
+            "queue": rng.choice(QUEUES),
+            "contact_id": PERSONAL.contact(f"{prefix}{n}"),
+        }
+        agent = PERSONAL.agent(rng.randrange(40))
+        if channel == "ticket":
+            add(channel, base, "created", t)
+            if rng.random() < 0.7:
+                add(channel, base, "resolved", t + rng.uniform(5, 50), agent_id=agent)
+            continue
+        roll = rng.random()
+        if roll < 0.04:
+            add(channel, base, "blocked", t, reason=rng.choice(("trunks_busy", "queue_full")))
+            continue
+        add(channel, base, "offered", t, agent_id="")
+        if roll > 0.97:
+            continue  # still waiting
+        wait = round(rng.expovariate(1 / 25), 3)
+        if roll < 0.15:
+            add(channel, base, "abandoned", t + wait, wait_seconds=wait)
+            continue
+        add(channel, base, "answered", t + wait, wait_seconds=wait, agent_id=agent)
+        talk = round(rng.uniform(30, 300), 3)
+        add(channel, base, "ended", t + wait + 20, talk_seconds=talk, agent_id=agent)
+    timed.sort(key=lambda x: x[0])
+    return [(channel, body) for _, channel, body in timed]
+
+
+def as_records(topics: dict[str, str], items: Iterable[Item]) -> list[Outgoing]:
+    """Keyed by contact, as ACDs do: a contact's events stay in order on one partition."""
+    return [
+        (topics[channel], str(body["contact_id"]).encode(), orjson.dumps(body))
+        for channel, body in items
+    ]
