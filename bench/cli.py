@@ -21,9 +21,10 @@ import psutil
 
 from bench import baselines, costs, freshness, profile, report, restart, wall
 from bench.events import TOPICS, build_dataset, queue_names
-from bench.kafka import create_topics, preload
+from bench.kafka import preload
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, DrainResult, run_ccmon
+from tests.support.kafka_io import ensure_topics
 
 PHASES = ("ccmon", "freshness", "naive", "quix", "restart", "costs", "wall")
 QUICK_EVENTS, QUICK_QUEUES, QUICK_FRESH_SECONDS = 6_000, 150, 10.0
@@ -185,6 +186,18 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
     run_id = uuid.uuid4().hex[:6]
     workdir = services.directory / "work"
     workdir.mkdir(parents=True, exist_ok=True)
+
+    def steady(rate: float) -> freshness.FreshConfig:
+        return freshness.FreshConfig(
+            rate,
+            args.fresh_seconds,
+            args.fresh_queues,
+            args.partitions[0],
+            args.tree,
+            run_id,
+            workdir,
+        )
+
     if args.commit:
         result["source"] = export_commit(args.commit, services.directory / "source")
         args.tree = Path(result["source"]["tree"])
@@ -195,7 +208,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
 
     log(f"generating {n:,} events over {args.queues} queues x 3 channels")
     dataset = build_dataset(n, queue_names(args.queues), run_id, time.time() - 60, SPAN_SECONDS)
-    await create_topics(services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
+    await ensure_topics(services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
     seconds = await preload(services.kafka, dataset.records, log)
     result["preload"] = {"events": n, "seconds": seconds, "rate": n / seconds}
     log(f"preloaded {n:,} events in {seconds:.1f}s ({n / seconds:,.0f} ev/s)")
@@ -217,16 +230,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
     if "freshness" not in skip:
         result["freshness"] = []
         for rate in args.rate:
-            fresh = freshness.FreshConfig(
-                rate,
-                args.fresh_seconds,
-                args.fresh_queues,
-                args.partitions[0],
-                args.tree,
-                run_id,
-                workdir,
-            )
-            result["freshness"].append(asdict(await freshness.run(services, fresh, log)))
+            result["freshness"].append(asdict(await freshness.run(services, steady(rate), log)))
     if "restart" not in skip:
         restart_cfg = restart.RestartConfig(
             n,
@@ -239,16 +243,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
         )
         result["restart"] = await restart.run(services, restart_cfg, log)
     if "wall" not in skip:
-        wall_cfg = wall.WallConfig(
-            args.wall_rate,
-            args.fresh_seconds,
-            args.fresh_queues,
-            args.partitions[0],
-            args.tree,
-            run_id,
-            workdir,
-        )
-        result["wall"] = asdict(await wall.run(services, wall_cfg, log))
+        result["wall"] = asdict(await wall.run(services, steady(args.wall_rate), log))
     if "costs" not in skip:
         first = drains[0] if drains and drains[0].system.startswith("ccmon") else None
         cpu_ms = float(first.extra.get("cpu_ms_per_event", 0.0)) if first else 0.0

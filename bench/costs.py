@@ -14,7 +14,7 @@ import orjson
 from redis.asyncio import Redis
 
 from bench.events import TOPICS, Record
-from bench.kafka import create_topics, producer
+from bench.kafka import producer
 from bench.services import Services
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
@@ -27,6 +27,7 @@ from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.config import QueueConfig
 from ccmon.streams.contract.events import Event, validate
 from ccmon.streams.settings import Settings
+from tests.support.kafka_io import ensure_topics
 
 Log = Callable[[str], None]
 CHANNEL_OF = {topic: channel for channel, topic in TOPICS.items()}
@@ -122,7 +123,7 @@ async def measure_produce(bootstrap: str, records: Sequence[Record]) -> float:
     """aiokafka ``send`` (batched, acks=all, waited for at the end) per record: the floor
     of one repartition or changelog write."""
     topic = "bench-costs-produce"
-    await create_topics(bootstrap, [topic], 1)
+    await ensure_topics(bootstrap, [topic], 1)
     prod = producer(bootstrap, linger_ms=5)
     await prod.start()
     try:

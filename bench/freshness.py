@@ -29,11 +29,14 @@ import orjson
 import psutil
 
 from bench.events import CHANNELS, Generator, queue_names, rfc3339
-from bench.kafka import create_topics, producer
+from bench.kafka import producer
 from bench.load import ForeignLoad
+from bench.report import percentile_ms
 from bench.services import Services
 from bench.stages import stage_latencies
 from bench.worker import MB, RssSampler, Worker, parse_metrics, queue_sums, total
+from tests.support.kafka_io import Outgoing, ensure_topics, send_paced
+from tests.support.topology import source_topics, topic_settings
 
 Log = Callable[[str], None]
 Polls = list[tuple[float, dict[tuple[str, str], float]]]
@@ -46,6 +49,8 @@ SETTLE_SECONDS = 30.0  # after the last event: give up when the counts stop movi
 
 @dataclass
 class FreshConfig:
+    """A steady rate for a while: the freshness phase's and the wall phase's."""
+
     rate: float
     seconds: float
     queues: int
@@ -56,7 +61,9 @@ class FreshConfig:
 
 
 @dataclass
-class FreshnessResult:
+class Latencies:
+    """Produce -> visible per event, what the freshness and the wall phases report."""
+
     rate: float
     seconds: float
     channel_queues: int
@@ -67,6 +74,11 @@ class FreshnessResult:
     p90_ms: float = 0.0
     p99_ms: float = 0.0
     max_ms: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FreshnessResult(Latencies):
     p50_lower_ms: float = 0.0  # same events, previous poll: the resolution of the method
     p99_lower_ms: float = 0.0
     p50_first_half_ms: float = 0.0  # growing from first to second half: rate above capacity
@@ -79,7 +91,6 @@ class FreshnessResult:
     commit_mean_ms: float = 0.0  # the worker's own ccmon_faust_commit_seconds
     commits: int = 0
     stages: dict[str, Any] = field(default_factory=dict)  # bench.stages, from Kafka
-    problems: list[str] = field(default_factory=list)
 
 
 class Poller(threading.Thread):
@@ -131,11 +142,6 @@ def latencies(
     return out, unseen
 
 
-def _ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
-
-
 async def _produce(
     bootstrap: str,
     topics: dict[str, str],
@@ -143,24 +149,26 @@ async def _produce(
     rate: float,
     log: Log,
 ) -> tuple[Produced, float, float]:
+    """Each event stamped with its send time, as a live source would send it."""
     prod = producer(bootstrap, linger_ms=0)
     await prod.start()
     produced: Produced = {}
-    began = time.perf_counter()
-    last_log = began
+    last_log = time.perf_counter()
+
+    def record(i: int) -> Outgoing:
+        nonlocal last_log
+        channel, event = events[i]
+        event["occurred_at"] = rfc3339(time.time())
+        queue = str(event["queue"])
+        stamp = time.perf_counter()
+        produced.setdefault((channel, queue), []).append(stamp)
+        if stamp - last_log >= 5:
+            last_log = stamp
+            log(f"freshness {rate:.0f} ev/s: produced {i + 1:,}/{len(events):,}")
+        return topics[channel], queue.encode(), orjson.dumps(event)
+
     try:
-        for i, (channel, event) in enumerate(events):
-            if (wait := began + i / rate - time.perf_counter()) > 0:
-                await asyncio.sleep(wait)
-            event["occurred_at"] = rfc3339(time.time())
-            queue = str(event["queue"])
-            stamp = time.perf_counter()
-            await prod.send(topics[channel], value=orjson.dumps(event), key=queue.encode())
-            produced.setdefault((channel, queue), []).append(stamp)
-            if stamp - last_log >= 5:
-                last_log = stamp
-                log(f"freshness {rate:.0f} ev/s: produced {i + 1:,}/{len(events):,}")
-        ended = time.perf_counter()
+        _, began, ended = await send_paced(prod, len(events), rate, record)
         await prod.flush()
     finally:
         await prod.stop()
@@ -172,13 +180,16 @@ def _summarise(result: FreshnessResult, produced: Produced, poller: Poller, sinc
     result.measured = len(rows)
     if rows:
         upper, lower = [r[1] for r in rows], [r[2] for r in rows]
-        result.p50_ms, result.p90_ms = _ms(upper, 0.5), _ms(upper, 0.9)
-        result.p99_ms, result.max_ms = _ms(upper, 0.99), max(upper) * 1000
-        result.p50_lower_ms, result.p99_lower_ms = _ms(lower, 0.5), _ms(lower, 0.99)
+        result.p50_ms, result.p90_ms = percentile_ms(upper, 0.5), percentile_ms(upper, 0.9)
+        result.p99_ms, result.max_ms = percentile_ms(upper, 0.99), max(upper) * 1000
+        result.p50_lower_ms, result.p99_lower_ms = (
+            percentile_ms(lower, 0.5),
+            percentile_ms(lower, 0.99),
+        )
         ordered = [r[1] for r in sorted(rows)]
         half = len(ordered) // 2
-        result.p50_first_half_ms = _ms(ordered[:half], 0.5)
-        result.p50_second_half_ms = _ms(ordered[half:], 0.5)
+        result.p50_first_half_ms = percentile_ms(ordered[:half], 0.5)
+        result.p50_second_half_ms = percentile_ms(ordered[half:], 0.5)
     if poller.scrape_seconds:
         result.scrape_p50_ms = statistics.median(poller.scrape_seconds) * 1000
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(poller.polls)]
@@ -217,18 +228,15 @@ async def run(services: Services, cfg: FreshConfig, log: Log) -> FreshnessResult
     queues = queue_names(cfg.queues, "f")
     result = FreshnessResult(cfg.rate, cfg.seconds, len(queues) * 3)
     tag = f"{cfg.run_id}-fresh{cfg.rate:.0f}"
-    topics = {c: f"bench-{tag}.{c}s" for c in CHANNELS}
-    await create_topics(services.kafka, topics.values(), 3)
+    topics = source_topics(f"bench-{tag}", CHANNELS)
+    await ensure_topics(services.kafka, topics.values(), 3)
     count = int(cfg.rate * cfg.seconds)
     # An hour of simulated lifecycles, replayed at ``rate`` with occurred_at = send time.
     timed = Generator(queues, f"{tag}-", seed=11).events(count, 0.0, 3600.0)
     env = {
         "CCMON_PARTITIONS": str(cfg.partitions),
         "CCMON_CLOCK": "wall",
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"bench-{tag}.dead-letter",
+        **topic_settings(topics, f"bench-{tag}.dead-letter"),
     }
     worker = Worker(services.kafka, services.redis, cfg.workdir, f"bench-{tag}", cfg.tree, env)
     log(f"freshness {cfg.rate:.0f} ev/s for {cfg.seconds:.0f}s: worker starting")

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of ``values``, nearest rank at or above it; 0 when there is none."""
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))]) if ordered else 0.0
+
+
+def percentile_ms(seconds: Sequence[float], q: float) -> float:
+    return 1000 * percentile(seconds, q)
 
 
 def write(path: Path, result: dict[str, Any]) -> None:

@@ -22,10 +22,12 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.events import TOPICS, build_dataset, queue_names
-from bench.kafka import create_topics, preload
+from bench.kafka import preload
 from bench.services import BenchError, Services
 from bench.verify import verify
 from bench.worker import Worker, counted_events, parse_metrics
+from tests.support.kafka_io import ensure_topics
+from tests.support.topology import source_topics, topic_settings
 
 Log = Any
 SPAN_SECONDS = 115 * 60
@@ -50,7 +52,7 @@ async def _counted(redis: Redis, app_id: str, partitions: int) -> int:
 
 
 async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any]:
-    topics = {c: f"bench-restart-{cfg.run_id}.{c}s" for c in TOPICS}
+    topics = source_topics(f"bench-restart-{cfg.run_id}", TOPICS)
     data = build_dataset(
         cfg.events, queue_names(cfg.queues), f"r{cfg.run_id}", time.time() - 60, SPAN_SECONDS
     )
@@ -60,15 +62,13 @@ async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any
     expected.by_topic_type = Counter(
         {(topics[channel_of[t]], kind): n for (t, kind), n in expected.by_topic_type.items()}
     )
-    await create_topics(services.kafka, topics.values(), SOURCE_PARTITIONS)
+    await ensure_topics(services.kafka, topics.values(), SOURCE_PARTITIONS)
     await preload(services.kafka, records, log)
     app_id = f"bench-restart-{cfg.run_id}"
     env = {
         "CCMON_PARTITIONS": str(cfg.partitions),
         "CCMON_CLOCK": "stream",
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
+        **topic_settings(topics, None),
         "CCMON_SESSION_TIMEOUT_SECONDS": "10",
         **({"CCMON_QUEUE_CONFIG": str(cfg.queue_config)} if cfg.queue_config else {}),
     }

@@ -13,40 +13,20 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
+
+from bench.report import percentile
+from tests.support.kafka_io import read_to_end
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` from the beginning to the end offsets seen at the start."""
-    # earliest as well as the seek: the default reset (latest) can win the race with it.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        out: list[ConsumerRecord[bytes, bytes]] = []
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                out.extend(records)
-        return out
-    finally:
-        await consumer.stop()
-
-
-def _ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))]) if ordered else 0.0
+    read = await read_to_end(bootstrap, [topic], within=600.0)
+    return [r for records in read.values() for r in records]
 
 
 def _summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50_ms": _ms(values, 0.5), "p99_ms": _ms(values, 0.99)}
+    return {"n": len(values), "p50_ms": percentile(values, 0.5), "p99_ms": percentile(values, 0.99)}
 
 
 async def stage_latencies(

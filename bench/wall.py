@@ -19,17 +19,21 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bench.events import CHANNELS, Generator, queue_names, rfc3339
-from bench.kafka import create_topics, producer
+from bench.freshness import FreshConfig, Latencies
+from bench.kafka import producer
+from bench.report import percentile_ms
 from bench.services import BenchError, Services
 from bench.worker import Worker, cpu_seconds
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
+from tests.support.kafka_io import Outgoing, ensure_topics, send_paced
+from tests.support.topology import source_topics, topic_settings
 
 Log = Callable[[str], None]
 CHROMIUM = "/usr/bin/chromium"
@@ -64,37 +68,10 @@ OBSERVER = """() => {
 
 
 @dataclass
-class WallConfig:
-    rate: float
-    seconds: float
-    queues: int
-    partitions: int
-    tree: Path
-    run_id: str
-    workdir: Path
-
-
-@dataclass
-class WallResult:
-    rate: float
-    seconds: float
-    channel_queues: int
-    achieved_rate: float = 0.0
-    measured: int = 0
-    unseen: int = 0
-    p50_ms: float = 0.0
-    p90_ms: float = 0.0
-    p99_ms: float = 0.0
-    max_ms: float = 0.0
+class WallResult(Latencies):
     dom_changes: int = 0
     wall_cpu_percent: float = 0.0
     chromium: str = ""
-    problems: list[str] = field(default_factory=list)
-
-
-def _ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
 def latencies(
@@ -125,24 +102,23 @@ async def _produce(
     bootstrap: str, topics: dict[str, str], events: list[tuple[str, dict[str, Any]]],
     rate: float, log: Log,
 ) -> tuple[dict[str, list[float]], float, float]:  # fmt: skip
+    """Each event stamped with its send time; the measured ones' times kept per tile."""
     prod = producer(bootstrap, linger_ms=0)
     await prod.start()
     produced: dict[str, list[float]] = {}
-    began = time.perf_counter()
+
+    def record(i: int) -> Outgoing:
+        channel, event = events[i]
+        event["occurred_at"] = rfc3339(time.time())
+        stamp = time.time()
+        if event["type"] in MEASURED:
+            produced.setdefault(f"{channel}:{event['queue']}", []).append(stamp)
+        if i and i % int(rate * 10) == 0:
+            log(f"wall {rate:.0f} ev/s: produced {i:,}/{len(events):,}")
+        return topics[channel], str(event["queue"]).encode(), orjson.dumps(event)
+
     try:
-        for i, (channel, event) in enumerate(events):
-            if (wait := began + i / rate - time.perf_counter()) > 0:
-                await asyncio.sleep(wait)
-            event["occurred_at"] = rfc3339(time.time())
-            stamp = time.time()
-            await prod.send(
-                topics[channel], value=orjson.dumps(event), key=str(event["queue"]).encode()
-            )
-            if event["type"] in MEASURED:
-                produced.setdefault(f"{channel}:{event['queue']}", []).append(stamp)
-            if i and i % int(rate * 10) == 0:
-                log(f"wall {rate:.0f} ev/s: produced {i:,}/{len(events):,}")
-        ended = time.perf_counter()
+        _, began, ended = await send_paced(prod, len(events), rate, record)
         await prod.flush()
     finally:
         await prod.stop()
@@ -167,7 +143,7 @@ async def _settle(page: Any, produced: dict[str, list[float]]) -> list[tuple[flo
         await asyncio.sleep(0.2)
 
 
-async def run(services: Services, cfg: WallConfig, log: Log) -> WallResult:
+async def run(services: Services, cfg: FreshConfig, log: Log) -> WallResult:
     if not await asyncio.to_thread(Path(CHROMIUM).is_file):
         raise BenchError(f"the wall phase needs Chromium at {CHROMIUM}: run `make deps`")
     from playwright.async_api import async_playwright
@@ -175,16 +151,13 @@ async def run(services: Services, cfg: WallConfig, log: Log) -> WallResult:
     queues = queue_names(cfg.queues, "w")
     result = WallResult(cfg.rate, cfg.seconds, len(queues) * 3)
     tag = f"{cfg.run_id}-wall{cfg.rate:.0f}"
-    topics = {c: f"bench-{tag}.{c}s" for c in CHANNELS}
-    await create_topics(services.kafka, topics.values(), 3)
+    topics = source_topics(f"bench-{tag}", CHANNELS)
+    await ensure_topics(services.kafka, topics.values(), 3)
     timed = Generator(queues, f"{tag}-", seed=13).events(int(cfg.rate * cfg.seconds), 0.0, 3600.0)
     env = {
         "CCMON_PARTITIONS": str(cfg.partitions),
         "CCMON_CLOCK": "wall",
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"bench-{tag}.dead-letter",
+        **topic_settings(topics, f"bench-{tag}.dead-letter"),
     }
     worker = Worker(services.kafka, services.redis, cfg.workdir, f"bench-{tag}", cfg.tree, env)
     wall = WallProcess(
@@ -230,8 +203,8 @@ async def run(services: Services, cfg: WallConfig, log: Log) -> WallResult:
         worker.stop()
     values, result.unseen = latencies(produced, marks, began_epoch + WARMUP_SECONDS)
     result.measured, result.dom_changes = len(values), len(marks)
-    result.p50_ms, result.p90_ms = _ms(values, 0.5), _ms(values, 0.9)
-    result.p99_ms, result.max_ms = _ms(values, 0.99), max(values, default=0.0) * 1000
+    result.p50_ms, result.p90_ms = percentile_ms(values, 0.5), percentile_ms(values, 0.9)
+    result.p99_ms, result.max_ms = percentile_ms(values, 0.99), max(values, default=0.0) * 1000
     if result.unseen:
         result.problems.append(f"{result.unseen} measured events never shown on the page")
     log(

@@ -19,9 +19,7 @@ from pathlib import Path
 import pytest
 
 from ccmon.agents.devkit.simulator import (
-    HandleTime,
     KafkaSink,
-    QueueModel,
     Scenario,
     SimConfig,
     run_fast,
@@ -30,6 +28,7 @@ from ccmon.agents.devkit.simulator import (
 from tests.support.alerting import write_fast_rules
 from tests.support.prometheus import Prometheus
 from tests.support.services import PrometheusServer, Services
+from tests.support.simulation import call_queue
 from tests.support.topology import EVERY_CHANNEL, Topology
 
 pytestmark = pytest.mark.e2e
@@ -66,13 +65,8 @@ class Drill:
         self.thread.join(timeout=30)
 
     async def _run(self) -> None:
-        model = QueueModel(
-            name="sales",
-            channel="call",
-            arrivals_per_hour=1200.0,
-            handle_time=HandleTime(60.0),
-            agents=((0.0, 26),),
-            patience_seconds=120.0,
+        model = call_queue(
+            name="sales", arrivals_per_hour=1200.0, handle=60.0, staff=26, patience_seconds=120.0
         )
         drill = Scenario("agents_leaving", start=DRILL_AT, duration=None, factor=0.4)
         live = SimConfig(queues=(model,), scenarios=(drill,), seed=7)

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import orjson
 
-from ccmon.agents.devkit.simulator import HandleTime, QueueModel, SimConfig, iter_events
+from ccmon.agents.devkit.simulator import SimConfig, iter_events
 from ccmon.agents.domain import erlang
 from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import create_topics, produce
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.simulation import call_queue
 from tests.support.topology import EVERY_CHANNEL, source_topics, topic_settings
 from tests.support.worker import Worker
 
@@ -48,14 +49,7 @@ def test_forecast_on_kafka_follows_the_simulation(
         # counted: a forecast reused from then would be read here. Recomputed every build.
         "CCMON_FORECAST_REFRESH_SECONDS": "0",
     }
-    model = QueueModel(
-        name="erlang-a",
-        channel="call",
-        arrivals_per_hour=400.0,
-        handle_time=HandleTime(180.0),
-        agents=((0.0, 22),),
-        patience_seconds=300.0,
-    )
+    model = call_queue(name="erlang-a", arrivals_per_hour=400.0, staff=22, patience_seconds=300.0)
     start = time.time() - (HOURS + 1) * 3600.0
     events = list(iter_events(SimConfig(queues=(model,), seed=1), start, HOURS * 3600.0))
     worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start(

@@ -34,12 +34,11 @@ def source_topics(name: str, channels: Iterable[str] = CONTACTS) -> dict[str, st
     return {c: f"{name}.{c}s" for c in channels}
 
 
-def topic_settings(topics: Mapping[str, str], dead_letter: str) -> dict[str, str]:
+def topic_settings(topics: Mapping[str, str], dead_letter: str | None) -> dict[str, str]:
     """The ``CCMON_TOPIC_*`` settings of these source topics (channel -> topic) and of the
-    dead-letter topic."""
-    return {TOPIC_SETTINGS[c]: t for c, t in topics.items()} | {
-        "CCMON_TOPIC_DEAD_LETTER": dead_letter
-    }
+    dead-letter topic (``None``: the default one)."""
+    named = {TOPIC_SETTINGS[c]: t for c, t in topics.items()}
+    return named | ({"CCMON_TOPIC_DEAD_LETTER": dead_letter} if dead_letter else {})
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ccmon.agents.devkit.simulator import HandleTime, QueueModel, SimConfig, iter_events
+from ccmon.agents.devkit.simulator import QueueModel, SimConfig, iter_events
 from ccmon.agents.domain import erlang
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects, StateLimits
@@ -27,6 +27,7 @@ from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.readmodel.views import ReadModelBuilder
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.contract.events import Event, validate
+from tests.support.simulation import call_queue
 
 START = 1_714_550_400.0
 T = 20.0
@@ -70,14 +71,7 @@ def mean_predicted(found: list[Any]) -> float:
 
 
 def test_erlang_a_forecast_matches_theory_within_2_points() -> None:
-    model = QueueModel(
-        name="q",
-        channel="call",
-        arrivals_per_hour=400.0,
-        handle_time=HandleTime(180.0),
-        agents=((0.0, 22),),
-        patience_seconds=300.0,
-    )
+    model = call_queue(arrivals_per_hour=400.0, staff=22, patience_seconds=300.0)
     found = forecasts(model, 48.0)
     models = [f.model for f in found]
     assert models.count("erlang_a") > 0.9 * len(found)  # a window without abandons: Erlang C
@@ -90,13 +84,7 @@ def test_erlang_a_forecast_matches_theory_within_2_points() -> None:
 
 
 def test_erlang_c_forecast_at_the_published_point() -> None:
-    model = QueueModel(
-        name="q",
-        channel="call",
-        arrivals_per_hour=200.0,
-        handle_time=HandleTime(180.0),
-        agents=((0.0, 14),),
-    )
+    model = call_queue()
     found = forecasts(model, 48.0)
     assert {f.inputs.staffed for f in found} == {14}
     assert statistics.mean(f.inputs.traffic for f in found) == pytest.approx(10.0, rel=0.03)

@@ -15,7 +15,6 @@ import pytest
 from ccmon.agents.devkit.simulator import (
     SCENARIOS,
     HandleTime,
-    QueueModel,
     Scenario,
     SimConfig,
     Survey,
@@ -26,6 +25,7 @@ from ccmon.agents.devkit.simulator import (
 from ccmon.agents.devkit.simulator.engine import format_time
 from ccmon.streams.contract.events import Event as ValidEvent
 from ccmon.streams.contract.events import validate
+from tests.support.simulation import call_queue
 
 START = 1_714_550_400.0  # 2024-05-01T08:00:00Z
 Emitted = list[tuple[float, str, dict[str, Any]]]
@@ -56,16 +56,7 @@ def run(config: SimConfig, hours: float = 2.0) -> Emitted:
     return [e for e in iter_events(config, START, hours * 3600) if e[1] != "agent"]
 
 
-def queue(**overrides: Any) -> QueueModel:
-    fields: dict[str, Any] = {
-        "name": "q",
-        "channel": "call",
-        "arrivals_per_hour": 200.0,
-        "handle_time": HandleTime(180.0),
-        "agents": ((0.0, 14),),
-        **overrides,
-    }
-    return QueueModel(**fields)
+queue = call_queue
 
 
 @pytest.fixture(scope="module")

@@ -8,24 +8,16 @@ from typing import Any
 
 import orjson
 
-from ccmon.agents.devkit.simulator import HandleTime, QueueModel, Scenario, SimConfig, iter_events
+from ccmon.agents.devkit.simulator import QueueModel, Scenario, SimConfig, iter_events
 from ccmon.streams.contract.events import Event, validate
+from tests.support.simulation import call_queue
 
 START = 1_714_550_400.0
 HOUR = 3600.0
 
 
 def sales(**kw: Any) -> QueueModel:
-    fields: dict[str, Any] = {
-        "name": "sales",
-        "channel": "call",
-        "arrivals_per_hour": 200.0,
-        "handle_time": HandleTime(180.0),
-        "agents": ((0.0, 14),),
-        "wrap_seconds": 20.0,
-        **kw,
-    }
-    return QueueModel(**fields)
+    return call_queue(name="sales", wrap_seconds=20.0, **kw)
 
 
 def replay(events: list[tuple[float, str, dict[str, Any]]], until: float) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from ccmon.agents.devkit.simulator import HandleTime, QueueModel, SimConfig, iter_events
+from ccmon.agents.devkit.simulator import SimConfig, iter_events
 from ccmon.agents.domain.erlang import asa, erlang_a, erlang_b, erlang_c, service_level
+from tests.support.simulation import call_queue
 
 START = 1_700_000_000.0
 HOURS = 750.0
@@ -92,15 +93,8 @@ def recount(events: Iterable[tuple[float, str, dict[str, Any]]], end: float) -> 
 
 
 def simulate(**overrides: Any) -> Recount:
-    fields: dict[str, Any] = {
-        "name": "q",
-        "channel": "call",
-        "arrivals_per_hour": PER_HOUR,
-        "handle_time": HandleTime(AHT),
-        "agents": ((0.0, 14),),
-        **overrides,
-    }
-    config = SimConfig(queues=(QueueModel(**fields),), seed=20240501)
+    model = call_queue(arrivals_per_hour=PER_HOUR, handle=AHT, **overrides)
+    config = SimConfig(queues=(model,), seed=20240501)
     r = recount(iter_events(config, START, HOURS * 3600), START + HOURS * 3600)
     assert r.offered + r.blocked > 140_000
     assert r.answered + r.abandoned == r.offered  # every steady-state contact has an outcome
