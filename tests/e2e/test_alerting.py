@@ -91,8 +91,7 @@ def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
     config = load_config()
 
     # --- a worker of its own: topics, Redis prefix (= app id), queue config
-    topology.channels = EVERY_CHANNEL
-    topics = topology.create_topics(partitions=2)
+    topics = topology.create_topics(2, EVERY_CHANNEL)
     create_topics(kafka.bootstrap, [topology.dead_letter], partitions=1)
     queues = tmp_path / "queues.yaml"
     queues.write_text(QUEUES_YAML, encoding="utf-8")

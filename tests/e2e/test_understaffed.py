@@ -86,8 +86,7 @@ class Drill:
 def test_understaffed_fires_before_the_budget_burn(
     topology: Topology, services: Services, tmp_path: Path
 ) -> None:
-    topology.channels = EVERY_CHANNEL
-    topics = topology.create_topics(partitions=2)
+    topics = topology.create_topics(2, EVERY_CHANNEL)
     queues = tmp_path / "queues.yaml"
     queues.write_text(QUEUES_YAML, encoding="utf-8")
     topology.settings = {

@@ -142,8 +142,7 @@ def page_alert(alertmanager: AlertmanagerServer, queue: str) -> None:
 def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
     topology: Topology, unique_name: str, tmp_path: Path
 ) -> None:
-    topology.channels = EVERY_CHANNEL
-    topics = topology.create_topics(partitions=2)
+    topics = topology.create_topics(2, EVERY_CHANNEL)
     (tmp_path / "alertmanager.yml").write_text(ALERTMANAGER_YML)
     alertmanager = topology.alertmanager(tmp_path / "alertmanager.yml")
     worker = topology.worker().start()

@@ -5,16 +5,13 @@ silence, a kill -9 and a restart that keeps every agent where it was."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from tests.support.expect import sample, wait_until_equal
-from tests.support.kafka_io import consume_all, create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import EVERY_CHANNEL, source_topics, topic_settings
-from tests.support.worker import Worker
+from tests.support.kafka_io import consume_all, produce
+from tests.support.topology import EVERY_CHANNEL, Topology
 
 SALES = {"channel": "call", "queue": "sales"}
 BILLING = {"channel": "chat", "queue": "billing"}
@@ -26,18 +23,16 @@ def _agent(topic: str, n: int, kind: str, at: float, agent: str, **fields: Any) 
 
 
 def test_agent_states_per_queue_survive_a_kill_and_a_restart(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+    topology: Topology,
 ) -> None:
-    topics = source_topics(unique_name, EVERY_CHANNEL)
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = {
-        **topic_settings(topics, f"{unique_name}.dlq"),
+    topics = topology.create_topics(2, EVERY_CHANNEL)
+    topology.settings = {
         "CCMON_TICK_INTERVAL_SECONDS": "1",
         "CCMON_AGENT_SILENCE_SECONDS": "3600",
     }
     t, a = time.time() - 120, topics["agent"]
     produce(
-        kafka.bootstrap,
+        topology.kafka,
         [
             _agent(a, 1, "logged_in", t, "a1", queues=[SALES, BILLING]),
             _agent(a, 2, "logged_in", t, "a2", queues=[SALES]),
@@ -49,7 +44,7 @@ def test_agent_states_per_queue_survive_a_kill_and_a_restart(
             _agent(a, 7, "state_changed", t, "a4", state="idle"),  # dead-lettered
         ],
     )
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    worker = topology.worker().start()
     expected = {
         sample("ccmon_agents_logged_in", **SALES): 2.0,
         sample("ccmon_agents_on_contact", **SALES): 1.0,
@@ -62,17 +57,15 @@ def test_agent_states_per_queue_survive_a_kill_and_a_restart(
     wait_until_equal(worker.samples, expected)
     # Older than a1's last, after it was counted: late, it changes nothing (and the one
     # counted in the same batch as a1's last was not: the count is 1).
-    produce(kafka.bootstrap, [_agent(a, 5, "state_changed", t + 10, "a1", state="available")])
+    produce(topology.kafka, [_agent(a, 5, "state_changed", t + 10, "a1", state="available")])
     late = {sample("ccmon_events_late_total", channel="agent"): 1.0}
     wait_until_equal(worker.samples, expected | late)
-    dead = consume_all(kafka.bootstrap, f"{unique_name}.dlq", expected=1)
+    dead = consume_all(topology.kafka, topology.dead_letter, expected=1)
     assert dict(dead[0].headers)["ccmon-reason"] == b"invalid_state"
 
     worker.kill()
-    produce(kafka.bootstrap, [_agent(a, 8, "logged_out", t + 30, "a2")])
-    restarted = Worker(
-        kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w1-restarted"
-    ).start()
+    produce(topology.kafka, [_agent(a, 8, "logged_out", t + 30, "a2")])
+    restarted = topology.worker("w1-restarted").start()
     try:
         wait_until_equal(
             restarted.samples,

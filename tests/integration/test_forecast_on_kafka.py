@@ -18,32 +18,26 @@ import orjson
 from ccmon.agents.devkit.simulator import SimConfig, iter_events
 from ccmon.agents.domain import erlang
 from tests.support.expect import sample, wait_until_equal
-from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
+from tests.support.kafka_io import produce
 from tests.support.simulation import call_queue
-from tests.support.topology import EVERY_CHANNEL, source_topics, topic_settings
-from tests.support.worker import Worker
+from tests.support.topology import EVERY_CHANNEL, Topology
 
 HOURS = 6
 SLICE = 1800.0
 Q = {"channel": "call", "queue": "erlang-a"}
 
 
-def test_forecast_on_kafka_follows_the_simulation(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
-) -> None:
-    topics = source_topics(unique_name, EVERY_CHANNEL)
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+def test_forecast_on_kafka_follows_the_simulation(topology: Topology, tmp_path: Path) -> None:
+    topics = topology.create_topics(2, EVERY_CHANNEL)
     config = tmp_path / "queues.yaml"
     config.write_text(
         "defaults: {timezone: UTC}\nqueues:\n  erlang-a:\n"
         "    service_level: {threshold_seconds: 20, comparison: '<=', target_ratio: 0.8}\n"
         "    alerts: {min_volume: 20}\n"
     )
-    env = {
+    topology.settings = {
         "CCMON_CLOCK": "stream",
         "CCMON_QUEUE_CONFIG": str(config),
-        **topic_settings(topics, f"{unique_name}.dlq"),
         "CCMON_EXPORT_DETAIL": "true",
         # A slice's agent events can move the stream clock to its end before its calls are
         # counted: a forecast reused from then would be read here. Recomputed every build.
@@ -52,9 +46,7 @@ def test_forecast_on_kafka_follows_the_simulation(
     model = call_queue(name="erlang-a", arrivals_per_hour=400.0, staff=22, patience_seconds=300.0)
     start = time.time() - (HOURS + 1) * 3600.0
     events = list(iter_events(SimConfig(queues=(model,), seed=1), start, HOURS * 3600.0))
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start(
-        all_partitions=True
-    )
+    worker = topology.worker().start(all_partitions=True)
     predicted: list[float] = []
     models: list[str] = []
     try:
@@ -68,7 +60,7 @@ def test_forecast_on_kafka_follows_the_simulation(
                 batch.append((topics[channel], key, orjson.dumps(ev)))
                 offered += ev["type"] == "offered"
                 i += 1
-            produce(kafka.bootstrap, batch)
+            produce(topology.kafka, batch)
             got = wait_until_equal(
                 worker.samples,
                 {

@@ -11,12 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.support.expect import combined, sample, wait_until_equal
-from tests.support.golden import PHASES, expected_samples_of, golden_env, load, recount
-from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics
-from tests.support.worker import Sample, Worker
+from tests.support.expect import assert_one_exporter, combined, sample, wait_until_equal
+from tests.support.golden import GOLDEN_SETTINGS, PHASES, expected_samples_of, load, recount
+from tests.support.kafka_io import produce
+from tests.support.topology import Topology
+from tests.support.worker import Sample
 
 DATA = Path(__file__).parent / "data"
 
@@ -50,60 +49,39 @@ def _records(topics: dict[str, str], name: str) -> list[tuple[str, bytes | None,
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers-rebalance"])
-def test_golden_metrics_equal_reference(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    unique_name: str,
-    tmp_path: Path,
-    workers: int,
-) -> None:
-    topics = source_topics(unique_name)
+def test_golden_metrics_equal_reference(topology: Topology, workers: int) -> None:
     # One partition per source topic keeps each channel's file order, which the
     # out-of-order and derived-wait cases of the reference rely on.
-    create_topics(kafka.bootstrap, topics.values(), partitions=1)
-    env = golden_env(topics, unique_name)
-    running = [Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()]
-    try:
-        phase1 = _records(topics, "golden-phase1.jsonl")
-        if workers == 1:
-            produce(kafka.bootstrap, phase1)
-        else:
-            # A second worker joins mid-stream: the group rebalances while events flow.
-            half = len(phase1) // 2
-            produce(kafka.bootstrap, phase1[:half])
-            running.append(
-                Worker(
-                    kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
-                ).start(wait_assigned=True)
-            )
-            produce(kafka.bootstrap, phase1[half:])
-        # Phase 2 (late events) only once phase 1 is counted: lateness is judged against
-        # the stream clock, which phase 1 moves to the end of the file.
-        first = expected_samples(PHASES[:1])
-        wait_until_equal(
-            lambda: combined(running),
-            {k: v for k, v in first.items() if k[0] == "ccmon_contacts_offered_total"},
+    topics = topology.create_topics(partitions=1)
+    topology.settings = dict(GOLDEN_SETTINGS)
+    running = [topology.worker().start()]
+    phase1 = _records(topics, "golden-phase1.jsonl")
+    if workers == 1:
+        produce(topology.kafka, phase1)
+    else:
+        # A second worker joins mid-stream: the group rebalances while events flow.
+        half = len(phase1) // 2
+        produce(topology.kafka, phase1[:half])
+        running.append(topology.worker("w2").start(wait_assigned=True))
+        produce(topology.kafka, phase1[half:])
+    # Phase 2 (late events) only once phase 1 is counted: lateness is judged against
+    # the stream clock, which phase 1 moves to the end of the file.
+    first = expected_samples(PHASES[:1])
+    wait_until_equal(
+        lambda: combined(running),
+        {k: v for k, v in first.items() if k[0] == "ccmon_contacts_offered_total"},
+    )
+    produce(topology.kafka, _records(topics, "golden-phase2.jsonl"))
+    expected = expected_samples()
+    expected[sample("ccmon_events_late_total", channel="call")] = 2.0
+    expected[sample("ccmon_events_late_total", channel="ticket")] = 1.0
+    if workers == 1:
+        # With a rebalance, at-least-once delivery may re-forward a few records: they
+        # are duplicates too, so the exact count is only known without one.
+        expected[sample("ccmon_events_duplicate_total", channel="call")] = float(
+            sum(1 for c, _ in load("golden-phase1.jsonl") if c == "call")
+            - len({e["event_id"] for c, e in load("golden-phase1.jsonl") if c == "call"})
         )
-        produce(kafka.bootstrap, _records(topics, "golden-phase2.jsonl"))
-        expected = expected_samples()
-        expected[sample("ccmon_events_late_total", channel="call")] = 2.0
-        expected[sample("ccmon_events_late_total", channel="ticket")] = 1.0
-        if workers == 1:
-            # With a rebalance, at-least-once delivery may re-forward a few records: they
-            # are duplicates too, so the exact count is only known without one.
-            expected[sample("ccmon_events_duplicate_total", channel="call")] = float(
-                sum(1 for c, _ in load("golden-phase1.jsonl") if c == "call")
-                - len({e["event_id"] for c, e in load("golden-phase1.jsonl") if c == "call"})
-            )
-        wait_until_equal(lambda: combined(running), expected, rel=1e-6)
-        if workers == 2:
-            # Exactly one exporter per channel x queue: no series is exported twice.
-            seen: dict[Sample, int] = {}
-            for w in running:
-                for key in w.samples():
-                    if key[0] == "ccmon_contacts_offered_total":
-                        seen[key] = seen.get(key, 0) + 1
-            assert seen and all(n == 1 for n in seen.values()), seen
-    finally:
-        for w in running:
-            w.stop()
+    wait_until_equal(lambda: combined(running), expected, rel=1e-6)
+    if workers == 2:
+        assert_one_exporter(running)

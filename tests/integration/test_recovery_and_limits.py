@@ -11,23 +11,13 @@ import redis
 
 from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics, topic_settings
-from tests.support.worker import Worker
+from tests.support.topology import Topology
 
 
-def _env(topics: dict[str, str], name: str, **extra: str) -> dict[str, str]:
-    return {
-        **topic_settings(topics, f"{name}.dlq"),
-        "CCMON_TICK_INTERVAL_SECONDS": "1",
-        **extra,
-    }
-
-
-def _topics(kafka: KafkaServer, name: str, partitions: int = 2) -> dict[str, str]:
-    topics = source_topics(name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=partitions)
-    return topics
+def _topology(topology: Topology, partitions: int = 2, **settings: str) -> dict[str, str]:
+    """The test's source topics, made; its workers expire every second."""
+    topology.settings = {"CCMON_TICK_INTERVAL_SECONDS": "1", **settings}
+    return topology.create_topics(partitions)
 
 
 def _calls(
@@ -52,14 +42,11 @@ def _calls(
     ]
 
 
-def test_kill_9_mid_stream_counts_every_event_exactly_once(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
-) -> None:
-    topics = _topics(kafka, unique_name)
-    env = _env(topics, unique_name)
+def test_kill_9_mid_stream_counts_every_event_exactly_once(topology: Topology) -> None:
+    topics = _topology(topology)
     records = _calls(topics["call"], 4000, queues=5)
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
-    produce(kafka.bootstrap, records[:2000])
+    worker = topology.worker().start()
+    produce(topology.kafka, records[:2000])
     # Kill -9 while the first half is being counted: changelog writes, Redis marks and
     # offset commits are then out of step, which is what the guards are for.
     deadline = time.monotonic() + 60
@@ -69,40 +56,30 @@ def test_kill_9_mid_stream_counts_every_event_exactly_once(
             break
         time.sleep(0.05)
     worker.kill()
-    produce(kafka.bootstrap, records[2000:] + records[:500])  # and replays of 500 events
-    restarted = Worker(
-        kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w1-restarted"
-    ).start()
-    try:
-        expected = {
-            sample("ccmon_contacts_offered_total", channel="call", queue=f"q{q}"): 800.0
-            for q in range(5)
-        }
-        expected.update(
-            {
-                sample("ccmon_contacts_waiting", channel="call", queue=f"q{q}"): 800.0
-                for q in range(5)
-            }
-        )
-        wait_until_equal(restarted.samples, expected, timeout=120)
-    finally:
-        restarted.stop()
+    produce(topology.kafka, records[2000:] + records[:500])  # and replays of 500 events
+    restarted = topology.worker("w1-restarted").start()
+    expected = {
+        sample("ccmon_contacts_offered_total", channel="call", queue=f"q{q}"): 800.0
+        for q in range(5)
+    }
+    expected.update(
+        {sample("ccmon_contacts_waiting", channel="call", queue=f"q{q}"): 800.0 for q in range(5)}
+    )
+    wait_until_equal(restarted.samples, expected, timeout=120)
 
 
-def test_restart_recovers_state_and_read_model_expires(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
-) -> None:
-    topics = _topics(kafka, unique_name)
-    env = _env(topics, unique_name, CCMON_SNAPSHOT_TTL_SECONDS="3")
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
-    produce(kafka.bootstrap, _calls(topics["call"], 30, queues=3))
+def test_restart_recovers_state_and_read_model_expires(topology: Topology) -> None:
+    topics = _topology(topology, CCMON_SNAPSHOT_TTL_SECONDS="3")
+    unique_name = topology.name
+    worker = topology.worker().start()
+    produce(topology.kafka, _calls(topics["call"], 30, queues=3))
     expected = {
         sample("ccmon_contacts_offered_total", channel="call", queue=f"q{q}"): 10.0
         for q in range(3)
     }
     wait_until_equal(worker.samples, expected)
 
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(topology.redis)
     key = f"{unique_name}:live:call:q1"
     deadline = time.monotonic() + 30
     doc: dict[str, object] = {}
@@ -119,29 +96,23 @@ def test_restart_recovers_state_and_read_model_expires(
     time.sleep(4)
     assert client.get(key) is None, "a stopped worker must leave no stale read model"
 
-    restarted = Worker(
-        kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
-    ).start(all_partitions=True)
-    try:
-        produce(kafka.bootstrap, _calls(topics["call"], 3, queues=3, start=30))
-        expected = {k: v + 1 for k, v in expected.items()}
-        wait_until_equal(restarted.samples, expected)  # 10 from the changelog + 1 new
-    finally:
-        restarted.stop()
+    restarted = topology.worker("w2").start(all_partitions=True)
+    produce(topology.kafka, _calls(topics["call"], 3, queues=3, start=30))
+    expected = {k: v + 1 for k, v in expected.items()}
+    wait_until_equal(restarted.samples, expected)  # 10 from Redis + 1 new
 
 
 def test_ten_thousand_queue_names_stay_within_the_label_cap(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+    topology: Topology, tmp_path: Path
 ) -> None:
-    topics = _topics(kafka, unique_name, partitions=1)
     config = tmp_path / "queues.yaml"
     config.write_text("limits: {max_queues: 50}\nqueues: {vip: {}}\n")
-    env = _env(topics, unique_name, CCMON_QUEUE_CONFIG=str(config))
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    topics = _topology(topology, partitions=1, CCMON_QUEUE_CONFIG=str(config))
+    worker = topology.worker().start()
     try:
         records = _calls(topics["call"], 10_000, queues=10_000)
         records += _calls(topics["call"], 1, queues=1, start=20_000)  # q0 again
-        produce(kafka.bootstrap, records)
+        produce(topology.kafka, records)
         wait_until_equal(
             lambda: {k: v for k, v in worker.samples().items() if k[0] == "ccmon_events_total"},
             {sample("ccmon_events_total", topic=topics["call"], type="offered"): 10_001.0},
@@ -177,13 +148,11 @@ def test_ten_thousand_queue_names_stay_within_the_label_cap(
 
 
 def test_worker_refuses_a_repartition_topic_with_another_partition_count(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+    topology: Topology,
 ) -> None:
-    topics = _topics(kafka, unique_name)
-    create_topics(kafka.bootstrap, [f"{unique_name}-events-by-queue"], partitions=2)
-    worker = Worker(
-        kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=_env(topics, unique_name)
-    )
+    _topology(topology)
+    create_topics(topology.kafka, [f"{topology.name}-events-by-queue"], partitions=2)
+    worker = topology.worker()
     try:
         worker.start(timeout=60)
     except RuntimeError:

@@ -50,6 +50,16 @@ def combined(workers: list[Worker]) -> dict[Sample, float]:
     return out
 
 
+def assert_one_exporter(workers: list[Worker]) -> None:
+    """Exactly one exporter per channel x queue: no series is exported by two workers."""
+    seen: dict[Sample, int] = {}
+    for w in workers:
+        for key in w.samples():
+            if key[0] == "ccmon_contacts_offered_total":
+                seen[key] = seen.get(key, 0) + 1
+    assert seen and all(n == 1 for n in seen.values()), seen
+
+
 def wait_until_equal(
     read: Callable[[], Mapping[Sample, float]],
     expected: Mapping[Sample, float],

@@ -61,8 +61,13 @@ class Topology:
     def dead_letter(self) -> str:
         return f"{self.name}.dlq"
 
-    def create_topics(self, partitions: int) -> dict[str, str]:
-        """Create the source topics; channel -> topic."""
+    def create_topics(
+        self, partitions: int, channels: tuple[str, ...] | None = None
+    ) -> dict[str, str]:
+        """Create the source topics (of ``channels``, from now on, if given); channel ->
+        topic."""
+        if channels is not None:
+            self.channels = channels
         create_topics(self.kafka, self.topics.values(), partitions)
         return self.topics
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from tests.support.expect import combined, wait_until_equal
-from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics
-from tests.support.worker import Sample, Worker
+from tests.support.expect import assert_one_exporter, combined, wait_until_equal
+from tests.support.golden import GOLDEN_SETTINGS, expected_samples_of, recount_events
+from tests.support.kafka_io import produce
+from tests.support.topology import Topology
+from tests.support.worker import Worker
 
 QUEUES = ("sales", "billing", "care")
 CONTACTS = 7_500  # about 30,000 events with their lifecycles and duplicates
@@ -80,12 +78,12 @@ def source_records(topics: dict[str, str], end: float) -> list[tuple[str, bytes,
     return records
 
 
-def test_rebalance_storm_leaves_every_number_exact(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
-) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = golden_env(topics, unique_name, CCMON_PARTITIONS="6", CCMON_SESSION_TIMEOUT_SECONDS="6")
+def test_rebalance_storm_leaves_every_number_exact(topology: Topology) -> None:
+    topics = topology.create_topics(partitions=3)
+    topology.settings = GOLDEN_SETTINGS | {
+        "CCMON_PARTITIONS": "6",
+        "CCMON_SESSION_TIMEOUT_SECONDS": "6",
+    }
     records = source_records(topics, end=time.time())
     chunks = [records[i::9] for i in range(9)]  # each chunk spans the whole time range
     running: dict[str, Worker] = {}
@@ -95,9 +93,7 @@ def test_rebalance_storm_leaves_every_number_exact(
         nonlocal started
         started += 1
         name = f"w{started}"
-        running[name] = Worker(
-            kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name=name
-        ).start()
+        running[name] = topology.worker(name).start()
 
     def leave(name: str) -> None:
         running.pop(name).stop()
@@ -115,29 +111,20 @@ def test_rebalance_storm_leaves_every_number_exact(
         lambda: kill("w4"),  # 7
         join,  # 8: w6
     ]
-    try:
-        join()
-        join()
-        for chunk, change in zip(chunks, [*storm, None], strict=True):
-            produce(kafka.bootstrap, chunk)
-            if change is not None:
-                change()  # while the workers are busy with what was just sent
-        events = _as_events(records, topics)
-        assert len({e["event_id"] for _, e in events}) < len(events), "duplicates must be sent"
-        # Per-queue numbers only: ccmon_events_* count per worker process, and the processes
-        # killed took theirs along (the single-worker tests check those exactly).
-        expected = expected_samples_of(recount_events(events))
-        workers = list(running.values())
-        wait_until_equal(lambda: combined(workers), expected, timeout=180, rel=1e-6)
-        exported: dict[Sample, int] = {}
-        for w in workers:
-            for key in w.samples():
-                if key[0] == "ccmon_contacts_offered_total":
-                    exported[key] = exported.get(key, 0) + 1
-        assert exported and all(n == 1 for n in exported.values()), exported
-    finally:
-        for w in running.values():
-            w.stop()
+    join()
+    join()
+    for chunk, change in zip(chunks, [*storm, None], strict=True):
+        produce(topology.kafka, chunk)
+        if change is not None:
+            change()  # while the workers are busy with what was just sent
+    events = _as_events(records, topics)
+    assert len({e["event_id"] for _, e in events}) < len(events), "duplicates must be sent"
+    # Per-queue numbers only: ccmon_events_* count per worker process, and the processes
+    # killed took theirs along (the single-worker tests check those exactly).
+    expected = expected_samples_of(recount_events(events))
+    workers = list(running.values())
+    wait_until_equal(lambda: combined(workers), expected, timeout=180, rel=1e-6)
+    assert_one_exporter(workers)
 
 
 def _as_events(

@@ -19,11 +19,9 @@ import redis
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.streams.store import livemodel
 from tests.support.expect import poll, sample, wait_until_equal
-from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics, topic_settings
+from tests.support.kafka_io import produce
+from tests.support.topology import Topology
 from tests.support.wall import designed_state, secrets_in
-from tests.support.worker import Worker
 
 TTL = 3  # CCMON_SNAPSHOT_TTL_SECONDS: the wall's "delayed after" is then 3 s too
 
@@ -54,22 +52,18 @@ def sse_messages(wall: WallProcess, count: int, query: str = "") -> list[tuple[f
 
 
 def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+    topology: Topology, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = {
-        **topic_settings(topics, f"{unique_name}.dlq"),
-        "CCMON_SNAPSHOT_TTL_SECONDS": str(TTL),
-    }
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    topics = topology.create_topics(partitions=2)
+    topology.settings = {"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
+    worker = topology.worker().start()
     wall = WallProcess(
-        redis_server.url, unique_name, tmp_path, settings={"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
+        topology.redis, unique_name, tmp_path, settings={"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
     ).start()
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(topology.redis)
     try:
         events = designed_state(topics, unique_name)
-        produce(kafka.bootstrap, events.records)
+        produce(topology.kafka, events.records)
         offered = {
             ("call", "sales"): 31, ("call", "support"): 41, ("chat", "billing"): 49
         }  # fmt: skip
@@ -155,9 +149,7 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
         assert len(index) == 5, "the index remembers the queues for the delayed tiles"
 
         # A new worker publishes again: live, same numbers, no reload of anything.
-        worker = Worker(
-            kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env, name="w2"
-        ).start(all_partitions=True)
+        worker = topology.worker("w2").start(all_partitions=True)
         back = poll(
             "every tile live again",
             lambda: (s := state(wall))["tiles"] and all(t["live"] for t in s["tiles"]) and s,
