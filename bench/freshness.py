@@ -29,13 +29,13 @@ import orjson
 import psutil
 
 from bench.events import CHANNELS, Generator, queue_names, rfc3339
-from bench.kafka import producer
+from bench.kafka import send_steadily
 from bench.load import ForeignLoad
 from bench.report import percentile_ms
 from bench.services import Services
 from bench.stages import stage_latencies
 from bench.worker import MB, RssSampler, Worker, parse_metrics, queue_sums, total
-from tests.support.kafka_io import Outgoing, ensure_topics, send_paced
+from tests.support.kafka_io import Outgoing, ensure_topics
 from tests.support.topology import source_topics, topic_settings
 
 Log = Callable[[str], None]
@@ -150,8 +150,6 @@ async def _produce(
     log: Log,
 ) -> tuple[Produced, float, float]:
     """Each event stamped with its send time, as a live source would send it."""
-    prod = producer(bootstrap, linger_ms=0)
-    await prod.start()
     produced: Produced = {}
     last_log = time.perf_counter()
 
@@ -167,11 +165,7 @@ async def _produce(
             log(f"freshness {rate:.0f} ev/s: produced {i + 1:,}/{len(events):,}")
         return topics[channel], queue.encode(), orjson.dumps(event)
 
-    try:
-        _, began, ended = await send_paced(prod, len(events), rate, record)
-        await prod.flush()
-    finally:
-        await prod.stop()
+    began, ended = await send_steadily(bootstrap, len(events), rate, record)
     return produced, began, ended
 
 

@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from bench.events import Record
+from tests.support.kafka_io import Outgoing, send_paced
 
 Log = Callable[[str], None]
 
@@ -24,6 +25,21 @@ def producer(bootstrap: str, linger_ms: int) -> AIOKafkaProducer:
         max_batch_size=512 * 1024,
         enable_idempotence=True,
     )
+
+
+async def send_steadily(
+    bootstrap: str, count: int, rate: float, record: Callable[[int], Outgoing]
+) -> tuple[float, float]:
+    """``record(i)`` for i in 0..count-1 at ``rate`` a second (tests/support/kafka_io.py's
+    paced sender), by a producer of its own that waits for no batch; (began, ended)."""
+    prod = producer(bootstrap, linger_ms=0)
+    await prod.start()
+    try:
+        _, began, ended = await send_paced(prod, count, rate, record)
+        await prod.flush()
+    finally:
+        await prod.stop()
+    return began, ended
 
 
 async def preload(bootstrap: str, records: Sequence[Record], log: Log) -> float:

@@ -27,12 +27,12 @@ import orjson
 
 from bench.events import CHANNELS, Generator, queue_names, rfc3339
 from bench.freshness import FreshConfig, Latencies
-from bench.kafka import producer
+from bench.kafka import send_steadily
 from bench.report import percentile_ms
 from bench.services import BenchError, Services
 from bench.worker import Worker, cpu_seconds
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
-from tests.support.kafka_io import Outgoing, ensure_topics, send_paced
+from tests.support.kafka_io import Outgoing, ensure_topics
 from tests.support.topology import source_topics, topic_settings
 
 Log = Callable[[str], None]
@@ -103,8 +103,6 @@ async def _produce(
     rate: float, log: Log,
 ) -> tuple[dict[str, list[float]], float, float]:  # fmt: skip
     """Each event stamped with its send time; the measured ones' times kept per tile."""
-    prod = producer(bootstrap, linger_ms=0)
-    await prod.start()
     produced: dict[str, list[float]] = {}
 
     def record(i: int) -> Outgoing:
@@ -117,11 +115,7 @@ async def _produce(
             log(f"wall {rate:.0f} ev/s: produced {i:,}/{len(events):,}")
         return topics[channel], str(event["queue"]).encode(), orjson.dumps(event)
 
-    try:
-        _, began, ended = await send_paced(prod, len(events), rate, record)
-        await prod.flush()
-    finally:
-        await prod.stop()
+    began, ended = await send_steadily(bootstrap, len(events), rate, record)
     return produced, began, ended
 
 

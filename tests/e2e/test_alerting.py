@@ -93,13 +93,8 @@ def test_staffing_collapse_pages_recovers_and_every_panel_has_data(
     # --- a worker of its own: topics, Redis prefix (= app id), queue config
     topics = topology.create_topics(2, EVERY_CHANNEL)
     create_topics(kafka.bootstrap, [topology.dead_letter], partitions=1)
-    queues = tmp_path / "queues.yaml"
-    queues.write_text(QUEUES_YAML, encoding="utf-8")
-    topology.settings = {
-        "CCMON_CLOCK": "wall",
-        "CCMON_QUEUE_CONFIG": str(queues),
-        "CCMON_TICK_INTERVAL_SECONDS": "1",
-    }
+    topology.settings = {"CCMON_CLOCK": "wall", "CCMON_TICK_INTERVAL_SECONDS": "1"}
+    topology.queues(QUEUES_YAML)
 
     def make_worker(name: str) -> Worker:
         return topology.worker(name, tmp_path / "worker")

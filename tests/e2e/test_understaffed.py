@@ -87,13 +87,8 @@ def test_understaffed_fires_before_the_budget_burn(
     topology: Topology, services: Services, tmp_path: Path
 ) -> None:
     topics = topology.create_topics(2, EVERY_CHANNEL)
-    queues = tmp_path / "queues.yaml"
-    queues.write_text(QUEUES_YAML, encoding="utf-8")
-    topology.settings = {
-        "CCMON_CLOCK": "wall",
-        "CCMON_QUEUE_CONFIG": str(queues),
-        "CCMON_TICK_INTERVAL_SECONDS": "1",
-    }
+    topology.settings = {"CCMON_CLOCK": "wall", "CCMON_TICK_INTERVAL_SECONDS": "1"}
+    topology.queues(QUEUES_YAML)
     worker = topology.worker(workdir=tmp_path / "w")
     worker.start(timeout=45.0)
     prometheus: PrometheusServer | None = None

@@ -1,15 +1,18 @@
-"""Fixtures of the fault and security suite: services of the test's own, and workers
-watched for personal data."""
+"""Fixtures of the fault and security suite: services of the test's own, workers watched
+for personal data, and a Prometheus that alerts on them within the test's time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.personal import Watch
-from tests.support.services import OwnService
+from tests.support.prometheus import Prometheus, fast_rules, prometheus_config
+from tests.support.services import OwnService, PrometheusServer
+from tests.support.worker import Worker
 
 
 @pytest.fixture
@@ -38,3 +41,23 @@ def watch(tmp_path: Path, unique_name: str) -> Iterator[Watch]:
     watched.stop_all()
     leaks = watched.leaks()
     assert not leaks, "personal data in /metrics or worker logs:\n" + "\n".join(leaks)
+
+
+@pytest.fixture
+def alerting_on(
+    tmp_path: Path, prometheus_factory: Callable[[Path], PrometheusServer]
+) -> Callable[..., Prometheus]:
+    """``alerting_on(worker, {alert: "5s"}, pipeline)``: a Prometheus of the test's own that
+    scrapes ``worker`` every second with the committed rules, these alerts' ``for:``
+    shortened and, with ``pipeline``, some pipeline limits lowered."""
+
+    def start(
+        worker: Worker, fast: dict[str, str], pipeline: dict[str, Any] | None = None
+    ) -> Prometheus:
+        rules = fast_rules(tmp_path / "rules", fast, pipeline)
+        target = worker.url.removeprefix("http://")
+        return Prometheus(
+            prometheus_factory(prometheus_config(tmp_path, [target], rules, interval="1s")).url
+        )
+
+    return start

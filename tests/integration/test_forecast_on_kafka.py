@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 import orjson
 
@@ -27,22 +26,20 @@ SLICE = 1800.0
 Q = {"channel": "call", "queue": "erlang-a"}
 
 
-def test_forecast_on_kafka_follows_the_simulation(topology: Topology, tmp_path: Path) -> None:
+def test_forecast_on_kafka_follows_the_simulation(topology: Topology) -> None:
     topics = topology.create_topics(2, EVERY_CHANNEL)
-    config = tmp_path / "queues.yaml"
-    config.write_text(
-        "defaults: {timezone: UTC}\nqueues:\n  erlang-a:\n"
-        "    service_level: {threshold_seconds: 20, comparison: '<=', target_ratio: 0.8}\n"
-        "    alerts: {min_volume: 20}\n"
-    )
     topology.settings = {
         "CCMON_CLOCK": "stream",
-        "CCMON_QUEUE_CONFIG": str(config),
         "CCMON_EXPORT_DETAIL": "true",
         # A slice's agent events can move the stream clock to its end before its calls are
         # counted: a forecast reused from then would be read here. Recomputed every build.
         "CCMON_FORECAST_REFRESH_SECONDS": "0",
     }
+    topology.queues(
+        "defaults: {timezone: UTC}\nqueues:\n  erlang-a:\n"
+        "    service_level: {threshold_seconds: 20, comparison: '<=', target_ratio: 0.8}\n"
+        "    alerts: {min_volume: 20}\n"
+    )
     model = call_queue(name="erlang-a", arrivals_per_hour=400.0, staff=22, patience_seconds=300.0)
     start = time.time() - (HOURS + 1) * 3600.0
     events = list(iter_events(SimConfig(queues=(model,), seed=1), start, HOURS * 3600.0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -159,6 +159,18 @@ class Scenario:
     def wait(self, what: str, check: Callable[[], Any], timeout: float) -> Any:
         return poll(what, check, timeout, interval=0.5, diagnostics=self.diagnostics)
 
+    def wait_values(
+        self,
+        what: str,
+        want: Mapping[str, float],
+        timeout: float,
+        extra: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Until every query of ``want`` has its value in Prometheus, and ``extra()``."""
+        self.wait(
+            what, lambda: all(self.value(e) == v for e, v in want.items()) and extra(), timeout
+        )
+
 
 def _suppressed(run: Scenario, alertname: str) -> list[dict[str, Any]]:
     """The sales alert `alertname` as Alertmanager holds it, if inhibited by another."""
@@ -232,21 +244,19 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
     produce(kafka.bootstrap, ev.take())
 
     # increase() needs the counters scraped before the collapse moves them.
-    run.wait(
+    scraped = 'count_over_time(ccmon_contacts_answered_total{queue="sales"}[1m])'
+    run.wait_values(
         "sales and care counters scraped (warm-up counted)",
-        lambda: (
-            run.value('ccmon_contacts_answered_total{channel="call", queue="sales"}') == 4
-            and run.value('ccmon_contacts_answered_total{channel="call", queue="care"}') == 20
-            and run.value('ccmon_agents_logged_in{channel="call", queue="sales"}') == SALES_AGENTS
-            and run.value('ccmon_agents_logged_in{channel="chat", queue="care"}') == CARE_AGENTS
-            and (
-                run.value('count_over_time(ccmon_contacts_answered_total{queue="sales"}[1m])') or 0
-            )
-            >= 2
-            and run.value("sum(ccmon_events_rejected_total)") == 1
-            and run.value('ccmon_events_duplicate_total{channel="call"}') == 1
-        ),
+        {
+            'ccmon_contacts_answered_total{channel="call", queue="sales"}': 4,
+            'ccmon_contacts_answered_total{channel="call", queue="care"}': 20,
+            'ccmon_agents_logged_in{channel="call", queue="sales"}': SALES_AGENTS,
+            'ccmon_agents_logged_in{channel="chat", queue="care"}': CARE_AGENTS,
+            "sum(ccmon_events_rejected_total)": 1,
+            'ccmon_events_duplicate_total{channel="call"}': 1,
+        },
         timeout=60,
+        extra=lambda: (run.value(scraped) or 0) >= 2,
     )
 
     # ---- 2. staffing collapse on sales; care stays healthy
@@ -389,12 +399,12 @@ def play(run: Scenario, kafka: KafkaServer, topics: dict[str, str], name: str) -
         ev.answered_call(CARE, f"c-fresh-chat-{i}", now - 30 + i, wait=2, talk=10, channel="chat")
     ev.event("ticket", "created", SALES, "t-fresh", now - 1)
     produce(kafka.bootstrap, ev.take())
-    run.wait(
+    run.wait_values(
         "fresh events scraped",
-        lambda: (
-            run.value('ccmon_tickets_created_total{queue="sales"}') == 4
-            and run.value('ccmon_contacts_answered_total{channel="call", queue="sales"}') == 175
-        ),
+        {
+            'ccmon_tickets_created_total{queue="sales"}': 4,
+            'ccmon_contacts_answered_total{channel="call", queue="sales"}': 175,
+        },
         timeout=60,
     )
     _check_dashboards(run)

@@ -8,6 +8,8 @@ import re
 import uuid
 from pathlib import Path
 
+from tests.support.kafka_io import create_topics
+from tests.support.topology import source_topics
 from tests.support.worker import Worker
 
 
@@ -69,6 +71,12 @@ class Watch:
         w = WatchedWorker(kafka, redis, self.workdir, self.app_id, env=env, name=name)
         self.workers.append(w)
         return w
+
+    def source_topics(self, kafka: str, partitions: int) -> dict[str, str]:
+        """The test's source topics, named after it, made on ``kafka``; channel -> topic."""
+        topics = source_topics(self.app_id)
+        create_topics(kafka, topics.values(), partitions)
+        return topics
 
     def leaks(self) -> list[str]:
         return [line for w in self.workers for line in w.leaks()]

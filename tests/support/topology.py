@@ -71,6 +71,13 @@ class Topology:
         create_topics(self.kafka, self.topics.values(), partitions)
         return self.topics
 
+    def queues(self, yaml_text: str) -> Path:
+        """The workers' queue configuration (CCMON_QUEUE_CONFIG), written from ``yaml_text``."""
+        path = self.workdir / "queues.yaml"
+        path.write_text(yaml_text, encoding="utf-8")
+        self.settings["CCMON_QUEUE_CONFIG"] = str(path)
+        return path
+
     def env(self) -> dict[str, str]:
         return topic_settings(self.topics, self.dead_letter) | self.settings
 

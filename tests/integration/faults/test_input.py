@@ -19,11 +19,10 @@ from ccmon.streams.contract.events import REASONS
 from tests.support.expect import poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Outgoing as Record
-from tests.support.kafka_io import Producer, consume_all, create_topics
+from tests.support.kafka_io import Producer, consume_all
 from tests.support.personal import PERSONAL, Watch, WatchedWorker
 from tests.support.poison import payloads
 from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -51,8 +50,7 @@ def test_ten_thousand_poison_payloads_dead_lettered_valid_events_counted_exactly
     unique_name: str,
     record_property: Callable[[str, Any], None],
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     env = golden_env(topics, unique_name)
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     pid = worker.pid
@@ -107,8 +105,7 @@ def test_a_hundred_thousand_queue_names_stay_within_the_cap_and_bounded_memory(
     tmp_path: Path,
     record_property: Callable[[str, Any], None],
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     config = tmp_path / "queues.yaml"
     config.write_text(f"limits: {{max_queues: {QUEUE_CAP}}}\nqueues: {{vip: {{}}}}\n")
     env = golden_env(topics, unique_name, CCMON_QUEUE_CONFIG=str(config))

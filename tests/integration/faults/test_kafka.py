@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -17,11 +16,10 @@ import pytest
 from deploy.local.stack_services import kafka_libs
 from tests.support.expect import poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Producer, consume_all, create_topics, read_back
+from tests.support.kafka_io import Producer, consume_all, read_back
 from tests.support.personal import Watch, WatchedWorker
-from tests.support.prometheus import Prometheus, fast_rules, prometheus_config
-from tests.support.services import OwnService, PrometheusServer, RedisServer
-from tests.support.topology import source_topics
+from tests.support.prometheus import Prometheus
+from tests.support.services import OwnService, RedisServer
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -43,8 +41,7 @@ def test_broker_restart_mid_stream_loses_nothing_and_needs_no_worker_restart(
     record_property: Callable[[str, Any], None],
 ) -> None:
     broker = own("kafka")
-    topics = source_topics(unique_name)
-    create_topics(broker.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(broker.bootstrap, 3)
     env = golden_env(topics, unique_name)
     worker = watch.worker(broker.bootstrap, redis_server.url, env).start()
     pid = worker.pid
@@ -135,21 +132,14 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
     redis_server: RedisServer,
     watch: Watch,
     unique_name: str,
-    tmp_path: Path,
-    prometheus_factory: Callable[[Path], PrometheusServer],
+    alerting_on: Callable[..., Prometheus],
     record_property: Callable[[str, Any], None],
 ) -> None:
     kafka = own("kafka")  # a quota left behind by a failed test must not slow others
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     env = golden_env(topics, unique_name, CCMON_PRODUCE_TIMEOUT_SECONDS="2")
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
-    rules = fast_rules(
-        tmp_path / "rules", {LAG_ALERT: "5s"}, pipeline={"consumer_lag_limit": LAG_LIMIT}
-    )
-    prometheus = Prometheus(
-        prometheus_factory(prometheus_config(tmp_path, [worker.url[7:]], rules, interval="1s")).url
-    )
+    prometheus = alerting_on(worker, {LAG_ALERT: "5s"}, {"consumer_lag_limit": LAG_LIMIT})
     end = time.time()
     before = lifecycles(seed=41, contacts=600, end=end - 120, span=10 * 60, prefix="u")
     Producer(kafka.bootstrap, as_records(topics, before)).send_all()

@@ -15,11 +15,10 @@ import redis
 
 from tests.support.expect import per_queue_counters, poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Item, Producer, create_topics, read_back
+from tests.support.kafka_io import Item, Producer, read_back
 from tests.support.personal import Watch, WatchedWorker
-from tests.support.prometheus import Prometheus, fast_rules, prometheus_config
-from tests.support.services import KafkaServer, OwnService, PrometheusServer
-from tests.support.topology import source_topics
+from tests.support.prometheus import Prometheus
+from tests.support.services import KafkaServer, OwnService
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -42,19 +41,15 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
     watch: Watch,
     unique_name: str,
     tmp_path: Path,
-    prometheus_factory: Callable[[Path], PrometheusServer],
+    alerting_on: Callable[..., Prometheus],
     record_property: Callable[[str, Any], None],
 ) -> None:
     config = tmp_path / "redis-aof.conf"
     config.write_text("appendonly yes\nappendfsync always\n")  # Redis as run in production
     store = own("redis", config)
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     worker = watch.worker(kafka.bootstrap, store.url, golden_env(topics, unique_name)).start()
-    rules = fast_rules(tmp_path / "rules", {ALERT: "5s"})
-    prometheus = Prometheus(
-        prometheus_factory(prometheus_config(tmp_path, [worker.url[7:]], rules, interval="1s")).url
-    )
+    prometheus = alerting_on(worker, {ALERT: "5s"})
     end = time.time()
     before = lifecycles(seed=21, contacts=1500, end=end - 120, span=20 * 60, prefix="r")
     during = lifecycles(seed=22, contacts=1500, end=end, span=20 * 60, prefix="s")
@@ -135,8 +130,7 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     record_property: Callable[[str, Any], None],
 ) -> None:
     store = own("redis")  # no persistence: a restart loses every key
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     # Ticks every second: a quiet partition learns of the loss within one (its meta).
     env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     worker = watch.worker(kafka.bootstrap, store.url, env).start()

@@ -17,7 +17,7 @@ from tests.support.cli import refused_worker
 from tests.support.expect import wait_until_equal
 from tests.support.golden import expected_samples_of, recount_events
 from tests.support.golden import golden_env as base_env
-from tests.support.kafka_io import Producer, create_topics
+from tests.support.kafka_io import Producer
 from tests.support.personal import Watch
 from tests.support.services import OwnService, RedisServer
 from tests.support.topology import source_topics
@@ -76,8 +76,7 @@ def test_worker_on_sasl_ssl_scram_with_client_certificates_counts_exactly(
 ) -> None:
     made = certs.make(tmp_path / "certs")
     broker = own("kafka", _broker_config(tmp_path, made))
-    topics = source_topics(unique_name)
-    create_topics(broker.bootstrap, topics.values(), partitions=2)
+    topics = watch.source_topics(broker.bootstrap, 2)
     env = {**base_env(topics, unique_name), **_secure_env(broker, made)}
     # The worker's only address is the SASL_SSL port, and the metadata of that listener
     # names only it: every connection the worker makes is authenticated and encrypted.

@@ -19,10 +19,9 @@ from ccmon.agents.devkit.procs import free_port
 from tests.support import certs
 from tests.support.expect import per_queue_counters, poll, sample, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Producer, create_topics
+from tests.support.kafka_io import Producer
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, OwnService
-from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -58,22 +57,29 @@ def _url(made: certs.Certificates, port: int, password: str = PASSWORD) -> str:
     return f"rediss://{USER}:{urllib.parse.quote(password)}@127.0.0.1:{port}/0?{query}"
 
 
+@pytest.fixture
+def acl_redis(
+    own: Callable[..., OwnService], tmp_path: Path, unique_name: str
+) -> Callable[..., str]:
+    """A Redis of the test's own, TLS only, with the ACL user; ``acl_redis(password)`` is
+    its URL (with the user's own password by default)."""
+    made = certs.make(tmp_path / "certs")
+    port = free_port()
+    own("redis", _config(tmp_path, made, unique_name, port))
+    return lambda password=PASSWORD: _url(made, port, password)
+
+
 def test_worker_on_redis_tls_as_an_acl_user_counts_exactly(
-    own: Callable[..., OwnService],
     kafka: KafkaServer,
     watch: Watch,
     unique_name: str,
-    tmp_path: Path,
+    acl_redis: Callable[..., str],
 ) -> None:
-    made = certs.make(tmp_path / "certs")
-    tls_port = free_port()
-    own("redis", _config(tmp_path, made, unique_name, tls_port))
-    url = _url(made, tls_port)
+    url = acl_redis()
     anonymous = url.replace(f"{USER}:{PASSWORD}@", "")
     with pytest.raises(redis.AuthenticationError):  # the default user is off
         redis.Redis.from_url(anonymous).ping()
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    topics = watch.source_topics(kafka.bootstrap, 2)
     env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     worker = watch.worker(kafka.bootstrap, url, env).start()
     events = lifecycles(seed=61, contacts=300, end=time.time(), span=10 * 60, prefix="a")
@@ -90,19 +96,13 @@ def test_worker_on_redis_tls_as_an_acl_user_counts_exactly(
 
 
 def test_a_wrong_redis_password_is_reported_and_nothing_counted(
-    own: Callable[..., OwnService],
     kafka: KafkaServer,
     watch: Watch,
-    unique_name: str,
-    tmp_path: Path,
+    acl_redis: Callable[..., str],
 ) -> None:
-    made = certs.make(tmp_path / "certs")
-    tls_port = free_port()
-    own("redis", _config(tmp_path, made, unique_name, tls_port))
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = golden_env(topics, unique_name)
-    wrong = _url(made, tls_port, password="not-the-password")
+    topics = watch.source_topics(kafka.bootstrap, 2)
+    env = golden_env(topics, watch.app_id)
+    wrong = acl_redis("not-the-password")
     # It joins its group but owns no partition: none can be loaded without Redis.
     worker = watch.worker(kafka.bootstrap, wrong, env).start(wait_assigned=False)
     events = lifecycles(seed=62, contacts=50, end=time.time(), span=10 * 60, prefix="b")

@@ -11,10 +11,9 @@ import urllib.request
 import pytest
 
 from tests.support.golden import golden_env
-from tests.support.kafka_io import Producer, create_topics
+from tests.support.kafka_io import Producer
 from tests.support.personal import PERSONAL, Watch
 from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -50,8 +49,7 @@ def _status(url: str, method: str = "GET") -> tuple[int, bytes]:
 def test_the_web_port_serves_metrics_and_healthz_only(
     kafka: KafkaServer, redis_server: RedisServer, watch: Watch, unique_name: str
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=1)
+    topics = watch.source_topics(kafka.bootstrap, 1)
     worker = watch.worker(kafka.bootstrap, redis_server.url, golden_env(topics, unique_name))
     worker.start()
     events = lifecycles(seed=71, contacts=20, end=time.time(), span=600, prefix="w")
