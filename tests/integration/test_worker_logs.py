@@ -7,30 +7,26 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import orjson
 
 from tests.support.expect import sample, wait_until_equal
-from tests.support.kafka_io import create_topics, produce
-from tests.support.services import KafkaServer, RedisServer
-from tests.support.worker import Worker
+from tests.support.kafka_io import produce
+from tests.support.topology import EVERY_CHANNEL, Topology
 
 FIELDS = {"time", "level", "logger", "message", "pid"}
 
 
 def test_every_line_is_json_and_the_process_is_on_metrics(
-    kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
+    topology: Topology,
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket", "agent")}
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
-    env = {f"CCMON_TOPIC_{channel.upper()}S": topic for channel, topic in topics.items()}
-    env |= {"CCMON_TOPIC_DEAD_LETTER": f"{unique_name}.dlq", "CCMON_LOG_FORMAT": "json"}
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    topics = topology.create_topics(2, EVERY_CHANNEL)
+    topology.settings = {"CCMON_LOG_FORMAT": "json"}
+    worker = topology.worker().start()
     try:
         at = int((time.time() - 60) * 1000)
         produce(
-            kafka.bootstrap,
+            topology.kafka,
             [
                 (topics["call"], f"c{n}".encode(), orjson.dumps({
                     "event_id": f"e{n}", "type": "offered", "occurred_at": at,
