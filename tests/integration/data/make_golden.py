@@ -40,6 +40,9 @@ def main() -> None:
         phase1.append((t, channel, body))
         return body
 
+    def of(channel: str, queue: str, contact: str, t: datetime, kind: str, **more: object) -> None:
+        ev(channel, t, type=kind, queue=queue, contact_id=contact, **more)
+
     for i in range(160):
         channel = "call" if i % 3 else "chat"
         queue = rng.choice(["sales", "billing", "care"])
@@ -47,88 +50,43 @@ def main() -> None:
         contact = f"{channel[:2]}{i}"
         roll = rng.random()
         if roll < 0.08:
-            ev(
-                channel,
-                t0,
-                type="blocked",
-                queue=queue,
-                contact_id=contact,
-                reason=REASONS[i % len(REASONS)],
-            )
+            of(channel, queue, contact, t0, "blocked", reason=REASONS[i % len(REASONS)])
             continue
-        ev(channel, t0, type="offered", queue=queue, contact_id=contact)
+        of(channel, queue, contact, t0, "offered")
         if roll < 0.14:
             continue  # still waiting at the end
         wait = round(rng.expovariate(1 / 40), 3)
         t1 = t0 + timedelta(seconds=wait)
         if roll < 0.30:
-            ev(channel, t1, type="abandoned", queue=queue, contact_id=contact, wait_seconds=wait)
+            of(channel, queue, contact, t1, "abandoned", wait_seconds=wait)
             continue
-        fields: dict[str, object] = {"type": "answered", "queue": queue, "contact_id": contact}
-        if rng.random() < 0.8:
-            fields["wait_seconds"] = wait
-        ev(channel, t1, **fields)
+        known = {"wait_seconds": wait} if rng.random() < 0.8 else {}
+        of(channel, queue, contact, t1, "answered", **known)
         if channel == "chat":
-            ev(
-                channel,
-                t1 + timedelta(seconds=12),
-                type="first_response",
-                queue=queue,
-                contact_id=contact,
-            )
+            of(channel, queue, contact, t1 + timedelta(seconds=12), "first_response")
         talk = round(rng.uniform(60, 400), 1)
-        ev(
-            channel,
-            t1 + timedelta(seconds=talk + 30),
-            type="ended",
-            queue=queue,
-            contact_id=contact,
-            talk_seconds=talk,
-            hold_seconds=10,
-            wrap_seconds=20,
+        of(
+            channel, queue, contact, t1 + timedelta(seconds=talk + 30), "ended",
+            talk_seconds=talk, hold_seconds=10, wrap_seconds=20,
             resolved_first_contact=rng.random() < 0.7,
-        )
+        )  # fmt: skip
         if rng.random() < 0.3:
-            ev(
-                channel,
-                t1 + timedelta(seconds=talk + 90),
-                type="survey",
-                queue=queue,
-                contact_id=contact,
-                csat=rng.randint(1, 5),
-                nps=rng.randint(0, 10),
-                ces=rng.randint(1, 7),
-            )
+            of(
+                channel, queue, contact, t1 + timedelta(seconds=talk + 90), "survey",
+                csat=rng.randint(1, 5), nps=rng.randint(0, 10), ces=rng.randint(1, 7),
+            )  # fmt: skip
 
     for i in range(30):
         queue = rng.choice(["billing", "care"])
         t0 = START + timedelta(seconds=rng.uniform(0, 3000))
-        ev("ticket", t0, type="created", queue=queue, contact_id=f"T{i}", priority="normal")
+        of("ticket", queue, f"T{i}", t0, "created", priority="normal")
         if i % 3:
-            ev(
-                "ticket",
-                t0 + timedelta(minutes=10),
-                type="first_response",
-                queue=queue,
-                contact_id=f"T{i}",
-            )
+            of("ticket", queue, f"T{i}", t0 + timedelta(minutes=10), "first_response")
         if i % 2:
-            ev(
-                "ticket",
-                t0 + timedelta(minutes=40),
-                type="resolved",
-                queue=queue,
-                contact_id=f"T{i}",
-                resolved_first_contact=i % 4 == 1,
-            )
+            resolved = t0 + timedelta(minutes=40)
+            of("ticket", queue, f"T{i}", resolved, "resolved", resolved_first_contact=i % 4 == 1)
             if i % 5 == 1:
-                ev(
-                    "ticket",
-                    t0 + timedelta(minutes=45),
-                    type="reopened",
-                    queue=queue,
-                    contact_id=f"T{i}",
-                )
+                of("ticket", queue, f"T{i}", t0 + timedelta(minutes=45), "reopened")
 
     phase1.sort(key=lambda item: item[0])
     # Out of order: move a few outcomes in front of their own offers.
