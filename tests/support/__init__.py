@@ -2,6 +2,7 @@
 
 Services and processes
     services    real Kafka, Redis, Prometheus, Alertmanager for the session; OwnService
+    netfault    a TCP proxy between a worker and a server that can lose a reply
     worker      a ``ccmon worker`` process with the suite's defaults, its /metrics as samples
     topology    a test's topics, CCMON_TOPIC_* settings, workers, Prometheus, Alertmanager
     cli         the ``ccmon`` command as a child process
@@ -17,6 +18,7 @@ Alerting
     prometheus  the fast rules variant, the Prometheus configuration, API clients
     alerting    the alerting scenario's webhook sink, Alertmanager copy and events
     alerting_scenario  the staffing-collapse scenario of tests/e2e/test_alerting.py
+    grafana     Grafana's wall screen evaluated in Python from a live Prometheus
 Other
     personal    personal data must never leave a worker: the marker and the watch
     certs, deploy, kube, wall, paths
