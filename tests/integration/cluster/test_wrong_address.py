@@ -11,8 +11,9 @@ import pytest
 
 from ccmon.agents.devkit.procs import free_port
 from tests.support.cli import refused_worker
-from tests.support.faults import source_topics, worker_env
+from tests.support.golden import golden_env
 from tests.support.services import KafkaServer, RedisClusterServer, RedisServer
+from tests.support.topology import source_topics
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 def _start(kafka: KafkaServer, redis: str, app_id: str, tmp_path: Path) -> tuple[str, float]:
     env = {
         **os.environ,
-        **worker_env(source_topics(app_id), app_id),
+        **golden_env(source_topics(app_id), app_id),
         "CCMON_APP_ID": app_id,
         "CCMON_KAFKA": kafka.bootstrap,
         "CCMON_REDIS": redis,
