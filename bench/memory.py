@@ -32,9 +32,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.events import TOPICS, build_dataset, queue_names
-from bench.kafka import create_topics, preload
+from bench.kafka import preload
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, run_ccmon
+from tests.support.kafka_io import ensure_topics
 
 SOURCE_PARTITIONS = 3
 MB = 1024 * 1024
@@ -198,7 +199,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
         args.span_minutes * 60,
         duplicates=args.duplicates,
     )
-    await create_topics(services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
+    await ensure_topics(services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
     seconds = await preload(services.kafka, data.records, _log)
     _log(f"preloaded {len(data.records):,} records in {seconds:.1f}s")
     queue_config = workdir / "queues.yaml"
