@@ -17,7 +17,7 @@ from typing import Any
 
 import faust
 import orjson
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.metrics.staffing import occupancy
@@ -166,15 +166,17 @@ class Publisher:
                 if n % PIPELINE_CHUNK == 0:  # packing 1,500 commands at once is ~0.1 s
                     await pipe.execute()
                 await slicer.pause()
-            # One connection, in order: a reader told by the notification finds the
-            # documents already written.
             pipe.zadd(index, dict.fromkeys(members, published_at))
             horizon = published_at - livemodel.INDEX_HORIZON_SECONDS
             pipe.zremrangebyscore(index, "-inf", horizon)
             pipe.expire(index, livemodel.INDEX_HORIZON_SECONDS)
-            pipe.publish(livemodel.notify_channel(self.prefix), orjson.dumps(members))
             await pipe.execute()
-        except RedisError as exc:  # the wallboard is stale for a second; counting goes on
+            # Once every document is written, so a reader told by the notification finds
+            # them; not in the pipeline: a cluster's pipeline sends each node its part
+            # and refuses PUBLISH (it has no key, hence no node), which goes to any node.
+            await self.redis.publish(livemodel.notify_channel(self.prefix), orjson.dumps(members))
+        except (RedisError, RedisClusterException, OSError) as exc:
+            # The wallboard is stale for a second; counting goes on.
             log.warning("snapshot not published: %s", exc)
         self._windows = fresh
 

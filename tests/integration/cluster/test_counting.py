@@ -1,0 +1,100 @@
+"""Two workers count exactly on a Redis Cluster and on a Valkey cluster (3 primaries, 3
+replicas), across the rebalance of a second worker joining: every partition's keys live in
+its own slot, spread over the three primaries, and the duplicate counter says exactly how
+many re-sends the producer sent (records read again by the rebalance are replays)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from support.expect import combined, wait_until_equal
+from support.faults import (
+    Producer,
+    Watch,
+    as_records,
+    lifecycles,
+    read_back,
+    source_topics,
+    total,
+    worker_env,
+)
+from support.golden import expected_samples_of, recount_events
+from support.kafka_io import create_topics
+from support.resends import resends_in, with_resends
+from support.services import KafkaServer, RedisClusterServer
+
+from deploy.local.resp import call
+
+pytestmark = pytest.mark.integration
+
+
+def keys_per_primary(cluster: RedisClusterServer, prefix: str) -> dict[int, int]:
+    """How many of ``prefix``'s keys each primary holds (asked of every node: the primaries
+    are the nodes that answer role master)."""
+    counts: dict[int, int] = {}
+    for port in cluster.ports:
+        role = call("127.0.0.1", port, "ROLE")
+        if isinstance(role, list) and role[0] == "master":
+            found, cursor = 0, "0"
+            while True:
+                reply = call(
+                    "127.0.0.1", port, "SCAN", cursor, "MATCH", f"*{prefix}*", "COUNT", 1000
+                )
+                assert isinstance(reply, list)
+                cursor, batch = str(reply[0]), reply[1]
+                found += len(batch) if isinstance(batch, list) else 0
+                if cursor == "0":
+                    break
+            counts[port] = found
+    return counts
+
+
+@pytest.mark.parametrize("server", ["redis_cluster", "valkey_cluster"])
+def test_two_workers_count_exactly_on_a_cluster_across_a_rebalance(
+    server: str,
+    request: pytest.FixtureRequest,
+    kafka: KafkaServer,
+    watch: Watch,
+    unique_name: str,
+    record_property: Callable[[str, Any], None],
+) -> None:
+    cluster: RedisClusterServer = request.getfixturevalue(server)
+    topics = source_topics(unique_name)
+    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    env = worker_env(topics, unique_name, CCMON_PARTITIONS="8", CCMON_SESSION_TIMEOUT_SECONDS="6")
+    end = time.time()
+    first = with_resends(lifecycles(31, 800, end - 60, 20 * 60, "a"), 0.05, seed=1)
+    second = with_resends(lifecycles(32, 800, end, 20 * 60, "b"), 0.05, seed=2)
+    w1 = watch.worker(kafka.bootstrap, cluster.url, env, name="w1").start()
+    Producer(kafka.bootstrap, as_records(topics, first)).send_all()
+    # The second worker joins while the first is still counting: a rebalance mid-stream,
+    # whose new owners read records of the first half again.
+    w2 = watch.worker(kafka.bootstrap, cluster.url, env, name="w2").start()
+    Producer(kafka.bootstrap, as_records(topics, second)).send_all()
+    truth = read_back(kafka.bootstrap, topics)
+    began = time.monotonic()
+    workers = [w1, w2]
+    wait_until_equal(lambda: combined(workers), expected_samples_of(recount_events(truth)), 180)
+    exact_after = time.monotonic() - began
+    both = [w.samples() for w in workers]
+    duplicates = sum(total(s, "ccmon_events_duplicate_total") for s in both)
+    replayed = sum(total(s, "ccmon_events_replayed_total") for s in both)
+    assert duplicates == resends_in(truth), (duplicates, resends_in(truth), replayed)
+    assert all(total(s, "ccmon_redis_up") == 1 for s in both)
+    assert all(len((w.health() or {}).get("partitions", [])) > 0 for w in workers)
+    spread = keys_per_primary(cluster, unique_name)
+    assert len(spread) == 3 and all(spread.values()), spread  # the state is on every primary
+    figures = {
+        "server": f"{cluster.server} {cluster.version}",
+        "events": len(truth),
+        "resends": resends_in(truth),
+        "duplicates_counted": duplicates,
+        "replayed": replayed,
+        "keys_per_primary": sorted(spread.values()),
+        "exact_after_s": round(exact_after, 1),
+    }
+    record_property("figures", figures)
+    print(f"cluster counting figures: {figures}")
