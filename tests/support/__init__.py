@@ -12,6 +12,7 @@ Kafka and numbers
     golden      the independent recount of the golden files; the golden worker settings
 Traffic
     traffic     contact-centre lifecycles carrying the personal-data marker
+    resends     exact re-sends of events (what ccmon must call duplicates)
     simulation  simulator queues of the Erlang tests
     poison      malformed payloads at volume
 Alerting

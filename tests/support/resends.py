@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from typing import Any
 
-Item = tuple[str, dict[str, Any]]  # (channel, event body), as support.faults
+from tests.support.kafka_io import Item
 
 
 def with_resends(items: list[Item], share: float, seed: int) -> list[Item]:

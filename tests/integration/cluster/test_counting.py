@@ -10,23 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.expect import combined, wait_until_equal
-from support.faults import (
-    Producer,
-    Watch,
-    as_records,
-    lifecycles,
-    read_back,
-    source_topics,
-    total,
-    worker_env,
-)
-from support.golden import expected_samples_of, recount_events
-from support.kafka_io import create_topics
-from support.resends import resends_in, with_resends
-from support.services import KafkaServer, RedisClusterServer
 
 from deploy.local.resp import call
+from tests.support.expect import combined, total, wait_until_equal
+from tests.support.golden import expected_samples_of, golden_env, recount_events
+from tests.support.kafka_io import Producer, read_back
+from tests.support.personal import Watch
+from tests.support.resends import resends_in, with_resends
+from tests.support.services import KafkaServer, RedisClusterServer
+from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +54,8 @@ def test_two_workers_count_exactly_on_a_cluster_across_a_rebalance(
     record_property: Callable[[str, Any], None],
 ) -> None:
     cluster: RedisClusterServer = request.getfixturevalue(server)
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = worker_env(topics, unique_name, CCMON_PARTITIONS="8", CCMON_SESSION_TIMEOUT_SECONDS="6")
+    topics = watch.source_topics(kafka.bootstrap, partitions=3)
+    env = golden_env(topics, unique_name, CCMON_PARTITIONS="8", CCMON_SESSION_TIMEOUT_SECONDS="6")
     end = time.time()
     first = with_resends(lifecycles(31, 800, end - 60, 20 * 60, "a"), 0.05, seed=1)
     second = with_resends(lifecycles(32, 800, end, 20 * 60, "b"), 0.05, seed=2)
