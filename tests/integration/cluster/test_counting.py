@@ -11,37 +11,16 @@ from typing import Any
 
 import pytest
 
-from deploy.local.resp import call
 from tests.support.expect import combined, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Producer, read_back
 from tests.support.personal import Watch
+from tests.support.rediscluster import keys_per_primary
 from tests.support.resends import resends_in, with_resends
 from tests.support.services import KafkaServer, RedisClusterServer
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
-
-
-def keys_per_primary(cluster: RedisClusterServer, prefix: str) -> dict[int, int]:
-    """How many of ``prefix``'s keys each primary holds (asked of every node: the primaries
-    are the nodes that answer role master)."""
-    counts: dict[int, int] = {}
-    for port in cluster.ports:
-        role = call("127.0.0.1", port, "ROLE")
-        if isinstance(role, list) and role[0] == "master":
-            found, cursor = 0, "0"
-            while True:
-                reply = call(
-                    "127.0.0.1", port, "SCAN", cursor, "MATCH", f"*{prefix}*", "COUNT", 1000
-                )
-                assert isinstance(reply, list)
-                cursor, batch = str(reply[0]), reply[1]
-                found += len(batch) if isinstance(batch, list) else 0
-                if cursor == "0":
-                    break
-            counts[port] = found
-    return counts
 
 
 @pytest.mark.parametrize("server", ["redis_cluster", "valkey_cluster"])
@@ -76,7 +55,7 @@ def test_two_workers_count_exactly_on_a_cluster_across_a_rebalance(
     assert duplicates == resends_in(truth), (duplicates, resends_in(truth), replayed)
     assert all(total(s, "ccmon_redis_up") == 1 for s in both)
     assert all(len((w.health() or {}).get("partitions", [])) > 0 for w in workers)
-    spread = keys_per_primary(cluster, unique_name)
+    spread = keys_per_primary(cluster.ports, unique_name)
     assert len(spread) == 3 and all(spread.values()), spread  # the state is on every primary
     figures = {
         "server": f"{cluster.server} {cluster.version}",
