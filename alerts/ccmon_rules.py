@@ -7,10 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.rulekit import (
+    BY,
+    BY_PROFILE,
     ON,
+    OWN_PROFILE,
     QUEUE,
     alert,
     expr,
+    own_profile,
     q,
     runbook,
     seconds,
@@ -31,10 +35,36 @@ def windowed(metric: str, window: str) -> str:
     return q(f'{metric}{{window="{window}"}}')
 
 
-def window_ratio(numerator: str, denominator: str) -> str:
+def window_ratio(numerator: str, denominator: str, on: str = ON) -> str:
     """An event-time ratio from the windowed counts (series budget: the worker exports the
     counts, not the ratios); no series where the denominator is empty."""
-    return f"{numerator}\n/ {ON}\n({denominator} > 0)"
+    return f"{numerator}\n/ {on}\n({denominator} > 0)"
+
+
+def service_level_rules(window: str, suffix: str) -> list[dict[str, Any]]:
+    """Every exported profile's service level over ``window``, and the queue's own (the one
+    its target, its alerts and the wall speak of)."""
+
+    def by_profile(metric: str) -> str:
+        return f'max {BY_PROFILE} ({metric}{{window="{window}"}})'
+
+    every = f"ccmon:service_level_by_profile:ratio{suffix}"
+    return [
+        {
+            "record": every,
+            "expr": window_ratio(
+                by_profile("ccmon_window_service_level_good"),
+                by_profile("ccmon_window_service_level_eligible"),
+                "on (channel, queue, profile)",
+            ),
+        },
+        {"record": f"ccmon:service_level:ratio{suffix}", "expr": own_profile(every)},
+    ]
+
+
+def own_counter(metric: str, window: str) -> str:
+    """The increase of a per-profile counter in the queue's own profile, by queue."""
+    return f"max {BY} {own_profile(sum_increase(metric, window, BY_PROFILE))}"
 
 
 def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,12 +73,12 @@ def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
     blocked = windowed("ccmon_window_contacts_blocked", window)
     rules: list[dict[str, Any]] = [
         {
-            "record": f"ccmon:service_level:ratio{window}",
-            "expr": window_ratio(
-                windowed("ccmon_window_service_level_good", window),
-                windowed("ccmon_window_service_level_eligible", window),
-            ),
+            # A queue's own profile, named by ccmon_queue_info: the service-level rules
+            # below keep only its series.
+            "record": OWN_PROFILE,
+            "expr": f"max {BY_PROFILE} (ccmon_queue_info)",
         },
+        *service_level_rules(window, window),
         {
             "record": f"ccmon:abandon:ratio{window}",
             "expr": window_ratio(windowed("ccmon_window_contacts_abandoned", window), offered),
@@ -57,13 +87,7 @@ def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
             "record": f"ccmon:blocking:ratio{window}",
             "expr": window_ratio(blocked, f"({offered} + {ON} {blocked})"),
         },
-        {
-            "record": "ccmon:service_level:ratio_today",
-            "expr": window_ratio(
-                windowed("ccmon_window_service_level_good", "today"),
-                windowed("ccmon_window_service_level_eligible", "today"),
-            ),
-        },
+        *service_level_rules("today", "_today"),
         {
             # Scrape-time (the histogram's increase), not event time: a wall-screen figure;
             # CCMON_EXPORT_DETAIL exports the event-time sums for those who need them.
@@ -79,11 +103,12 @@ def recording_rules(config: dict[str, Any]) -> list[dict[str, Any]]:
         },
     ]
     for w in slo_windows(config):
-        # Good and eligible in the queue's own variant: the burn rate of the right SLO.
-        good = sum_increase("ccmon_service_level_good_total", w)
+        # Good and eligible in the queue's own profile: the burn rate of the right SLO. One
+        # series per queue: the budget and the volume guard have no profile.
+        good = own_counter("ccmon_service_level_good_total", w)
         eligible = f"ccmon:sl_eligible:increase{w}"
         rules.append(
-            {"record": eligible, "expr": sum_increase("ccmon_service_level_eligible_total", w)}
+            {"record": eligible, "expr": own_counter("ccmon_service_level_eligible_total", w)}
         )
         rules.append(
             {
@@ -174,15 +199,15 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
             f"""
             (
               ccmon:service_level:ratio{w}
-              < {ON} {q("ccmon_service_level_target_ratio")}
+              < {ON} group_left {q("ccmon_service_level_target_ratio")}
             )
             and {ON}
             {offered_guard}
             """,
             "ticket",
             f"Service level below target on {QUEUE}",
-            f"Over the last {w} {{{{ $value | humanizePercentage }}}} of {QUEUE}'s contacts "
-            "were answered within the threshold (the queue's own service-level variant), "
+            f"Over the last {w} the service level of {QUEUE} was "
+            "{{ $value | humanizePercentage }} (profile {{ $labels.profile }}), "
             f"below its target of {sl_target}.",
         ),
         alert(

@@ -8,6 +8,10 @@ from typing import Any
 
 BY = "by (channel, queue)"
 ON = "on (channel, queue)"
+# Service-level series carry the profile they are computed in (docs/metrics.md,
+# "Service-level profiles"); a queue's own is the one ccmon_queue_info names.
+BY_PROFILE = "by (channel, queue, profile)"
+OWN_PROFILE = "ccmon:queue_profile:info"
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -57,8 +61,13 @@ def alert(
     return rule
 
 
-def sum_increase(metric: str, window: str) -> str:
-    return f"sum {BY} (increase({metric}[{window}]))"
+def sum_increase(metric: str, window: str, by: str = BY) -> str:
+    return f"sum {by} (increase({metric}[{window}]))"
+
+
+def own_profile(query: str) -> str:
+    """Only the series of the queue's own service-level profile (its target's)."""
+    return f"(\n  {query}\n  and on (channel, queue, profile) {OWN_PROFILE}\n)"
 
 
 def either(a: str, b: str) -> str:

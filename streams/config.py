@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -46,13 +46,13 @@ from ccmon.streams.policy import (
     COMPARISONS,
     DEFAULT_MAX_QUEUES,
     OVERFLOW_QUEUE,
-    VARIANTS,
+    PROFILES,
     Channel,
     Comparison,
     IntervalMinutes,
+    Profile,
     QueueConfig,
     QueuePolicy,
-    Variant,
 )
 from ccmon.streams.thresholds import AtRisk
 
@@ -60,8 +60,9 @@ __all__ = [
     "BUILTIN_DEFAULTS",
     "CHANNELS",
     "COMPARISONS",
+    "LEGACY_VARIANTS",
     "OVERFLOW_QUEUE",
-    "VARIANTS",
+    "PROFILES",
     "QueueConfig",
     "QueueConfigError",
     "QueueFile",
@@ -70,6 +71,22 @@ __all__ = [
     "parse_queue_config",
 ]
 _MAX_QUEUE_NAME = 100  # the event contract's limit on `queue`
+
+# The names of ccmon 0.2 (`service_level.variant`), still read: what each one means now.
+LegacyVariant = Literal[
+    "answered_abandoned", "answered_abandoned_excl_short", "answered", "offered_within"
+]
+LEGACY_VARIANTS: dict[str, dict[str, Any]] = {
+    "answered_abandoned": {"profile": "answered_abandoned"},
+    "answered_abandoned_excl_short": {
+        "profile": "answered_abandoned",
+        "exclude_short_abandons": True,
+    },
+    "answered": {"profile": "answered"},
+    # Its denominator was every contact offered; all_exits divides by the contacts that left
+    # the queue, Amazon Connect's definition (the same once the queue is empty).
+    "offered_within": {"profile": "all_exits"},
+}
 
 
 class QueueConfigError(ConfigError):
@@ -104,9 +121,44 @@ class ServiceLevel(Section):
     target_ratio: Ratio = Field(
         _B.target_ratio, description="The objective: share of contacts within T (0.8, not 80)."
     )
-    variant: Variant = Field(
-        _B.variant, description="How the service-level ratio is computed (docs/configuration.md)."
+    profile: Profile = Field(
+        _B.profile,
+        description="How the queue's service level is computed: answered, answered_abandoned "
+        "or all_exits (docs/configuration.md, 'Service-level profiles').",
     )
+    export_profiles: list[Profile] | None = Field(
+        None,
+        description="More profiles computed and exported beside the queue's own (each costs "
+        "series: docs/metrics.md, 'Series budget').",
+    )
+    exclude_short_abandons: bool = Field(
+        _B.exclude_short_abandons,
+        description="answered_abandoned: leave abandons shorter than short_abandon_seconds "
+        "out (Genesys' short-abandon setting).",
+    )
+    include_flow_outs: bool = Field(
+        _B.include_flow_outs,
+        description="answered_abandoned and all_exits: count flow-outs as left the queue "
+        "(Genesys' 'Include flow-outs').",
+    )
+    variant: LegacyVariant | None = Field(
+        None,
+        description="Deprecated (ccmon 0.2): the old name of profile; answered_abandoned_excl"
+        "_short is answered_abandoned with exclude_short_abandons, offered_within is "
+        "all_exits.",
+    )
+
+    @model_validator(mode="after")
+    def _one_name(self) -> ServiceLevel:
+        if self.variant is not None:
+            clash = sorted({"profile", "exclude_short_abandons"} & self.model_fields_set)
+            if clash:
+                problem = f"is the old name of profile; write {' and '.join(clash)} only"
+                raise fail(problem, value=self.variant, at=("variant",))
+        listed = self.export_profiles or []
+        if len(set(listed)) != len(listed):
+            raise fail("lists a profile twice", value=listed, at=("export_profiles",))
+        return self
 
 
 class TicketTargets(Section):
@@ -296,6 +348,10 @@ def _written(block: Section | None) -> dict[str, Any]:
         value = getattr(block, name)
         if isinstance(value, Section):
             found.update(_written(value))
+        elif name == "variant" and value is not None:
+            found.update(LEGACY_VARIANTS[value])
+        elif isinstance(value, list):
+            found[name] = tuple(value)  # a policy is hashable
         elif value is not None:
             found[name] = value
     return found

@@ -19,15 +19,16 @@ ALWAYS_OPEN = "always"  # the calendar of a queue that has none
 Channel = Literal["call", "chat", "ticket"]
 Comparison = Literal["<", "<="]
 IntervalMinutes = Literal[15, 30]  # reporting intervals
-Variant = Literal[
-    "answered_abandoned",  # answered<=T / (answered + abandoned): Genesys, Talkdesk
-    "answered_abandoned_excl_short",  # the same, short abandons left out of both sides
+# Service-level profiles (docs/metrics.md, "Service-level profiles"; computed by
+# ccmon.agents.domain.servicelevel from the same counters).
+Profile = Literal[
     "answered",  # answered<=T / answered: Asterisk
-    "offered_within",  # (answered<=T + abandoned<=T) / offered: Amazon Connect style
+    "answered_abandoned",  # answered<=T / (answered + abandoned): Genesys, Talkdesk
+    "all_exits",  # left the queue <=T / left (answered, abandoned, callback): Amazon Connect
 ]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 COMPARISONS: tuple[str, ...] = get_args(Comparison)
-VARIANTS: tuple[str, ...] = get_args(Variant)
+PROFILES: tuple[str, ...] = get_args(Profile)
 OVERFLOW_QUEUE = "other"  # where queues beyond max_queues are counted; not configurable
 DEFAULT_MAX_QUEUES = 500
 
@@ -39,7 +40,10 @@ class QueuePolicy:
     threshold_seconds: float = 90.0
     comparison: Comparison = "<"
     target_ratio: float = 0.80
-    variant: Variant = "answered_abandoned"
+    profile: Profile = "answered_abandoned"  # the queue's own: its target, alerts, wall
+    export_profiles: tuple[Profile, ...] = ()  # computed and exported beside it
+    exclude_short_abandons: bool = False  # answered_abandoned: short abandons left out
+    include_flow_outs: bool = False  # answered_abandoned, all_exits: flow-outs counted
     short_abandon_seconds: float = 5.0
     max_wait_seconds: float = 3600.0
     first_response_target_seconds: float = 86400.0
@@ -75,6 +79,11 @@ class QueuePolicy:
 
     def is_short_abandon(self, wait_seconds: float) -> bool:
         return wait_seconds < self.short_abandon_seconds
+
+    @property
+    def profiles(self) -> tuple[Profile, ...]:
+        """Every profile exported for the queue, its own first."""
+        return tuple(dict.fromkeys((self.profile, *self.export_profiles)))
 
     @property
     def tzinfo(self) -> ZoneInfo:

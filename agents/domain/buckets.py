@@ -30,6 +30,11 @@ WAIT_SUM = "wait_sum"
 WAIT_N = "wait_n"
 WAIT_UNKNOWN = "wait_unknown"
 ABANDON_WAIT_SUM = "ab_wait_sum"  # seconds waited by abandoned contacts (patience)
+# Other ways out of the queue (docs/events.md, "Queue exits"): each counted on its own.
+CALLBACKS = "cb"  # callback requested: left the queue, not an abandon
+CALLBACKS_WITHIN = "cb_in"
+FLOWED_OUT = "fo"  # routed out before an answer: another queue, voicemail, another site
+FLOWED_OUT_WITHIN = "fo_in"
 ENDED = "ended"
 HANDLE_SUM = "handle_sum"
 FCR = "fcr"
@@ -68,8 +73,6 @@ DURATION_SUMS = frozenset({WAIT_SUM, ABANDON_WAIT_SUM, HANDLE_SUM, FR_SUM, T_RES
 WINDOW_MINUTES: dict[str, int] = {"5m": 5, "15m": 15, "30m": 30, "1h": 60}
 INTERVALS: dict[str, int] = {"interval_15m": 15, "interval_30m": 30}
 WINDOWS: tuple[str, ...] = (*WINDOW_MINUTES, *INTERVALS, "today")
-
-SL_VARIANTS = ("answered_abandoned", "answered_abandoned_excl_short", "answered", "offered_within")
 
 
 def minute_of(ts: float) -> int:
@@ -186,39 +189,14 @@ def open_hours_only(c: Mapping[str, float]) -> Mapping[str, float]:
     return out
 
 
-def service_level_parts(
-    c: Mapping[str, float], variant: str, closed_in: bool = True
-) -> tuple[float, float]:
-    """(good, eligible) of the four industry variants (docs/metrics.md gives their sources):
-    the service level is good / eligible. Both only grow as contacts are counted, so they
-    are counters too, and a ratio over any window is exact from their increases. Without
-    ``closed_in``, contacts offered while the queue was closed are left out."""
-    if not closed_in:
-        c = open_hours_only(c)
-    within = c.get(ANSWERED_WITHIN, 0.0)
-    answered = c.get(ANSWERED, 0.0)
-    abandoned = c.get(ABANDONED, 0.0)
-    if variant == "answered_abandoned":
-        return within, answered + abandoned
-    if variant == "answered_abandoned_excl_short":
-        return within, answered + abandoned - c.get(ABANDONED_SHORT, 0.0)
-    if variant == "answered":
-        return within, answered
-    if variant == "offered_within":
-        return within + c.get(ABANDONED_WITHIN, 0.0), c.get(OFFERED, 0.0)
-    raise ValueError(f"unknown service-level variant {variant!r}")
-
-
-def service_level(c: Mapping[str, float], variant: str, closed_in: bool = True) -> float | None:
-    return ratio(*service_level_parts(c, variant, closed_in))
-
-
-def kpis(c: Mapping[str, float], variant: str, closed_in: bool = True) -> dict[str, float | None]:
-    """Every windowed KPI of one summed window; None where the denominator is empty."""
+def kpis(c: Mapping[str, float], service_level: tuple[float, float]) -> dict[str, float | None]:
+    """Every windowed KPI of one summed window; None where the denominator is empty.
+    ``service_level`` is the window's (good, eligible) in the queue's profile
+    (:func:`ccmon.agents.domain.servicelevel.queue_parts`)."""
     g = c.get
     offered = g(OFFERED, 0.0)
     return {
-        "service_level": service_level(c, variant, closed_in),
+        "service_level": ratio(*service_level),
         "asa": ratio(g(WAIT_SUM, 0.0), g(WAIT_N, 0.0)),
         "abandon": ratio(g(ABANDONED, 0.0), offered),
         "blocking": ratio(g(BLOCKED, 0.0), offered + g(BLOCKED, 0.0)),

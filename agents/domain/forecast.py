@@ -81,9 +81,9 @@ def predicted_sl(n: int, x: Inputs, policy: QueuePolicy) -> float | None:
     if n < 1:
         return 0.0
     result = erlang.erlang_a(n, x.traffic, x.aht, x.patience, t)
-    # "answered" divides by answered contacts; the other variants by every offered one
+    # "answered" divides by answered contacts; the other profiles by every offered one
     # (abandons within the threshold, which Erlang A does not separate, count as missed).
-    return result.service_level if policy.variant == "answered" else result.p_answered_within
+    return result.service_level if policy.profile == "answered" else result.p_answered_within
 
 
 def _meets(n: int, x: Inputs, policy: QueuePolicy) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT
+from ccmon.agents.domain.servicelevel import queue_parts
 from ccmon.agents.metrics.budget import Budget
 from ccmon.agents.metrics.text import Family, line, pair_labels
 from ccmon.agents.readmodel.views import QueueView
@@ -121,11 +122,11 @@ COUNTERS: tuple[tuple[str, str, str, frozenset[str], bool, bool], ...] = (
 SERVICE_LEVEL = (
     (
         "ccmon_service_level_good",
-        "Contacts that met the service level, in the queue's variant (ccmon_queue_info).",
+        "Contacts that met the service level, per profile (the queue's own: ccmon_queue_info).",
     ),
     (
         "ccmon_service_level_eligible",
-        "Contacts the service level is computed over, in the queue's variant.",
+        "Contacts the service level is computed over, per profile.",
     ),
 )
 SURVEYS = (("csat", b.CSAT_N), ("nps", b.NPS_N), ("ces", b.CES_N))
@@ -210,12 +211,11 @@ def lines(
             continue
         out.setdefault(f"{name}_total", []).append(line(f"{name}_total", labels, value))
     if channel in CONTACTS:
-        for (name, _), value in zip(
-            SERVICE_LEVEL,
-            b.service_level_parts(totals, view.policy.variant, view.policy.closed_in_service_level),
-            strict=True,
-        ):
-            out.setdefault(f"{name}_total", []).append(line(f"{name}_total", labels, value))
+        for profile in view.policy.profiles:
+            sl = f'{labels},profile="{profile}"'
+            parts = queue_parts(totals, view.policy, profile)
+            for (name, _), value in zip(SERVICE_LEVEL, parts, strict=True):
+                out.setdefault(f"{name}_total", []).append(line(f"{name}_total", sl, value))
         if not budget.detail:
             value = float(totals.get(f"h:{HANDLE}:sum", 0.0))
             out.setdefault(f"{HANDLE_SUM}_total", []).append(

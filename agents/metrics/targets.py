@@ -78,7 +78,7 @@ BACKLOG = (
 INFO = Family(
     "ccmon_queue_info",
     "gauge",
-    "Queue configuration: service-level variant, comparison, time zone, calendar and version.",
+    "Queue configuration: the service-level profile, comparison, time zone, calendar, version.",
 )
 FAMILIES = (
     *(Family(name, "gauge", doc) for name, doc, _ in TARGETS),
@@ -108,7 +108,7 @@ def lines(view: QueueView, out: dict[str, list[str]]) -> None:
         out.setdefault(limit.name, []).append(line(limit.name, labels, backlog.breached))
         out.setdefault(at_risk.name, []).append(line(at_risk.name, labels, backlog.at_risk))
     info = (
-        f'{labels},variant="{escape(p.variant)}",comparison="{escape(p.comparison)}",'
+        f'{labels},profile="{escape(p.profile)}",comparison="{escape(p.comparison)}",'
         f'timezone="{escape(p.timezone)}",calendar="{escape(p.calendar)}",'
         f'version="{p.version}"'
     )

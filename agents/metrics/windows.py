@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.servicelevel import queue_parts
 from ccmon.agents.metrics.budget import WINDOW_COUNTS_TODAY, Budget
 from ccmon.agents.metrics.counters import CONTACTS, TICKETS
 from ccmon.agents.metrics.text import Family, line, pair_labels
@@ -23,7 +24,7 @@ Counters = Mapping[str, float]
 RATIOS: tuple[tuple[str, str, str], ...] = (
     (
         "ccmon_service_level_ratio",
-        "Service level in the window with the queue's variant (see ccmon_queue_info).",
+        "Service level in the window with the queue's profile (see ccmon_queue_info).",
         "service_level",
     ),
     ("ccmon_answer_wait_average_seconds", "ASA: mean wait of answered contacts.", "asa"),
@@ -47,22 +48,31 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _field(name: str) -> Callable[[Counters, str], float]:
-    return lambda c, variant: c.get(name, 0.0)
+def _field(name: str) -> Callable[[Counters], float]:
+    return lambda c: c.get(name, 0.0)
 
 
-def _good(c: Counters, variant: str) -> float:
-    return b.service_level_parts(c, variant)[0]
-
-
-def _eligible(c: Counters, variant: str) -> float:
-    return b.service_level_parts(c, variant)[1]
+# Per profile: good and eligible, the two counts the service level is the ratio of.
+SERVICE_LEVEL: tuple[tuple[str, str, str, int], ...] = (
+    (
+        "service_level_good",
+        "ccmon_window_service_level_good",
+        "Contacts that met the service level in the window, per profile.",
+        0,
+    ),
+    (
+        "service_level_eligible",
+        "ccmon_window_service_level_eligible",
+        "Contacts the window's service level is computed over, per profile.",
+        1,
+    ),
+)
 
 
 # Windowed counts. Named ccmon_window_* because ccmon_contacts_offered is already the
 # counter family (ccmon_contacts_offered_total); OpenMetrics forbids two families of one
 # name. (short name, metric name, help, value, channels, only with CCMON_EXPORT_DETAIL)
-COUNTS: tuple[tuple[str, str, str, Callable[[Counters, str], float], frozenset[str], bool], ...] = (
+COUNTS: tuple[tuple[str, str, str, Callable[[Counters], float], frozenset[str], bool], ...] = (
     (
         "offered",
         "ccmon_window_contacts_offered",
@@ -112,22 +122,6 @@ COUNTS: tuple[tuple[str, str, str, Callable[[Counters, str], float], frozenset[s
         False,
     ),
     (
-        "service_level_good",
-        "ccmon_window_service_level_good",
-        "Contacts that met the service level in the window (the queue's variant).",
-        _good,
-        CONTACTS,
-        False,
-    ),
-    (
-        "service_level_eligible",
-        "ccmon_window_service_level_eligible",
-        "Contacts the window's service level is computed over (the queue's variant).",
-        _eligible,
-        CONTACTS,
-        False,
-    ),
-    (
         "wait_sum",
         "ccmon_window_answer_wait_seconds",
         "Waits of answered contacts summed in the window (ASA = this / wait known).",
@@ -161,7 +155,6 @@ COUNTS: tuple[tuple[str, str, str, Callable[[Counters, str], float], frozenset[s
     ),
 )
 TODAY_TICKETS = ("tickets_created", "tickets_resolved")
-SL_COUNTS = frozenset({"service_level_good", "service_level_eligible"})
 
 
 def _exported(short: str, window: str, detail: bool) -> bool:
@@ -178,6 +171,7 @@ def families(budget: Budget) -> list[Family]:
         for _, name, doc, _, _, detail in COUNTS
         if budget.detail or not detail
     ]
+    out += [Family(name, "gauge", doc) for _, name, doc, _ in SERVICE_LEVEL]
     if budget.ratios:
         out += [Family(name, "gauge", doc) for name, doc, _ in RATIOS]
     return out
@@ -185,21 +179,24 @@ def families(budget: Budget) -> list[Family]:
 
 def lines(view: QueueView, budget: Budget, out: dict[str, list[str]]) -> None:
     base = pair_labels(view.channel, view.queue)
-    variant = view.policy.variant
-    closed_in = view.policy.closed_in_service_level
+    policy = view.policy
     for window in budget.windows:
         counters = view.windows.get(window, {})
-        # The service level leaves out what was offered while closed (by default).
-        in_sl = counters if closed_in else b.open_hours_only(counters)
         labels = f'{base},window="{window}"'
         for short, name, _, value, channels, detail in COUNTS:
             if view.channel not in channels or (detail and not budget.detail):
                 continue
             if _exported(short, window, budget.detail):
-                of = in_sl if short in SL_COUNTS else counters
-                out.setdefault(name, []).append(line(name, labels, value(of, variant)))
+                out.setdefault(name, []).append(line(name, labels, value(counters)))
+        if view.channel in CONTACTS:
+            # Without what was offered while closed, by default (queue_parts).
+            for profile in policy.profiles:
+                parts = queue_parts(counters, policy, profile)
+                for _, name, _, i in SERVICE_LEVEL:
+                    row = line(name, f'{labels},profile="{profile}"', parts[i])
+                    out.setdefault(name, []).append(row)
         if budget.ratios:
-            kpis = b.kpis(counters, variant, closed_in)
+            kpis = b.kpis(counters, queue_parts(counters, policy))
             for name, _, kpi in RATIOS:
                 if (ratio := kpis[kpi]) is not None:
                     out.setdefault(name, []).append(line(name, labels, ratio))

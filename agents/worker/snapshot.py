@@ -20,6 +20,7 @@ import orjson
 from redis.exceptions import RedisClusterException, RedisError
 
 from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain.servicelevel import queue_parts, ratio
 from ccmon.agents.metrics.staffing import occupancy
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
 from ccmon.agents.readmodel.views import QueueView, ReadModel
@@ -32,12 +33,18 @@ from ccmon.streams.store.connect import RedisClient
 log = logging.getLogger(__name__)
 
 
-def window_documents(view: QueueView) -> dict[str, dict[str, float | None]]:
-    variant, closed_in = view.policy.variant, view.policy.closed_in_service_level
-    out: dict[str, dict[str, float | None]] = {}
+def window_documents(view: QueueView) -> dict[str, dict[str, Any]]:
+    policy = view.policy
+    out: dict[str, dict[str, Any]] = {}
     for name in b.WINDOWS:
         counters = view.windows.get(name, {})
-        out[name] = b.kpis(counters, variant, closed_in) | {"offered": counters.get(b.OFFERED, 0.0)}
+        out[name] = b.kpis(counters, queue_parts(counters, policy)) | {
+            "offered": counters.get(b.OFFERED, 0.0)
+        }
+        if view.channel != "ticket" and len(policy.profiles) > 1:
+            out[name]["service_level_by_profile"] = {
+                p: ratio(*queue_parts(counters, policy, p)) for p in policy.profiles
+            }
         if view.channel == "ticket":  # a ticket tile shows the day's flow, not "offered"
             out[name]["created"] = counters.get(b.T_CREATED, 0.0)
             out[name]["resolved"] = counters.get(b.T_RESOLVED, 0.0)
@@ -53,7 +60,7 @@ def _age(now: float, since: float | None) -> float | None:
 def document(
     view: QueueView,
     now: float,
-    windows: dict[str, dict[str, float | None]] | None = None,
+    windows: dict[str, dict[str, Any]] | None = None,
     published_at: float | None = None,
 ) -> dict[str, object]:
     """``now`` is the worker's clock (wall or stream); ``published_at`` the wall clock of the
@@ -79,7 +86,7 @@ def document(
             "service_level": p.target_ratio,
             "threshold_seconds": p.threshold_seconds,
             "comparison": p.comparison,
-            "variant": p.variant,
+            "profile": p.profile,
             "first_response_seconds": p.first_response_target_seconds,
             "next_reply_seconds": p.next_reply_target_seconds,
             "resolution_seconds": p.resolution_target_seconds,

@@ -21,18 +21,18 @@ DATA = Path(__file__).resolve().parents[1] / "integration" / "data"
 
 # Mirrors tests/integration/data/golden-queues.yaml on purpose (a second, independent copy).
 POLICY = {
-    "sales": {"T": 20.0, "cmp": "<=", "variant": "answered", "tz": "Europe/Paris", "short": 5.0},
+    "sales": {"T": 20.0, "cmp": "<=", "profile": "answered", "tz": "Europe/Paris", "short": 5.0},
     "billing": {
         "T": 90.0,
         "cmp": "<",
-        "variant": "answered_abandoned",
+        "profile": "answered_abandoned",
         "tz": "Europe/Paris",
         "short": 5.0,
     },
     "care": {
         "T": 30.0,
         "cmp": "<",
-        "variant": "offered_within",
+        "profile": "all_exits",
         "tz": "America/New_York",
         "short": 10.0,
     },
@@ -151,15 +151,15 @@ def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, obje
     return {"now": now, "totals": dict(totals), "windows": dict(win), "waiting": waiting}
 
 
-def service_level(c: dict[str, float], variant: str) -> float | None:
+def service_level(c: dict[str, float], profile: str) -> float | None:
     within = c.get("answered_within", 0.0)
-    if variant == "answered":
+    if profile == "answered":
         den = c.get("answered", 0.0)
-    elif variant == "answered_abandoned":
+    elif profile == "answered_abandoned":
         den = c.get("answered", 0.0) + c.get("abandoned", 0.0)
-    else:
+    else:  # all_exits: left the queue within T / left it
         within += c.get("abandoned_within", 0.0)
-        den = c.get("offered", 0.0)
+        den = c.get("answered", 0.0) + c.get("abandoned", 0.0)
     return within / den if den else None
 
 
@@ -223,7 +223,7 @@ def expected_samples_of(ref: dict[str, object]) -> dict[Sample, float]:
                     continue
                 out[sample(name, channel=channel, queue=queue, window=w)] = counts.get(what, 0.0)
             if channel != "ticket":
-                sl = service_level(counts, POLICY[queue]["variant"])  # type: ignore[arg-type]
+                sl = service_level(counts, POLICY[queue]["profile"])  # type: ignore[arg-type]
                 if sl is not None:
                     out[
                         sample("ccmon_service_level_ratio", channel=channel, queue=queue, window=w)

@@ -11,7 +11,8 @@ import pytest
 
 from ccmon.streams.config import (
     BUILTIN_DEFAULTS,
-    VARIANTS,
+    LEGACY_VARIANTS,
+    PROFILES,
     QueueConfig,
     QueueConfigError,
     QueuePolicy,
@@ -62,15 +63,18 @@ def test_example_file() -> None:
     # billing takes no tickets: a ticket event on it gets the defaults.
     assert config.policy("ticket", "billing") is config.defaults
     support = config.policy("ticket", "support")
-    assert (support.variant, support.short_abandon_seconds) == ("answered_abandoned_excl_short", 6)
+    assert (support.profile, support.exclude_short_abandons) == ("answered_abandoned", True)
+    assert support.short_abandon_seconds == 6
     assert support.first_response_target_seconds == 14400
     assert config.policy("call", "support").first_response_target_seconds == 86400
     sales = config.policy("call", "sales-export")
-    assert (sales.timezone, sales.variant, sales.max_wait_seconds) == (
+    assert (sales.timezone, sales.profile, sales.max_wait_seconds) == (
         "America/New_York",
-        "offered_within",
+        "all_exits",
         1800,
     )
+    assert sales.profiles == ("all_exits", "answered_abandoned")
+    assert config.policy("call", "billing").profiles == ("answered_abandoned",)
     assert (sales.min_volume, sales.blocking_ratio, sales.abandon_ratio) == (20, 0.01, 0.10)
     assert config.policy("call", "unknown-queue") is config.defaults
     assert config.channels_of("billing") == {"call", "chat"}
@@ -165,10 +169,31 @@ def test_policy_tzinfo() -> None:
     assert str(load_queue_config(EXAMPLE).policy("call", "billing").tzinfo) == "Europe/Paris"
 
 
-def test_every_variant_is_accepted(tmp_path: Path) -> None:
-    for variant in VARIANTS:
-        path = write(tmp_path, f"defaults: {{service_level: {{variant: {variant}}}}}\n")
-        assert load_queue_config(path).defaults.variant == variant
+def test_every_profile_is_accepted(tmp_path: Path) -> None:
+    for profile in PROFILES:
+        path = write(tmp_path, f"defaults: {{service_level: {{profile: {profile}}}}}\n")
+        assert load_queue_config(path).defaults.profile == profile
+
+
+@pytest.mark.parametrize(
+    ("variant", "profile", "short_out"),
+    [
+        ("answered_abandoned", "answered_abandoned", False),
+        ("answered_abandoned_excl_short", "answered_abandoned", True),
+        ("answered", "answered", False),
+        ("offered_within", "all_exits", False),
+    ],
+)
+def test_the_old_variant_names_still_load(
+    tmp_path: Path, variant: str, profile: str, short_out: bool
+) -> None:
+    """ccmon 0.2's `variant` is read as the profile it became (docs/configuration.md)."""
+    assert set(LEGACY_VARIANTS) == {"answered_abandoned", "answered_abandoned_excl_short",
+                                    "answered", "offered_within"}  # fmt: skip
+    text = f"queues: {{q: {{service_level: {{variant: {variant}, threshold_seconds: 20}}}}}}\n"
+    policy = load_queue_config(write(tmp_path, text)).policy("call", "q")
+    assert (policy.profile, policy.exclude_short_abandons) == (profile, short_out)
+    assert policy.threshold_seconds == 20
 
 
 def test_yaml_anchors_and_merge_keys_work(tmp_path: Path) -> None:
@@ -199,6 +224,18 @@ ERRORS = [
     ("defaults: {service_level: {target_ratio: 80}}", "service_level.target_ratio", "80"),
     ("defaults: {service_level: {target_ratio: -0.1}}", "target_ratio", "-0.1"),
     ("defaults: {service_level: {variant: genesys}}", "service_level.variant", "'genesys'"),
+    ("defaults: {service_level: {profile: connect}}", "service_level.profile", "'connect'"),
+    (
+        "defaults: {service_level: {variant: answered, profile: answered}}",
+        "service_level.variant",
+        "'answered'",
+    ),
+    (
+        "defaults: {service_level: {export_profiles: [answered, answered]}}",
+        "service_level.export_profiles",
+        "['answered', 'answered']",
+    ),
+    ("defaults: {service_level: {include_flow_outs: 1}}", "include_flow_outs", "1"),
     ("defaults: {service_level: {treshold_seconds: 60}}", "treshold_seconds", "'treshold"),
     ("defaults: {service_level: 90}", "defaults.service_level", "90"),
     ("defaults: {short_abandon_seconds: -1}", "defaults.short_abandon_seconds", "-1"),

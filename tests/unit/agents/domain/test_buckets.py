@@ -49,27 +49,8 @@ def test_rollup_of_nothing_is_empty_windows() -> None:
     assert all(v == {} for v in out.values())
 
 
-@pytest.mark.parametrize(
-    ("variant", "expected"),
-    [
-        ("answered_abandoned", 8 / 12),
-        ("answered_abandoned_excl_short", 8 / 11),
-        ("answered", 8 / 10),
-        ("offered_within", (8 + 1) / 13),
-    ],
-)
-def test_service_level_variants(variant: str, expected: float) -> None:
-    c = {"off": 13, "ans": 10, "ans_in": 8, "ab": 2, "ab_short": 1, "ab_in": 1}
-    assert b.service_level(c, variant) == pytest.approx(expected)
-
-
 def test_empty_denominators_give_none() -> None:
-    assert all(v is None for v in b.kpis({}, "answered_abandoned").values())
-
-
-def test_unknown_variant_is_an_error() -> None:
-    with pytest.raises(ValueError, match="variant"):
-        b.service_level({}, "nonsense")
+    assert all(v is None for v in b.kpis({}, (0.0, 0.0)).values())
 
 
 def test_kpis_definitions() -> None:
@@ -89,7 +70,8 @@ def test_kpis_definitions() -> None:
         "ces_n": 2,
         "ces_sum": 5,
     }
-    k = b.kpis(c, "answered")
+    k = b.kpis(c, (3.0, 4.0))
+    assert k["service_level"] == pytest.approx(0.75)
     assert k["blocking"] == pytest.approx(2 / 12)
     assert k["abandon"] == pytest.approx(0.1)
     assert k["asa"] == pytest.approx(10.0)

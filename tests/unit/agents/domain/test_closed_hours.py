@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects, StateLimits
+from ccmon.agents.domain.servicelevel import queue_parts
 from ccmon.agents.domain.state import PartitionState
 from ccmon.streams.calendar import BusinessHours
 from ccmon.streams.config import QueuePolicy
@@ -18,7 +19,7 @@ from ccmon.streams.contract.events import Event
 OFFICE = BusinessHours("Europe/Paris", ((((540, 1020),),) * 5) + ((), ()), name="office")
 POLICY = QueuePolicy(
     threshold_seconds=20, timezone="Europe/Paris", calendar="office", hours=OFFICE,
-    variant="answered_abandoned",
+    profile="answered_abandoned",
 )  # fmt: skip
 
 
@@ -55,9 +56,9 @@ def test_closed_contacts_are_counted_apart_and_out_of_the_service_level() -> Non
     assert totals[b.ANSWERED] == 3 and totals["ans_cl"] == 2 and totals["ans_in_cl"] == 1
     assert "ab_cl" not in totals  # the abandon was offered while open
     # Out of the service level by default: 1 answered within (open) + 1 abandoned within.
-    assert b.service_level_parts(totals, "answered_abandoned", closed_in=False) == (1.0, 2.0)
+    assert queue_parts(totals, POLICY) == (1.0, 2.0)
     # In it, when the queue says so (or has no calendar).
-    assert b.service_level_parts(totals, "answered_abandoned") == (2.0, 4.0)
+    assert queue_parts(totals, replace(POLICY, closed_in_service_level=True)) == (2.0, 4.0)
 
 
 def test_a_queue_without_a_calendar_counts_nothing_apart() -> None:
