@@ -50,7 +50,8 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0",
         description="Redis URL: counting state and duplicate guard. redis:// or rediss:// for "
         "one server; redis+cluster://host:port[,host:port...] (rediss+cluster:// with TLS) for "
-        "a Redis Cluster or Valkey cluster, through any of the seeds listed.",
+        "a Redis Cluster or Valkey cluster, through any of the seeds listed; "
+        "redis+sentinel://host:port[,host:port...]/primary-name/db for Redis Sentinel.",
     )
     redis_prefix: str = Field("ccmon", description="Prefix of every Redis key ccmon writes.")
 

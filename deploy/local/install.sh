@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the integration tests run against: Redis, Prometheus, Alertmanager and
+# Installs what the integration tests run against: Redis and Redis Sentinel, Prometheus, Alertmanager and
 # Chromium (the wall page's browser tests) from Debian, and Apache Kafka assembled from Maven Central jars (no release tarball: only the
 # package registries are reachable from CI). Idempotent; a no-op in about a second when
 # everything is there. Start the services with `python3 -m deploy.local.stack`.
@@ -37,14 +37,14 @@ apt_install() {
 
 # ---- Debian packages, only for what is missing --------------------------------------------
 declare -A package_of=(
-  [redis-server]=redis-server [redis-cli]=redis-tools
+  [redis-server]=redis-server [redis-cli]=redis-tools [redis-sentinel]=redis-sentinel
   [prometheus]=prometheus [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager [amtool]=prometheus-alertmanager
   [java]=openjdk-17-jre-headless [mvn]=maven [chromium]=chromium [openssl]=openssl
 )
 packages=()
 # openssl: the security tests make their certificates (tests/support/certs.py).
-for binary in redis-server redis-cli prometheus promtool prometheus-alertmanager amtool java mvn chromium openssl; do
+for binary in redis-server redis-cli redis-sentinel prometheus promtool prometheus-alertmanager amtool java mvn chromium openssl; do
   if ! command -v "$binary" >/dev/null 2>&1; then
     log "missing $binary"
     packages+=("${package_of[$binary]}")

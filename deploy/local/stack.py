@@ -1,4 +1,5 @@
-"""Start and stop real Kafka (KRaft), Redis, Prometheus and Alertmanager on 127.0.0.1.
+"""Start and stop real Kafka (KRaft), Redis, Redis Sentinel, Prometheus and Alertmanager on
+127.0.0.1.
 
     python3 -m deploy.local.stack start kafka DIR
     python3 -m deploy.local.stack start redis-cluster DIR   # 3 primaries + 3 replicas
@@ -34,6 +35,7 @@ from pathlib import Path
 from ccmon.agents.devkit import procs
 from ccmon.agents.devkit.procs import free_port
 from deploy.local.stack_cluster import CLUSTERS, cluster_recipe
+from deploy.local.stack_sentinel import sentinel
 from deploy.local.stack_services import RECIPES as SINGLE_RECIPES
 from deploy.local.stack_services import SERVICES as SINGLE_SERVICES
 from deploy.local.stack_services import (
@@ -68,7 +70,11 @@ __all__ = [
 
 # `start all` starts the single services; `stop all` stops the clusters too.
 SERVICES = (*SINGLE_SERVICES, *CLUSTERS)
-RECIPES = {**SINGLE_RECIPES, **{name: cluster_recipe(name) for name in CLUSTERS}}
+RECIPES = {
+    **SINGLE_RECIPES,
+    "sentinel": sentinel,
+    **{name: cluster_recipe(name) for name in CLUSTERS},
+}
 
 
 def env_name(service: str) -> str:
@@ -306,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if args.action in ("start", "restart"):
             version = env.get(f"{env_name(service)}_VERSION", "?")
-            name = {"kafka": "Apache Kafka", "redis": "Redis server"}.get(service, service)
+            names = {"kafka": "Apache Kafka", "redis": "Redis server", "sentinel": "Redis Sentinel"}
+            name = names.get(service, service)
             if service in CLUSTERS:
                 name = f"{env[f'{env_name(service)}_SERVER'].capitalize()} Cluster (3 + 3 nodes)"
             took = "already running" if was else f"ready in {time.monotonic() - began:.1f}s"
@@ -316,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _address(env: dict[str, str]) -> str:
-    return next((v for k, v in env.items() if k.endswith(("_BOOTSTRAP", "_URL"))), "?")
+    ends = ("_BOOTSTRAP", "_URL", "_ADDRESS")
+    return next((v for k, v in env.items() if k.endswith(ends)), "?")
 
 
 if __name__ == "__main__":

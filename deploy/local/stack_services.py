@@ -26,14 +26,14 @@ from pathlib import Path
 from ccmon.agents.devkit.procs import HOST, free_port
 
 LOCAL = Path(__file__).resolve().parent
-SERVICES = ("kafka", "redis", "prometheus", "alertmanager")
+SERVICES = ("kafka", "redis", "sentinel", "prometheus", "alertmanager")
 INSTALL_HINT = "run `make deps` (bash deploy/local/install.sh)"
 START_TIMEOUT = {"kafka": 120.0, "redis": 30.0, "prometheus": 60.0, "alertmanager": 30.0}
-START_TIMEOUT |= {"redis-cluster": 60.0, "valkey-cluster": 60.0}
+START_TIMEOUT |= {"sentinel": 30.0, "redis-cluster": 60.0, "valkey-cluster": 60.0}
 # Kafka's controlled shutdown of a single KRaft node takes a few seconds; give it room
 # before SIGKILL so the next start never sees a half-written log.
 STOP_TIMEOUT = {"kafka": 45.0, "redis": 15.0, "prometheus": 30.0, "alertmanager": 15.0}
-STOP_TIMEOUT |= {"redis-cluster": 20.0, "valkey-cluster": 20.0}
+STOP_TIMEOUT |= {"sentinel": 15.0, "redis-cluster": 20.0, "valkey-cluster": 20.0}
 Probe = Callable[[], dict[str, str] | None]
 _PORT = re.compile(r"\$\{port:(\w+)\}")
 

@@ -1,4 +1,5 @@
-"""The one way ccmon connects to Redis: a single server, or a Redis Cluster / Valkey cluster.
+"""The one way ccmon connects to Redis: a single server, Redis Sentinel, or a Redis Cluster /
+Valkey cluster.
 
 ``CCMON_REDIS`` (and ``ccmon wall --redis``) takes:
 
@@ -8,6 +9,15 @@
   ``redis.asyncio.cluster.RedisCluster``, which learns the rest of the topology and follows
   ``MOVED`` and ``ASK``). The query string takes redis-py's URL options, as for one server
   (``?ssl_ca_certs=...``). A cluster has database 0 only.
+- ``redis+sentinel://[user:password@]host:port[,host:port...]/primary-name[/db]`` or
+  ``rediss+sentinel://...`` (TLS to the sentinels and the primary): Redis Sentinel, the
+  hosts being the sentinels (port 26379 unless given) and ``primary-name`` the name they
+  monitor; user and password are the primary's, ``?sentinel_password=...`` (and
+  ``sentinel_username``) the sentinels'. Every new connection goes to the primary the
+  sentinels name now: after a failover, the next command reaches the new one (a command
+  that meets a demoted primary, READONLY, reconnects likewise). A replica promoted while
+  it lagged holds fewer writes than were acknowledged: the owners find it behind and
+  count the missing records again (docs/architecture.md, "Idempotency").
 
 The worker, the wall, the demo, the tests and the benchmark all call :func:`redis_client`,
 so a new form is added here once. :func:`check_redis` is the worker's check before it joins
@@ -26,10 +36,20 @@ from urllib.parse import unquote
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import AskError, RedisClusterException, RedisError, TryAgainError
 
 RedisClient = Redis | RedisCluster
-SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+cluster",
+    "rediss+cluster",
+    "redis+sentinel",
+    "rediss+sentinel",
+)
+SENTINEL_PORT = 26379
 CHECK_TIMEOUT_SECONDS = 10.0
 
 
@@ -39,6 +59,10 @@ class RedisUrlError(ValueError):
 
 def is_cluster(url: str) -> bool:
     return url.partition("://")[0].endswith("+cluster")
+
+
+def is_sentinel(url: str) -> bool:
+    return url.partition("://")[0].endswith("+sentinel")
 
 
 def cluster_seeds(url: str) -> list[tuple[str, int]]:
@@ -99,6 +123,8 @@ def redis_client(
     scheme = url.partition("://")[0]
     if scheme not in SCHEMES:
         raise RedisUrlError(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+    if is_sentinel(url):
+        return _sentinel_client(url, **options)
     if not is_cluster(url):
         return Redis.from_url(url, **options)
     first, seeds = _split_cluster(url)
@@ -110,6 +136,49 @@ def redis_client(
     nodes = [ClusterNode(host, port) for host, port in seeds]
     client = ObservedCluster(startup_nodes=nodes, **kwargs)
     client.on_redirect = on_redirect
+    return client
+
+
+def _split_sentinel(url: str) -> tuple[list[tuple[str, int]], str, int, dict[str, str]]:
+    """(sentinels, primary name, db, the URL's userinfo and query) of a Sentinel URL."""
+    rest = url.partition("://")[2]
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    userinfo, _, hostlist = netloc.rpartition("@")
+    sentinels: list[tuple[str, int]] = []
+    for item in filter(None, (h.strip() for h in hostlist.split(","))):
+        host, colon, port = item.rpartition(":")
+        if not colon:
+            host, port = item, str(SENTINEL_PORT)
+        if not port.isdigit() or not host:
+            raise RedisUrlError(f"sentinel {item!r} is not host:port")
+        sentinels.append((unquote(host.strip("[]")), int(port)))
+    parts = [p for p in path.split("/") if p]
+    db_ok = len(parts) == 1 or (len(parts) == 2 and parts[1].isdigit())
+    if not sentinels or not db_ok:
+        raise RedisUrlError(
+            "a Sentinel URL is redis+sentinel://[user:password@]host:port[,host:port...]"
+            "/primary-name[/db]"
+        )
+    user, _, password = userinfo.partition(":")
+    extra = {k: unquote(v) for k, _, v in (p.partition("=") for p in query.split("&") if p)}
+    extra |= {"username": unquote(user), "password": unquote(password)}
+    return sentinels, unquote(parts[0]), int(parts[1]) if len(parts) == 2 else 0, extra
+
+
+def _sentinel_client(url: str, **options: Any) -> Redis:
+    sentinels, name, db, extra = _split_sentinel(url)
+    tls = url.startswith("rediss+")
+    timeouts = {k: v for k, v in options.items() if k.startswith("socket_")}
+    sentinel_kwargs: dict[str, Any] = {"ssl": tls, **timeouts}
+    for key in ("sentinel_username", "sentinel_password"):
+        if extra.get(key):
+            sentinel_kwargs[key.removeprefix("sentinel_")] = extra[key]
+    primary: dict[str, Any] = {"ssl": tls, "db": db, **options}
+    for key in ("username", "password"):
+        if extra[key]:
+            primary[key] = extra[key]
+    client: Redis = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs, **primary).master_for(name)
     return client
 
 
@@ -128,6 +197,13 @@ def describe(url: str) -> str:
             return "the Redis Cluster at " + ",".join(f"{h}:{p}" for h, p in cluster_seeds(url))
         except RedisUrlError:
             return "a Redis Cluster"
+    if is_sentinel(url):
+        try:
+            sentinels, name, _, _ = _split_sentinel(url)
+        except RedisUrlError:
+            return "Redis Sentinel"
+        where = ",".join(f"{h}:{p}" for h, p in sentinels)
+        return f"the primary {name!r} of the Redis Sentinels at {where}"
     rest = url.partition("://")[2].rpartition("@")[2]
     return "Redis at " + rest.partition("/")[0].partition("?")[0]
 

@@ -258,6 +258,12 @@ class OwnService:
         return self.env["REDIS_URL"]
 
     @property
+    def port(self) -> int:
+        """A Redis server's or a sentinel's port."""
+        address = self.env.get("SENTINEL_ADDRESS") or self.url.split("/")[2]
+        return int(address.rsplit(":", 1)[1])
+
+    @property
     def log(self) -> Path:
         return Path(self.env["KAFKA_LOG"])
 

@@ -1,16 +1,20 @@
-"""The Redis URL forms: one server, or a cluster through its seeds (no server needed)."""
+"""The Redis URL forms: one server, a cluster through its seeds, or the primary that Redis
+Sentinel names (no server needed; the real failover is
+tests/integration/faults/test_redis_sentinel.py)."""
 
 from __future__ import annotations
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import SentinelConnectionPool
 
 from ccmon.streams.store.connect import (
     RedisUrlError,
     cluster_seeds,
     describe,
     is_cluster,
+    is_sentinel,
     redis_client,
 )
 
@@ -43,6 +47,7 @@ def test_a_cluster_url_lists_its_seeds_with_credentials_and_tls() -> None:
         ("redis+cluster://h1", "is not host:port"),
         ("redis+cluster:///0", "at least one host:port"),
         ("redis+sentinal://h1:26379", "unknown scheme"),
+        ("redis+sentinel://h1:x/main", "is not host:port"),
     ],
 )
 def test_a_cluster_url_ccmon_cannot_use_says_why(url: str, problem: str) -> None:
@@ -52,3 +57,36 @@ def test_a_cluster_url_ccmon_cannot_use_says_why(url: str, problem: str) -> None
 
 def test_describe_never_shows_a_password() -> None:
     assert describe("redis://:pw@127.0.0.1:6379/0") == "Redis at 127.0.0.1:6379"
+
+
+def test_a_sentinel_url_names_the_sentinels_the_primary_and_its_db() -> None:
+    url = "redis+sentinel://ccmon:secret@s1:26380,s2,[::1]:26381/main/3?sentinel_password=sp"
+    client = redis_client(url, socket_timeout=5)
+    assert is_sentinel(url) and isinstance(client, Redis)
+    pool = client.connection_pool
+    assert isinstance(pool, SentinelConnectionPool) and pool.service_name == "main"
+    kwargs = pool.connection_kwargs
+    assert (kwargs["db"], kwargs["username"], kwargs["password"]) == (3, "ccmon", "secret")
+    assert kwargs["socket_timeout"] == 5
+    sentinels = [s.connection_pool.connection_kwargs for s in pool.sentinel_manager.sentinels]
+    assert [(s["host"], s["port"]) for s in sentinels] == [
+        ("s1", 26380),
+        ("s2", 26379),
+        ("::1", 26381),
+    ]
+    assert all(s["password"] == "sp" for s in sentinels)
+    assert "secret" not in describe(url)
+    assert (
+        describe(url) == "the primary 'main' of the Redis Sentinels at s1:26380,s2:26379,::1:26381"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["redis+sentinel://s1:26379", "redis+sentinel://s1/a/b/c", "redis+sentinel:///main"]
+)
+def test_a_sentinel_url_without_a_primary_or_sentinels_says_why_without_its_password(
+    url: str,
+) -> None:
+    with pytest.raises(RedisUrlError, match="primary-name") as caught:
+        redis_client(url.replace("//", "//u:pw@"))
+    assert "pw" not in str(caught.value)
