@@ -204,7 +204,9 @@ class Owner:
         self.states[partition] = state
         self.tokens[partition] = token
         committed = await self.group.committed(partition) if self.group else None
-        if committed is not None and state.progress.rp < committed:
+        if "seq" not in meta and await self._migrate(partition, committed):
+            pass  # ccmon 0.2's state, counted up to the committed offset
+        elif committed is not None and state.progress.rp < committed:
             await self._read_again(partition, state.progress.rp, committed)
         self.generation += 1
         self.load_seconds[partition] = time.perf_counter() - started
@@ -217,6 +219,21 @@ class Owner:
             gen,
         )
         self._ready[partition].set()
+
+    async def _migrate(self, partition: int, committed: int | None) -> bool:
+        """A partition never written in this layout that ccmon 0.2 left in its own: move it
+        here (what 0.2 counted is what Kafka's committed offset says, when its workers were
+        stopped before this one started: docs/operations.md, "Upgrades")."""
+        legacy = await self._redis(
+            f"partition {partition}", lambda: self.store.load_legacy(partition)
+        )
+        if legacy is None:
+            return False
+        state = PartitionState.from_raw(partition, legacy)
+        state.progress = replaced(state.progress, rp=committed or 0)
+        self.states[partition] = state
+        await self._write_back(partition, "moving ccmon 0.2's state to this layout")
+        return True
 
     async def _read_again(self, partition: int, start: int, end: int) -> None:
         """A new owner finds Redis behind Kafka's committed offset: Redis lost writes that

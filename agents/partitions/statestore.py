@@ -253,6 +253,35 @@ class StateStore:
             meta=text(meta),
         )
 
+    async def load_legacy(self, partition: int) -> RawPartition | None:
+        """The partition as ccmon 0.2 stored it (``P:s:p:*``, fenced by ``P:fence:p``), or
+        None when there is none: what the first owner of 0.3 moves to this layout."""
+        base = f"{self.prefix}:s:{partition}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.exists(f"{self.prefix}:fence:{partition}")
+            pipe.smembers(f"{base}:idx")
+            pipe.hgetall(f"{base}:t")
+            pipe.hgetall(f"{base}:l")
+            fenced, names, totals, live = await pipe.execute()
+        if not (fenced or names or totals or live):
+            return None
+        keys = sorted(_text(n) for n in names)
+        buckets: dict[Bucket, dict[str, str]] = {}
+        if keys:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hgetall(key)
+                contents = await pipe.execute()
+            for key, content in zip(keys, contents, strict=True):
+                kind, _, when = key[len(base) + 1 :].partition(":")
+                if content:
+                    buckets[(kind, when)] = {_text(k): _text(v) for k, v in content.items()}
+        return RawPartition(
+            totals={_text(k): _text(v) for k, v in totals.items()},
+            buckets=buckets,
+            live={_text(k): _text(v) for k, v in live.items()},
+        )
+
     async def seen(self, partition: int, guards: Sequence[str]) -> list[str | None]:
         """The source position each guard id (``channel:event_id``) was first counted at."""
         if not guards:

@@ -138,3 +138,50 @@ async def _cluster_ready(url: str, prefix: str) -> None:
 
 def test_a_partition_is_one_hash_slot(redis_server: RedisServer, unique_name: str) -> None:
     asyncio.run(_cluster_ready(redis_server.url, unique_name))
+
+
+class _Committed:
+    """Kafka's answers for the owner: partition 0 committed up to offset 5."""
+
+    async def committed(self, partition: int) -> int | None:
+        return 5
+
+    async def is_current(self, generation: int) -> bool | None:
+        return True
+
+
+async def _upgrade(url: str, prefix: str) -> None:
+    """ccmon 0.2's keys (``P:s:p:*``, ``P:fence:p``) moved to this layout by the first owner
+    that finds the partition empty here, counted up to the committed offset."""
+    redis = aioredis.Redis.from_url(url)
+    store = StateStore(redis, prefix, 600, TTL)
+    old = f"{prefix}:s:0"
+    try:
+        await redis.set(f"{prefix}:fence:0", 7)
+        await redis.hset(f"{old}:t", mapping={"call|sales|off": 3, "call|sales|ans": 2})
+        await redis.hset(f"{old}:m:29000000", mapping={"call|sales|off": 3})
+        await redis.sadd(f"{old}:idx", f"{old}:m:29000000")
+        await redis.hset(f"{old}:l", '["call|sales","c9"]', '{"k":"w","t":1.0}')
+        owner = Owner(store, group=_Committed())
+        owner.assign([0], 2)
+        state = await owner.acquire(0)
+        assert state is not None
+        assert state.totals["call|sales"] == {"off": 3.0, "ans": 2.0}
+        assert state.minutes["call|sales"][29000000] == {"off": 3.0}
+        assert state.live["call|sales"] == {"c9": {"k": "w", "t": 1.0}}
+        moved = PartitionState.from_raw(0, await store.load(0))
+        assert moved.totals == state.totals and moved.minutes == state.minutes
+        assert moved.live == state.live and moved.progress.rp == 5
+        await owner.close()
+    finally:
+        await _forget(redis, prefix)
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+def test_the_state_of_ccmon_0_2_is_moved_to_this_layout(
+    redis_server: RedisServer, unique_name: str
+) -> None:
+    asyncio.run(_upgrade(redis_server.url, unique_name))

@@ -113,4 +113,6 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     # What Redis holds is what the worker exported: a new worker loads the same numbers.
     again = watch.worker(kafka.bootstrap, redis_server.url, env, name="w2").start()
     wait_until_equal(again.samples, expected, timeout=60)
-    record_property("figures", {"events": len(timed), "replies_lost": dropped})
+    figures = {"events": len(timed), "replies_lost": dropped}
+    record_property("figures", figures)
+    print(f"lost replies figures: {figures}")

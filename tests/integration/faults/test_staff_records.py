@@ -138,8 +138,17 @@ def test_staff_records_wait_out_a_broker_outage_longer_than_a_send_may_take(
         worker.check_alive()
         time.sleep(0.5)
     broker.start(keep_data=True)
+    back_at = time.monotonic()
+    down = back_at - stopped_at
     wait_until_equal(worker.samples, expected, timeout=180)
     assert worker.pid == pid
     retries = total(worker.samples(), "ccmon_kafka_send_retries_total")
     assert retries > 0
-    record_property("figures", {"agent_events": len(records), "send_retries": retries})
+    figures = {
+        "agent_events": len(records),
+        "send_retries": retries,
+        "broker_down_s": round(down, 1),
+        "exact_after_broker_back_s": round(time.monotonic() - back_at, 1),
+    }
+    record_property("figures", figures)
+    print(f"staff records through a broker outage figures: {figures}")
