@@ -23,7 +23,7 @@ def sentinel(work: Path, config: Path | None, keep: bool) -> Launch:
     if not (keep and conf.exists()):
         own = config.read_text(encoding="utf-8") if config else ""
         conf.write_text(
-            f"port {port}\nbind {HOST}\ndir {work}\nlogfile \"\"\n{own}", encoding="utf-8"
+            f'port {port}\nbind {HOST}\ndir {work}\nlogfile ""\n{own}', encoding="utf-8"
         )
     argv = [_require("redis-sentinel"), str(conf)]
 
