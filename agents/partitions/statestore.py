@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -204,8 +204,7 @@ class StateStore:
         return [f"{base}:meta", f"{base}:idx", f"{base}:l", f"{base}:pos"]
 
     def _bucket_of(self, partition: int, key: str) -> Bucket:
-        kind, _, when = key[len(self._base(partition)) + 1 :].partition(":")
-        return kind, when
+        return _split_bucket(key[len(self._base(partition)) + 1 :])
 
     # ---- operations ------------------------------------------------------------------
     async def take_ownership(
@@ -229,18 +228,7 @@ class StateStore:
             pipe.hgetall(live_key)
             pipe.hgetall(pos_key)
             meta, names, totals, live, pos = await pipe.execute()
-        keys = sorted(_text(n) for n in names)
-        buckets: dict[Bucket, dict[str, str]] = {}
-        if keys:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(key)
-                contents = await pipe.execute()
-            for key, content in zip(keys, contents, strict=True):
-                if content:  # expired by its TTL: the index entry is stale
-                    buckets[self._bucket_of(partition, key)] = {
-                        _text(k): _text(v) for k, v in content.items()
-                    }
+        buckets = await self._buckets(names, lambda key: self._bucket_of(partition, key))
 
         def text(h: dict[bytes, bytes]) -> dict[str, str]:
             return {_text(k): _text(v) for k, v in h.items()}
@@ -265,22 +253,29 @@ class StateStore:
             fenced, names, totals, live = await pipe.execute()
         if not (fenced or names or totals or live):
             return None
-        keys = sorted(_text(n) for n in names)
-        buckets: dict[Bucket, dict[str, str]] = {}
-        if keys:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(key)
-                contents = await pipe.execute()
-            for key, content in zip(keys, contents, strict=True):
-                kind, _, when = key[len(base) + 1 :].partition(":")
-                if content:
-                    buckets[(kind, when)] = {_text(k): _text(v) for k, v in content.items()}
+        buckets = await self._buckets(names, lambda key: _split_bucket(key[len(base) + 1 :]))
         return RawPartition(
             totals={_text(k): _text(v) for k, v in totals.items()},
             buckets=buckets,
             live={_text(k): _text(v) for k, v in live.items()},
         )
+
+    async def _buckets(
+        self, names: Iterable[bytes | str], bucket_of: Callable[[str], Bucket]
+    ) -> dict[Bucket, dict[str, str]]:
+        """The bucket hashes an index names, in one round trip."""
+        keys = sorted(_text(n) for n in names)
+        if not keys:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hgetall(key)
+            contents = await pipe.execute()
+        return {
+            bucket_of(key): {_text(k): _text(v) for k, v in content.items()}
+            for key, content in zip(keys, contents, strict=True)
+            if content  # expired by its TTL: the index entry is stale
+        }
 
     async def seen(self, partition: int, guards: Sequence[str]) -> list[str | None]:
         """The source position each guard id (``channel:event_id``) was first counted at."""
@@ -366,6 +361,12 @@ class StateStore:
                 pipe.hget(self.meta_key(p), "n")
             values = await pipe.execute()
         return sum(int(v) for v in values if v is not None)
+
+
+def _split_bucket(rest: str) -> Bucket:
+    """``m:29000000`` -> (``m``, ``29000000``): a bucket key after its partition's base."""
+    kind, _, when = rest.partition(":")
+    return kind, when
 
 
 def _outcome(reply: Sequence[bytes | str]) -> Outcome:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from tests.support.expect import sample, wait_until_equal
@@ -21,31 +20,11 @@ from tests.support.kafka_io import create_topics, produce
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
 from tests.support.topology import source_topics
+from tests.support.traffic import PLAIN_QUEUES, call, plain_queues
 
 pytestmark = pytest.mark.integration
 
-QUEUES = ("q1", "q2", "q3")
-
-
-def _queues(tmp_path: Path) -> Path:
-    path = tmp_path / "queues.yaml"
-    path.write_text(
-        "defaults:\n  timezone: UTC\n  max_wait_seconds: 60\nqueues:\n"
-        + "".join(f"  {q}: {{}}\n" for q in QUEUES)
-    )
-    return path
-
-
-def _call(topic: str, n: int, kind: str, at: float, queue: str, **fields: Any) -> Any:
-    body = {
-        "event_id": f"c{n}-{kind}",
-        "type": kind,
-        "occurred_at": int(at * 1000),
-        "queue": queue,
-        "contact_id": f"c{n}",
-        **fields,
-    }
-    return (topic, f"c{n}".encode(), orjson.dumps(body))
+QUEUES = PLAIN_QUEUES
 
 
 def _counts(n_per_queue: dict[str, int]) -> dict[Any, float]:
@@ -83,15 +62,15 @@ def test_a_backlog_answered_after_20_s_has_no_phantom_expiries_on_the_wall_clock
         queue = rng.choice(QUEUES)
         per_queue[queue] += 1
         t = now - 300 + rng.random() * 60
-        timed.append((t, _call(topics["call"], n, "offered", t, queue)))
-        timed.append((t + 20, _call(topics["call"], n, "answered", t + 20, queue, wait_seconds=20)))
+        timed.append((t, call(topics["call"], n, "offered", t, queue)))
+        timed.append((t + 20, call(topics["call"], n, "answered", t + 20, queue, wait_seconds=20)))
     records = [r for _, r in sorted(timed, key=lambda x: x[0])]
     produce(kafka.bootstrap, records)
     env = golden_env(
         topics,
         unique_name,
         CCMON_CLOCK="wall",
-        CCMON_QUEUE_CONFIG=str(_queues(tmp_path)),
+        CCMON_QUEUE_CONFIG=str(plain_queues(tmp_path, 60)),
         CCMON_TICK_INTERVAL_SECONDS="0.5",  # several ticks while the backlog is read
     )
     began = time.monotonic()
@@ -124,11 +103,11 @@ def test_closed_markers_outlive_a_backlog_older_than_their_15_minutes(
         queue = QUEUES[n % len(QUEUES)]
         per_queue[queue] += 1
         t = now - 1500 + n * 0.01  # 25 minutes ago
-        answers.append(_call(topics["call"], n, "answered", t + 5, queue, wait_seconds=5))
-        offers.append(_call(topics["call"], n, "offered", t, queue))
+        answers.append(call(topics["call"], n, "answered", t + 5, queue, wait_seconds=5))
+        offers.append(call(topics["call"], n, "offered", t, queue))
     # Between them, blocked calls (counted, never waiting): the backlog takes several ticks.
     fillers = [
-        _call(
+        call(
             topics["call"],
             calls + n,
             "blocked",
@@ -143,7 +122,7 @@ def test_closed_markers_outlive_a_backlog_older_than_their_15_minutes(
         topics,
         unique_name,
         CCMON_CLOCK="wall",
-        CCMON_QUEUE_CONFIG=str(_queues(tmp_path)),
+        CCMON_QUEUE_CONFIG=str(plain_queues(tmp_path, 60)),
         CCMON_TICK_INTERVAL_SECONDS="0.5",
     )
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()

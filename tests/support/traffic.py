@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -69,3 +70,30 @@ def as_records(topics: dict[str, str], items: Iterable[Item]) -> list[Outgoing]:
         (topics[channel], str(body["contact_id"]).encode(), orjson.dumps(body))
         for channel, body in items
     ]
+
+
+PLAIN_QUEUES = ("q1", "q2", "q3")  # queues of plain_queues(): UTC, nothing but max_wait
+
+
+def call(topic: str, n: int, kind: str, at: float, queue: str, **fields: Any) -> Outgoing:
+    """The Kafka record of one event of call ``c<n>`` (keyed by contact), at ``at``."""
+    body = {
+        "event_id": f"c{n}-{kind}",
+        "type": kind,
+        "occurred_at": int(at * 1000),
+        "queue": queue,
+        "contact_id": f"c{n}",
+        **fields,
+    }
+    return (topic, f"c{n}".encode(), orjson.dumps(body))
+
+
+def plain_queues(directory: Path, max_wait_seconds: float) -> Path:
+    """A queue configuration of PLAIN_QUEUES in UTC that expires waiting contacts after
+    ``max_wait_seconds``: for tests of expiry."""
+    path = directory / "queues.yaml"
+    path.write_text(
+        f"defaults:\n  timezone: UTC\n  max_wait_seconds: {max_wait_seconds:.0f}\nqueues:\n"
+        + "".join(f"  {q}: {{}}\n" for q in PLAIN_QUEUES)
+    )
+    return path

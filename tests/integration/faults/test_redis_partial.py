@@ -17,7 +17,7 @@ import redis
 from tests.support.expect import combined, poll, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Item, Producer, create_topics, uncommitted
-from tests.support.personal import Watch
+from tests.support.personal import Watch, WatchedWorker
 from tests.support.services import KafkaServer, OwnService
 from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
@@ -37,6 +37,24 @@ def _all_committed(kafka: KafkaServer, app_id: str, topics: dict[str, str]) -> b
     worker's lag gauge counts a partition never committed from its last record read)."""
     internal = f"{app_id}-events-by-queue"
     return uncommitted(kafka.bootstrap, app_id, [*topics.values(), internal]) == 0
+
+
+def _half_then_snapshot(
+    kafka: KafkaServer,
+    worker: WatchedWorker,
+    topics: dict[str, str],
+    client: redis.Redis,
+    items: list[Item],
+) -> int:
+    """Count the first half of ``items``, then take a snapshot of Redis (SAVE), with a key
+    written before it and one after it that tell later whether Redis came back on it."""
+    half = len(items) // 2
+    Producer(kafka.bootstrap, as_records(topics, items[:half])).send_all()
+    wait_until_equal(worker.samples, _expected(items[:half]), timeout=120)
+    client.set("ccmon-test:before-snapshot", 1)
+    client.save()
+    client.set("ccmon-test:after-snapshot", 1)
+    return half
 
 
 def _snapshot_then_lose(client: redis.Redis, store: OwnService) -> None:
@@ -62,12 +80,7 @@ def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
     env = golden_env(topics, unique_name)
     worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
     items = lifecycles(seed=41, contacts=2400, end=time.time(), span=20 * 60, prefix="a")
-    half = len(items) // 2
-    Producer(kafka.bootstrap, as_records(topics, items[:half])).send_all()
-    wait_until_equal(worker.samples, _expected(items[:half]), timeout=120)
-    client.set("ccmon-test:before-snapshot", 1)
-    client.save()
-    client.set("ccmon-test:after-snapshot", 1)
+    half = _half_then_snapshot(kafka, worker, topics, client, items)
     Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
     wait_until_equal(worker.samples, _expected(items), timeout=120)
     poll("every offset committed", lambda: _all_committed(kafka, unique_name, topics), 30)
@@ -107,12 +120,7 @@ def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
     env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
     first = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
     items = lifecycles(seed=42, contacts=2600, end=time.time(), span=20 * 60, prefix="b")
-    half = len(items) // 2
-    Producer(kafka.bootstrap, as_records(topics, items[:half])).send_all()
-    wait_until_equal(first.samples, _expected(items[:half]), timeout=120)
-    client.set("ccmon-test:before-snapshot", 1)
-    client.save()
-    client.set("ccmon-test:after-snapshot", 1)
+    half = _half_then_snapshot(kafka, first, topics, client, items)
     # A second worker joins: every partition changes hands or is taken again, and each new
     # ownership is written to Redis after the snapshot.
     second = watch.worker(kafka.bootstrap, store.url, env, name="w2").start()

@@ -22,23 +22,12 @@ from tests.support.netfault import ReplyDropper
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
 from tests.support.topology import source_topics
+from tests.support.traffic import PLAIN_QUEUES, call, plain_queues
 
 pytestmark = pytest.mark.integration
 
-QUEUES = ("q1", "q2", "q3")
+QUEUES = PLAIN_QUEUES
 MAX_WAIT = 600.0
-
-
-def _call(topic: str, n: int, kind: str, at: float, queue: str, **fields: Any) -> Any:
-    body = {
-        "event_id": f"c{n}-{kind}",
-        "type": kind,
-        "occurred_at": int(at * 1000),
-        "queue": queue,
-        "contact_id": f"c{n}",
-        **fields,
-    }
-    return (topic, f"c{n}".encode(), orjson.dumps(body))
 
 
 def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
@@ -54,11 +43,7 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     # clock) never meets an offer whose answer is still unread (docs/reliability.md, "What
     # is not guaranteed": source partitions read unevenly).
     create_topics(kafka.bootstrap, topics.values(), partitions=1)
-    queues = tmp_path / "queues.yaml"
-    queues.write_text(
-        f"defaults:\n  timezone: UTC\n  max_wait_seconds: {MAX_WAIT:.0f}\nqueues:\n"
-        + "".join(f"  {q}: {{}}\n" for q in QUEUES)
-    )
+    queues = plain_queues(tmp_path, MAX_WAIT)
     rng = random.Random(11)
     end = time.time() - 5
     timed: list[tuple[float, Any]] = []
@@ -71,11 +56,11 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     for n in range(6000):
         queue = rng.choice(QUEUES)
         t = end - 1800 + rng.random() * 1790
-        timed.append((t, _call(topics["call"], n, "offered", t, queue)))
+        timed.append((t, call(topics["call"], n, "offered", t, queue)))
         add("ccmon_contacts_offered_total", queue)
         if rng.random() < 0.1:
             continue  # never answered: expired by the timer once older than max_wait
-        timed.append((t + 3, _call(topics["call"], n, "answered", t + 3, queue, wait_seconds=3)))
+        timed.append((t + 3, call(topics["call"], n, "answered", t + 3, queue, wait_seconds=3)))
         add("ccmon_contacts_answered_total", queue)
     now = max(t + 3 for t, _ in timed)  # the stream clock's "now" at the end
     answered = {orjson.loads(r[2])["contact_id"] for _, r in timed if b'"answered"' in r[2]}
