@@ -435,6 +435,17 @@ def pipeline_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         alert(
             config,
+            "CcmonCountsIncomplete",
+            f'ccmon_state_unrecoverable_records{{job="{job}"}} > 0',
+            "ticket",
+            "ccmon counts lack {{ $value | humanize }} records for good",
+            "Redis lost the counts of {{ $value | humanize }} records of the partitions "
+            "owned by {{ $labels.instance }}, and the repartition topic no longer held them "
+            "to count them again: those queues' counters, windows and day totals lack them. "
+            "/healthz of that worker names the partitions.",
+        ),
+        alert(
+            config,
             "CcmonWorkerDown",
             f'up{{job="{job}"}} == 0',
             "ticket",
