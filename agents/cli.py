@@ -141,6 +141,12 @@ def _check_config(argv: list[str]) -> int:
     return checkconfig.main(argv, sys.stdout, sys.stderr)
 
 
+def _report(argv: list[str]) -> int:
+    from ccmon.agents.report.command import main
+
+    return main(argv, lambda: checked_settings("report"))
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("worker", "count events from Kafka into Redis; serve /metrics and /healthz", _faust),
     Command("demo", "the whole product on one machine: broker, Redis, simulator, wall", _demo),
@@ -154,6 +160,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "check-config", "check a queue or simulator configuration file, offline", _check_config
     ),
+    Command("report", "compliance report from the closed day records: CSV, JSON or HTML", _report),
 )
 
 

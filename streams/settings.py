@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     topic_dead_letter: str = Field(
         "contact-center.dead-letter", description="Where rejected events go, bytes unchanged."
     )
+    topic_records: str | None = Field(
+        None,
+        description="Compacted topic of the closed interval and day records (ccmon report "
+        "reads it); None = <CCMON_APP_ID>-records.",
+    )
     dead_letter_retention_hours: float = Field(
         168.0,
         gt=0,
@@ -113,6 +118,13 @@ class Settings(BaseSettings):
         120, ge=61, description="How long 1-minute buckets are kept (>= the 1h window)."
     )
     day_retention_days: int = Field(3, ge=2, description="How long daily aggregates are kept.")
+    record_grace_seconds: float = Field(
+        120.0,
+        ge=0,
+        le=86400,
+        description="How long after its end (in the partition's event time) an interval or "
+        "day is closed and its record written; later events write a revision.",
+    )
     record_revision_days: int = Field(
         3,
         ge=1,
@@ -200,6 +212,10 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown windows {unknown}; choose among {', '.join(WINDOWS)}")
         return [w for w in WINDOWS if w in value]  # canonical order, no repeats
+
+    @property
+    def records_topic(self) -> str:
+        return self.topic_records or f"{self.app_id}-records"
 
     def topic_channels(self) -> dict[str, str]:
         """Source topic name -> channel label."""

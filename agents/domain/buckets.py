@@ -181,7 +181,7 @@ def ratio(num: float, den: float) -> float | None:
 
 def open_hours_only(c: Mapping[str, float]) -> Mapping[str, float]:
     """The counters without the contacts offered while the queue was closed."""
-    if not c.get(OFFERED_CLOSED) and not c.get(CLOSED_PARTS[ANSWERED]):
+    if not any(c.get(closed) for closed in CLOSED_PARTS.values()):
         return c
     out = dict(c)
     for name, closed in CLOSED_PARTS.items():

@@ -10,11 +10,13 @@ Works on any :class:`~ccmon.agents.domain.state.PartitionState` (unit tests buil
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ccmon.agents.domain import buckets as b
+from ccmon.agents.domain import periods as pd
 from ccmon.agents.domain.partition import Bucket, Writes
 from ccmon.agents.domain.state import Entry, PartitionState
 from ccmon.streams.policy import QueuePolicy
@@ -52,6 +54,11 @@ class Effects:
         # position (:func:`ccmon.agents.domain.partition.staff_position`); None for the timer.
         self.origin: str | None = None
         self.position = 0
+        # The source position of the event being counted (``call:2:1041``): the closed
+        # records say which source offsets they cover, and what made a revision.
+        self.src: str | None = None
+        self.beyond_revision = 0  # counts for intervals too old to be revised, not kept
+        self.source_times: dict[str, float] = {}  # latest event time per source partition
 
     def emit(self, partition: int, record: dict[str, Any]) -> None:
         """A record for another partition, stamped with its origin and position: the same
@@ -123,15 +130,60 @@ class Effects:
         integers: durations as milliseconds, so that a sum is the same whatever the batches
         it was added in (a replay must give the same record, to the byte). False when the
         interval is older than the revisions kept."""
-        start = b.interval_start_minute(ts, policy.timezone, policy.interval_minutes)
+        length = policy.interval_minutes
+        start = b.interval_start_minute(ts, policy.timezone, length)
         if start * 60 < now - self.limits.record_revision_days * 86400:
+            self.beyond_revision += 1
             return False
         exact = {
             name: (round(value * 1000) if name in b.DURATION_SUMS else value)
             for name, value in incs.items()
         }
-        self.add(("p", str(start)), cq, exact)
+        bucket = ("p", str(start))
+        self.add(bucket, cq, exact)
+        if self.src is not None:
+            where, _, offset = self.src.rpartition(":")
+            if offset.isdigit():
+                low = self.writes.low.setdefault(bucket, {})
+                high = self.writes.high.setdefault(bucket, {})
+                first, last = f"{cq}|<{where}", f"{cq}|>{where}"
+                low[first] = min(low.get(first, math.inf), int(offset))
+                high[last] = max(high.get(last, -1), int(offset))
+        closed = self.state.progress.rec
+        if closed is not None and (start + length) * 60 <= closed:
+            self.revise(cq, start, policy)
         return True
+
+    def touch(self, cq: str, ts: float, policy: QueuePolicy) -> None:
+        """Something of the period holding ``ts`` changed without a count (a running
+        promise's deadline moved): its record is revised if it is closed already."""
+        length = policy.interval_minutes
+        start = b.interval_start_minute(ts, policy.timezone, length)
+        closed = self.state.progress.rec
+        if closed is not None and (start + length) * 60 <= closed:
+            self.revise(cq, start, policy)
+
+    def revise(self, cq: str, start: int, policy: QueuePolicy) -> None:
+        """Mark the closed interval starting at ``start`` and its day for a new revision
+        (:mod:`ccmon.agents.domain.records`), in the state written with this batch: a
+        crash before the revision is written leaves the mark, and the next owner writes it."""
+        day = pd.day_of_minute(start, policy.timezone)
+        ends = (
+            (
+                pd.marker_key(pd.INTERVAL, str(start)),
+                pd.interval_bounds(start, policy.interval_minutes)[1],
+            ),
+            (pd.marker_key(pd.DAY, day), pd.day_bounds(day, policy.timezone)[1]),
+        )
+        closed = self.state.progress.rec or 0.0
+        for key, end in ends:
+            if end > closed:
+                continue  # its day is still open: it is closed later, with the change in it
+            marker = self.live(cq, key) or {"k": "rec", "t": end, "rev": 0}
+            new = {**marker, "dirty": 1, "late": int(marker.get("late", 0)) + 1}
+            if "src" not in marker and self.src is not None:
+                new["src"] = self.src
+            self.put(cq, key, new)
 
     def _observe(self, into: dict[str, float], name: str, value: float) -> None:
         bounds = self.limits.histogram_bounds.get(name, [])

@@ -73,13 +73,16 @@ class Progress:
     writes), ``ev`` the latest event time counted and ``evw`` the wall time it was counted
     at (the expiry clock of a partition that reads a backlog, :mod:`ccmon.agents.domain.expiry`),
     ``n`` the events counted, ``gone`` the records Redis lost that the repartition topic
-    no longer held when they were read again (its numbers lack them for good)."""
+    no longer held when they were read again (its numbers lack them for good), ``rec`` the
+    instant up to which its reporting intervals and days are closed (a record of a period
+    that ends by then is written; :mod:`ccmon.agents.domain.records`)."""
 
     rp: int = 0
     ev: float | None = None
     evw: float | None = None
     n: int = 0
     gone: int = 0
+    rec: float | None = None
 
 
 @dataclass
@@ -96,10 +99,20 @@ class Writes:
     progress: Progress | None = None  # set by a step of records, not by the expiry timer
     # Values set, not added: the owner's whole copy, written back after Redis lost writes.
     seed: dict[Bucket, dict[str, float]] = field(default_factory=dict)
+    # Fields kept at their lowest / highest value (the source offsets a closed record covers).
+    low: dict[Bucket, dict[str, float]] = field(default_factory=dict)
+    high: dict[Bucket, dict[str, float]] = field(default_factory=dict)
 
     def empty(self) -> bool:
         return not (
-            self.guards or self.incr or self.live or self.drop or self.seed or self.pos
+            self.guards
+            or self.incr
+            or self.live
+            or self.drop
+            or self.seed
+            or self.pos
+            or self.low
+            or self.high
         ) and (self.progress is None)
 
 

@@ -50,6 +50,10 @@ KIND_OF_TYPE = {
     "resolved": SOLVED,
     "reopened": REOPENED,
 }
+# Outcome counters, + a promise code (fr, nr, rs): met / missed in the interval buckets
+# (exact, revised by late events), met / breached in the totals (the /metrics counters,
+# which never decrease).
+MET, MISSED, BREACHED = "pm:", "px:", "pb:"
 MAX_HISTORY = 500  # events of one ticket kept for its promises; more are counted, not timed
 
 History = list[list[float | str]]  # [[event time, kind], ...], sorted

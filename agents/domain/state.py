@@ -73,6 +73,7 @@ class PartitionState:
             evw=float(meta["evw"]) if meta.get("evw") else None,
             n=int(meta.get("n") or 0),
             gone=int(meta.get("gone") or 0),
+            rec=float(meta["rec"]) if meta.get("rec") else None,
         )
         return state
 
@@ -106,6 +107,14 @@ class PartitionState:
             else:
                 self.live[cq][contact] = entry
             self.versions[cq] += 1
+        for extreme, writes_of in ((min, writes.low), (max, writes.high)):
+            for (kind, when), fields in writes_of.items():
+                for name, value in fields.items():
+                    cq, counter = split_field(name)
+                    counters = self._bucket(cq, kind, when)
+                    held = counters.get(counter)
+                    counters[counter] = value if held is None else extreme(held, value)
+                    self.versions[cq] += 1
         for bucket in writes.drop:
             self.forget(bucket)
         self.pos.update(writes.pos)

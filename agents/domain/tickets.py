@@ -22,13 +22,11 @@ from ccmon.agents.domain.effects import TICKET_FRT, TICKET_RESOLUTION, TOTALS, E
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.contract.events import Event
 
-# Counter names: agent replies, customer messages, times set pending; promise outcomes per
-# promise code (fr, nr, rs): met / missed in the interval buckets (exact, revised by late
-# events), met / breached in the totals (the /metrics counters, never decreasing).
+# Counter names: agent replies, customer messages, times set pending.
 T_REPLIES = "t_replies"
 T_CUSTOMER = "t_customer"
 T_PENDING = "t_pending"
-MET, MISSED, BREACHED = "pm:", "px:", "pb:"
+MET, MISSED, BREACHED = pr.MET, pr.MISSED, pr.BREACHED
 
 
 def apply_ticket(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> bool:
@@ -120,9 +118,18 @@ def _judge(
     if totals:
         fx.add(TOTALS, cq, totals)
     entry["o"] = after
-    entry["d"] = {
-        k: [r.deadline, r.at_risk] for k, r in judged.running.items() if k not in judged.settled
-    }
+    running = {k: [r.deadline, r.at_risk] for k, r in judged.running.items()}
+    # A running promise past its deadline is missed in the record of that deadline's
+    # period: one that moved (a late pause, a late reply) revises the periods concerned.
+    held: dict[str, list[float | None]] = entry.get("d", {})
+    for instance in held.keys() | running.keys():
+        old_due = (held.get(instance) or [None])[0]
+        new_due = (running.get(instance) or [None])[0]
+        if old_due != new_due:
+            for due in (old_due, new_due):
+                if due is not None:
+                    fx.touch(cq, float(due), policy)
+    entry["d"] = running
     entry["b"] = breached
     if not entry["o"]:
         del entry["o"]

@@ -64,6 +64,12 @@ class PipelineMetrics:
             ["channel"],
             registry=registry,
         )
+        self.beyond_revision = Counter(
+            "ccmon_events_beyond_revision",
+            "Event counts for reporting intervals older than CCMON_RECORD_REVISION_DAYS: in the "
+            "cumulative counters, in no closed record (those are final).",
+            registry=registry,
+        )
         self.overflow = Counter(
             "ccmon_events_queue_overflow",
             'Events of queues beyond the distinct-queue cap, counted under queue="other".',

@@ -10,8 +10,7 @@ revised instead, and are the exact account."""
 
 from __future__ import annotations
 
-from ccmon.agents.domain.promises import CODES, PROMISES
-from ccmon.agents.domain.tickets import BREACHED, MET
+from ccmon.agents.domain.promises import BREACHED, CODES, MET, PROMISES
 from ccmon.agents.metrics.text import Family, line, pair_labels
 from ccmon.agents.readmodel.views import QueueView
 

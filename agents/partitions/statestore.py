@@ -67,6 +67,20 @@ for _, c in ipairs(d.incr) do
   local k = KEYS[c[1]]
   for i = 2, #c, 2 do redis.call('HINCRBYFLOAT', k, c[i], c[i + 1]) end
 end
+for _, c in ipairs(d.low) do
+  local k = KEYS[c[1]]
+  for i = 2, #c, 2 do
+    local v = redis.call('HGET', k, c[i])
+    if not v or tonumber(v) > tonumber(c[i + 1]) then redis.call('HSET', k, c[i], c[i + 1]) end
+  end
+end
+for _, c in ipairs(d.high) do
+  local k = KEYS[c[1]]
+  for i = 2, #c, 2 do
+    local v = redis.call('HGET', k, c[i])
+    if not v or tonumber(v) < tonumber(c[i + 1]) then redis.call('HSET', k, c[i], c[i + 1]) end
+  end
+end
 for _, h in ipairs(d.touch) do
   redis.call('SADD', KEYS[2], KEYS[h[1]])
   redis.call('EXPIRE', KEYS[h[1]], h[2])
@@ -160,6 +174,8 @@ def _meta(progress: Progress) -> list[str]:
     meta = ["rp", str(progress.rp), "n", str(progress.n), "gone", str(progress.gone)]
     if progress.ev is not None and progress.evw is not None:
         meta += ["ev", repr(progress.ev), "evw", repr(progress.evw)]
+    if progress.rec is not None:
+        meta += ["rec", repr(progress.rec)]
     return meta
 
 
@@ -305,7 +321,20 @@ class StateStore:
             "incr": [
                 [key_of(bucket), *_increments(fields)] for bucket, fields in writes.incr.items()
             ],
-            "touch": [[key_of(b), self.bucket_ttl[b[0]]] for b in writes.incr if b[0] != "t"],
+            # The offsets a closed record covers: kept at their lowest / highest value.
+            "low": [
+                [key_of(bucket), *_flat({k: repr(v) for k, v in fields.items()})]
+                for bucket, fields in writes.low.items()
+            ],
+            "high": [
+                [key_of(bucket), *_flat({k: repr(v) for k, v in fields.items()})]
+                for bucket, fields in writes.high.items()
+            ],
+            "touch": [
+                [key_of(b), self.bucket_ttl[b[0]]]
+                for b in {*writes.incr, *writes.low, *writes.high}
+                if b[0] != "t"
+            ],
             "drop": [key_of(b) for b in writes.drop],
             "hset": [
                 x

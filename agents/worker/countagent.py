@@ -11,6 +11,7 @@ from faust import StreamT
 from faust.types import TP
 
 from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.worker.closing import Closer
 from ccmon.agents.worker.counting import Counting
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sending import RepartitionSender
@@ -40,7 +41,15 @@ def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: O
     by_queue = topics.by_queue.get_topic_name()
     owner.group = KafkaGroup(app, by_queue)
     sender = RepartitionSender(topics.by_queue, runtime.pipeline.send_retries.inc, "staff records")
-    counting = Counting(runtime, owner, sender, PartitionReader(settings, by_queue))
+
+    def highwater(partition: int) -> int | None:
+        try:
+            return cast(int | None, cast(Any, app.consumer).highwater(TP(by_queue, partition)))
+        except Exception:  # not assigned, not fetched yet: not known to be caught up
+            return None
+
+    closer = Closer(runtime, topics.records, highwater)
+    counting = Counting(runtime, owner, sender, PartitionReader(settings, by_queue), closer)
 
     @app.agent(topics.by_queue, name="ccmon.count")
     async def count(stream: StreamT[bytes]) -> None:
@@ -65,7 +74,9 @@ def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: O
     # for every batch in flight to be acknowledged, before an assignment resumes streams.
     async def on_revoked(sender: Any, *args: Any, **kwargs: Any) -> None:
         revoked: set[Any] = args[0]
-        owner.revoke({tp.partition for tp in revoked if tp.topic == by_queue})
+        gone = {tp.partition for tp in revoked if tp.topic == by_queue}
+        owner.revoke(gone)
+        closer.forget(gone)
 
     async def on_assigned(sender: Any, *args: Any, **kwargs: Any) -> None:
         # Actives only: the state of standby partitions is never kept. The generation is

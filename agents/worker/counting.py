@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from ccmon.agents.domain import records as closed_records
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
 from ccmon.agents.domain.expiry import apply_tick, expiry_now
@@ -30,6 +31,7 @@ from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
 from ccmon.agents.domain.tickets import apply_ticket
 from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.worker.closing import Closer
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sending import RepartitionSender
 from ccmon.streams.contract.events import Event
@@ -119,11 +121,13 @@ class Counting:
         owner: Owner,
         sender: RepartitionSender | None = None,
         reader: PartitionReader | None = None,
+        closer: Closer | None = None,
     ) -> None:
         self.runtime = runtime
         self.owner = owner
         self.sender = sender
         self.reader = reader
+        self.closer = closer
         self._replays_logged: dict[int, tuple[float, int]] = {}
         owner.catch_up = self.catch_up
 
@@ -191,6 +195,10 @@ class Counting:
                 return False
             state.merge(fx.writes)
             self._report(partition, tally)
+            if fx.beyond_revision:
+                self.runtime.pipeline.beyond_revision.inc(fx.beyond_revision)
+            if self.closer is not None and fresh:
+                self.closer.counted(partition, fx.source_times)
             return True
 
     def effects(
@@ -238,6 +246,10 @@ class Counting:
                 fx.origin = None
                 continue
             policy = runtime.policy(ev.channel, ev.queue)
+            fx.src = src  # the closed records' provenance
+            source = src.rpartition(":")[0]
+            if ev.occurred_at > fx.source_times.get(source, 0.0):
+                fx.source_times[source] = ev.occurred_at
             if ev.type == "survey":
                 is_late = apply_survey(ev, fx, policy, now)
             elif ev.channel == "ticket":
@@ -246,6 +258,7 @@ class Counting:
                 is_late = apply_contact(ev, fx, policy, now)
             if is_late:
                 tally.late[ev.channel] += 1
+        fx.src = None
         fx.writes.pos = last
         fx.writes.progress = Progress(
             rp=rp,
@@ -254,6 +267,7 @@ class Counting:
             evw=time.time() if newest != progress.ev else progress.evw,
             n=progress.n + counted,
             gone=progress.gone,
+            rec=progress.rec,
         )
         return fx
 
@@ -323,13 +337,18 @@ class Counting:
                 if state is None:
                     continue
                 fx = Effects(state, limits)
-                now = expiry_now(state, self.runtime.clock.now(), stream)
+                clock = self.runtime.clock.now()
+                now = expiry_now(state, clock, stream)
                 removed = apply_tick(fx, now, self.runtime.policy)
                 silent = expire_agents(
                     fx, now, limits.agent_silence_seconds, self.runtime.settings.partitions
                 )
                 if silent:
                     removed["silent_agents"] = silent
+                if self.closer is not None:
+                    decided = self.closer.decide(fx, partition, clock, now)
+                    if decided:
+                        removed["records"] = decided
                 # Written even when empty: the write checks the fence and the sequence, so a
                 # partition with no traffic also learns within a tick that Redis lost writes
                 # or its data, before a restart or a rebalance could lose our copy.
@@ -341,3 +360,18 @@ class Counting:
                     state.merge(fx.writes)
                     if removed:
                         log.info("partition %d expiry: %s", partition, removed)
+                    await self._send_records(partition, state)
+
+    async def _send_records(self, partition: int, state: PartitionState) -> None:
+        """Send the records decided (now, or before a crash) and mark them sent."""
+        if self.closer is None:
+            return
+        fx = Effects(state, self.runtime.state_limits)
+        done = await self.closer.send(fx)
+        if not done:
+            return
+        closed_records.sent(fx, done)
+        outcome = await self.owner.write(partition, fx.writes)
+        if outcome.status in ("ok", "done"):
+            state.merge(fx.writes)
+        # Otherwise they stay pending: sent again at the next tick, the same bytes.

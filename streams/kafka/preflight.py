@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from ccmon.streams.kafka.connection import KafkaSettingsError, client_options
+from ccmon.streams.kafka.topics import RECORDS_CONFIG
 from ccmon.streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def required_topics(settings: Settings) -> list[TopicSpec]:
     specs = [
         TopicSpec(f"{settings.app_id}-events-by-queue", n, {}, True),
         TopicSpec(settings.topic_dead_letter, 1, dead_letter_config(settings), False),
+        TopicSpec(settings.records_topic, 1, records_config(settings), False),
         TopicSpec(f"{settings.app_id}-__assignor-__leader", 1, {}, False),
     ]
     if settings.declare_source_topics:
@@ -101,6 +103,12 @@ def dead_letter_config(settings: Settings) -> dict[str, str]:
         "retention.ms": str(int(hours * 3_600_000)),
         "max.message.bytes": str(max(1_048_588, settings.dead_letter_max_bytes + 65_536)),
     }
+
+
+def records_config(settings: Settings) -> dict[str, str]:
+    """The closed records are what an audit reads: compacted, never deleted by time; with
+    replicas, a write needs two of them (acks=all is what the worker asks)."""
+    return {**RECORDS_CONFIG, "min.insync.replicas": str(min(2, settings.replication_factor))}
 
 
 async def ensure_topics(settings: Settings, wait_seconds: float = 60.0) -> list[str]:

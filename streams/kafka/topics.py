@@ -14,12 +14,24 @@ from faust import TopicT
 
 from ccmon.streams.settings import Settings
 
+# An audit trail: compacted (a revision written twice after a crash is kept once, every
+# revision has a key of its own) and never deleted by time (docs/architecture.md, "Decision
+# record: closed records").
+RECORDS_CONFIG = {
+    "cleanup.policy": "compact",
+    "retention.ms": "-1",
+    "retention.bytes": "-1",
+    "min.compaction.lag.ms": "3600000",
+    "min.insync.replicas": "1",
+}
+
 
 @dataclass(frozen=True)
 class Topics:
     sources: dict[str, TopicT]  # source topic name -> topic
     dead_letter: TopicT
     by_queue: TopicT
+    records: TopicT
 
 
 def declare_topics(app: faust.App, settings: Settings) -> Topics:
@@ -50,4 +62,13 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
         partitions=settings.partitions,
         internal=True,
     )
-    return Topics(sources, dead_letter, by_queue)
+    # The closed records (ccmon.agents.worker.closing); created by the preflight, compacted.
+    records = app.topic(
+        settings.records_topic,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=1,
+        internal=True,
+        config=RECORDS_CONFIG,
+    )
+    return Topics(sources, dead_letter, by_queue, records)

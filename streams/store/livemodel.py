@@ -10,7 +10,12 @@ in every worker, read by the wall server (:mod:`ccmon.agents.wall`) and the demo
   published (what "data delayed since" shows);
 - ``{prefix}:live-published``: a pub/sub channel; after each publication a worker sends the
   JSON list of the members it has just written, so a reader refreshes within milliseconds
-  instead of polling on its own second (which would add up to a second of delay).
+  instead of polling on its own second (which would add up to a second of delay);
+- ``{prefix}:intervals:{channel}:{queue}:{local day}``: a hash of the day's closed interval
+  records of a channel x queue (field: the local start ``HH:MM``, value: a JSON summary,
+  ``INTERVAL_FIELDS``), written by the owner once Kafka acknowledged the record, kept two
+  days: what a wall draws a queue's day from, one HGETALL per tile (docs/metrics.md,
+  "Closed records").
 """
 
 from __future__ import annotations
@@ -44,3 +49,12 @@ def index_key(prefix: str) -> str:
 
 def notify_channel(prefix: str) -> str:
     return f"{prefix}:live-published"
+
+
+INTERVALS_TTL_SECONDS = 2 * 86400
+# What the wall's cache keeps of an interval record (docs/metrics.md, "Closed records").
+INTERVAL_FIELDS = ("start", "revision", "ratio", "good", "eligible", "offered", "target", "met")
+
+
+def intervals_key(prefix: str, channel: str, queue: str, day: str) -> str:
+    return f"{prefix}:intervals:{channel}:{queue}:{day}"

@@ -63,17 +63,18 @@ def chromium(width: int = 1920, height: int = 1080) -> Iterator[Any]:
             context.close()
 
 
-def screenshot(page: Any, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path))
+def screenshot(page: Any, name: str, folder: Path = ARTIFACTS, full_page: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
-def publish_readme_shot(path: Path) -> None:
-    """``CCMON_UPDATE_SCREENSHOTS=1`` copies the live screenshot to docs/wall.png (README)."""
+def publish_readme_shot(path: Path, target: Path = README_SHOT) -> None:
+    """``CCMON_UPDATE_SCREENSHOTS=1`` copies a screenshot to docs/ (by default the live
+    wall's, docs/wall.png, the README's picture)."""
     if os.environ.get("CCMON_UPDATE_SCREENSHOTS") == "1":
-        shutil.copyfile(path, README_SHOT)
+        shutil.copyfile(path, target)
 
 
 # ---- a designed state: one queue fine, one at risk, one breached, tickets overdue ---------------

@@ -64,3 +64,11 @@ def test_closed_contacts_are_counted_apart_and_out_of_the_service_level() -> Non
 def test_a_queue_without_a_calendar_counts_nothing_apart() -> None:
     totals = count(replace(POLICY, calendar="always", hours=BusinessHours("Europe/Paris")), EVENTS)
     assert not any(name.endswith("_cl") for name in totals)
+
+
+def test_an_abandon_offered_while_closed_is_left_out_alone() -> None:
+    """Only an abandon was offered while closed (its offer not seen, its outcome after the
+    opening): the service level leaves it out all the same."""
+    totals = count(POLICY, [ev("abandoned", at(9, 0, 30), "x", wait_seconds=60.0)])
+    assert totals["ab_cl"] == 1 and b.OFFERED_CLOSED not in totals
+    assert b.service_level_parts(totals, "answered_abandoned", closed_in=False) == (0.0, 0.0)
