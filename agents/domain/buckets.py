@@ -64,6 +64,10 @@ CLOSED_PARTS = {
     ABANDONED: "ab_cl",
     ABANDONED_SHORT: "ab_short_cl",
     ABANDONED_WITHIN: "ab_in_cl",
+    CALLBACKS: "cb_cl",
+    CALLBACKS_WITHIN: "cb_in_cl",
+    FLOWED_OUT: "fo_cl",
+    FLOWED_OUT_WITHIN: "fo_in_cl",
     OFFERED: OFFERED_CLOSED,
 }
 

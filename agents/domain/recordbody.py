@@ -17,8 +17,9 @@ from typing import Any
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain import periods as pd
 from ccmon.agents.domain.promises import CODES, MET, MISSED, PROMISES, promise_of
+from ccmon.agents.domain.servicelevel import all_parts
 from ccmon.agents.domain.state import PartitionState
-from ccmon.streams.policy import VARIANTS, QueuePolicy
+from ccmon.streams.policy import QueuePolicy
 
 CONTENT_VERSION = 1
 WORST = 3  # intervals a day record names as its worst
@@ -48,6 +49,10 @@ NAMES = {
     b.T_RES_SUM: "resolution_ms",
     b.T_RES_TIMED: "resolutions_timed",
     b.OFFERED_CLOSED: "offered_closed",
+    b.CALLBACKS: "callbacks",
+    b.CALLBACKS_WITHIN: "callbacks_within",
+    b.FLOWED_OUT: "flowed_out",
+    b.FLOWED_OUT_WITHIN: "flowed_out_within",
 }
 for _name, _closed in b.CLOSED_PARTS.items():
     NAMES.setdefault(_closed, NAMES[_name] + "_closed")
@@ -97,23 +102,21 @@ def _raw(counts: Mapping[str, int]) -> dict[str, float]:
 
 
 def service_level(counts: Mapping[str, int], policy: QueuePolicy) -> dict[str, Any]:
-    raw = _raw(counts)
-    closed_in = policy.closed_in_service_level
-    profiles = {}
-    for variant in VARIANTS:
-        good, eligible = b.service_level_parts(raw, variant, closed_in)
-        profiles[variant] = {
-            "good": round(good),
-            "eligible": round(eligible),
-            "ratio": _ratio(good, eligible),
-        }
-    ratio = profiles[policy.variant]["ratio"]
+    """Every profile (docs/metrics.md, "Service-level profiles") with the queue's options,
+    and whether its own met its target."""
+    profiles = {
+        name: {"good": round(good), "eligible": round(eligible), "ratio": _ratio(good, eligible)}
+        for name, (good, eligible) in all_parts(_raw(counts), policy).items()
+    }
+    ratio = profiles[policy.profile]["ratio"]
     return {
-        "variant": policy.variant,
+        "profile": policy.profile,
         "threshold_seconds": policy.threshold_seconds,
         "comparison": policy.comparison,
         "target_ratio": policy.target_ratio,
-        "closed_in_service_level": closed_in,
+        "closed_in_service_level": policy.closed_in_service_level,
+        "exclude_short_abandons": policy.exclude_short_abandons,
+        "include_flow_outs": policy.include_flow_outs,
         "ratio": ratio,
         "met": None if ratio is None else ratio >= policy.target_ratio,
         "profiles": profiles,
@@ -243,7 +246,7 @@ def worst(
     for s in starts:
         one = body(state, cq, pd.INTERVAL, str(s), policy, [s], deadlines)
         if "service_level" in one:
-            figure = one["service_level"]["profiles"][policy.variant]
+            figure = one["service_level"]["profiles"][policy.profile]
             ratio, volume = figure["ratio"], figure["eligible"]
         else:
             met = sum(p["met"] for p in one["promises"].values())

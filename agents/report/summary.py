@@ -79,7 +79,7 @@ class QueueReport:
 def figures_of(content: dict[str, Any]) -> dict[str, Figure]:
     if content["channel"] != "ticket":
         sl = content["service_level"]
-        mine = sl["profiles"][sl["variant"]]
+        mine = sl["profiles"][sl["profile"]]
         return {SL: Figure(int(mine["good"]), int(mine["eligible"]), float(sl["target_ratio"]))}
     out = {}
     for name in TICKET_PROMISES:

@@ -138,7 +138,7 @@ def summary(envelope: dict[str, object]) -> dict[str, object]:
     assert isinstance(content, dict)
     sl = content.get("service_level")
     if isinstance(sl, dict):
-        figure = sl["profiles"][sl["variant"]]
+        figure = sl["profiles"][sl["profile"]]
         good, eligible, target, met = (
             figure["good"],
             figure["eligible"],

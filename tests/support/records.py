@@ -399,7 +399,7 @@ def differences(
                     if got != exp:
                         out.append(f"{key} {outcome} {promise}: record {got}, recount {exp}")
         else:
-            mine = content["service_level"]["profiles"][content["service_level"]["variant"]]
+            mine = content["service_level"]["profiles"][content["service_level"]["profile"]]
             for part in ("good", "eligible"):
                 if mine[part] != want.get(f"sl_{part}", 0.0):
                     out.append(

@@ -9,10 +9,10 @@ import csv
 import io
 from pathlib import Path
 
-from support.cli import run_ccmon
-from support.kafka_io import create_topics, produce
-from support.paths import ROOT
-from support.records import (
+from tests.support.cli import run_ccmon
+from tests.support.kafka_io import create_topics, produce
+from tests.support.paths import ROOT
+from tests.support.records import (
     END_MARK,
     GRACE_SECONDS,
     THREE_DAY_RULES,
@@ -24,9 +24,9 @@ from support.records import (
     source_records,
     three_day_events,
 )
-from support.services import KafkaServer, RedisServer
-from support.wall import ARTIFACTS, chromium, publish_readme_shot, screenshot
-from support.worker import Worker
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.wall import ARTIFACTS, chromium, publish_readme_shot, screenshot
+from tests.support.worker import Worker
 
 DATA = Path(__file__).parents[1] / "data"
 

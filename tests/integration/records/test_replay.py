@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from support.faults import OwnService
-from support.kafka_io import create_topics, produce
-from support.records import (
+from ccmon.agents.domain.records import encode
+from tests.support.kafka_io import create_topics, produce
+from tests.support.records import (
     END_MARK,
     GRACE_SECONDS,
     THREE_DAY_RULES,
@@ -21,10 +21,8 @@ from support.records import (
     source_records,
     three_day_events,
 )
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
-
-from ccmon.agents.domain.records import encode
+from tests.support.services import KafkaServer, OwnService, RedisServer
+from tests.support.worker import Worker
 
 DATA = Path(__file__).parents[1] / "data"
 

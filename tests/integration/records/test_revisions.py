@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from support.cli import run_ccmon
-from support.kafka_io import consume_all, create_topics, produce
-from support.records import records_env, settled_records
-from support.services import KafkaServer, RedisServer
-from support.worker import Worker
+
+from tests.support.cli import run_ccmon
+from tests.support.kafka_io import consume_all, create_topics, produce
+from tests.support.records import records_env, settled_records
+from tests.support.services import KafkaServer, RedisServer
+from tests.support.worker import Worker
 
 DATA = Path(__file__).parents[1] / "data"
 MONDAY = 1795993200.0  # 2026-11-30T00:00:00+01:00 (Paris), a Monday

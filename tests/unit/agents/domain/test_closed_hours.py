@@ -71,4 +71,4 @@ def test_an_abandon_offered_while_closed_is_left_out_alone() -> None:
     opening): the service level leaves it out all the same."""
     totals = count(POLICY, [ev("abandoned", at(9, 0, 30), "x", wait_seconds=60.0)])
     assert totals["ab_cl"] == 1 and b.OFFERED_CLOSED not in totals
-    assert b.service_level_parts(totals, "answered_abandoned", closed_in=False) == (0.0, 0.0)
+    assert queue_parts(totals, POLICY) == (0.0, 0.0)

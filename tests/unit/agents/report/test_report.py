@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from support.cli import run_ccmon
 
 from ccmon.agents.domain import records
 from ccmon.agents.domain.contacts import apply_contact
@@ -22,6 +21,7 @@ from ccmon.agents.report.render import csv_text, html_text, json_text
 from ccmon.agents.report.summary import summarise
 from ccmon.streams.calendar import BusinessHours
 from ccmon.streams.config import QueuePolicy
+from tests.support.cli import run_ccmon
 
 PARIS = ZoneInfo("Europe/Paris")
 OFFICE = BusinessHours("Europe/Paris", ((((540, 1020),),) * 5) + ((), ()), name="office")
