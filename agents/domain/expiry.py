@@ -80,6 +80,9 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
             elif what in {"x", "ago"}:  # "ago": an agent that left the queue (staffing)
                 if age <= limits.closed_marker_seconds:
                     continue
+            elif what == "month":  # a month's tally of days: kept into the next month
+                if age <= 40 * 86400:
+                    continue
             elif what == "rec":  # a closed record's marker: kept while it can be revised
                 if age <= (limits.record_revision_days + 2) * 86400 or entry.get("pend"):
                     continue

@@ -51,3 +51,8 @@ def parse_marker(key: str) -> tuple[str, str] | None:
 
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def month_marker(month: str) -> str:
+    """The marker of a month's tally of closed days (``2026-11``)."""
+    return marker_key("month", month)

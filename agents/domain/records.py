@@ -29,6 +29,7 @@ from ccmon.streams.policy import QueuePolicy
 
 PolicyFor = Callable[[str, str], QueuePolicy]
 Candidate = tuple[str, str, str]  # (channel|queue, kind, name)
+MONTH = "month"  # the marker kind of a month's tally of days
 SINCE = pd.MARKER + "since"  # a queue's first traffic: its days are recorded from then on
 
 
@@ -213,7 +214,26 @@ def _decide(
     record_id = record_key(content, revision)
     pend = [record_id.decode(), value.decode()]
     fx.put(cq, key, {"k": "rec", "t": end, "rev": revision, "h": digest, "pend": pend})
+    if kind == pd.DAY:
+        tally_month(fx, cq, name, end, content)
     return Published(record_id, value, cq, kind, name, content)
+
+
+def day_met(content: dict[str, Any]) -> bool:
+    """None of the day's promises missed (one without volume is not missed)."""
+    if "service_level" in content:
+        return content["service_level"]["met"] is not False
+    return all(p["kept"] is not False for p in content["promises"].values())
+
+
+def tally_month(fx: Effects, cq: str, day: str, end: float, content: dict[str, Any]) -> None:
+    """The month's days, open and met, from the latest revision of each (what /metrics
+    exports as days met out of days open this month: a Grafana view needs no report)."""
+    key = pd.month_marker(day[:7])
+    tally = fx.live(cq, key) or {"k": MONTH, "days": {}}
+    opened = float(content["open_seconds"]) > 0
+    days = {**tally["days"], day: [int(opened), int(opened and day_met(content))]}
+    fx.put(cq, key, {"k": MONTH, "t": max(end, float(tally.get("t", 0.0))), "days": days})
 
 
 def _settled(marker: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Business hours and ticket promises: whether a queue is open, promises at risk, met and
-breached (docs/metrics.md, "Business hours" and "Ticket promises").
+"""Business hours, ticket promises and compliance: whether a queue is open, promises at risk,
+met and breached, days met out of days open this month (docs/metrics.md, "Business hours",
+"Ticket promises" and "Closed records").
 
 ``ccmon_tickets_breached_total`` and ``ccmon_ticket_promises_met_total`` count each promise
 once, at its first judgement: a breach when its deadline passes (or when a late reply shows
@@ -32,12 +33,26 @@ MET_TOTAL = Family(
     "counter",
     "Ticket promises kept: a reply or resolution within the promise, in business time.",
 )
-FAMILIES = (OPEN, AT_RISK, BREACHED_TOTAL, MET_TOTAL)
+DAYS_OPEN = Family(
+    "ccmon_compliance_days_open",
+    "gauge",
+    "Days of this local month closed so far with business hours (from the day records).",
+)
+DAYS_MET = Family(
+    "ccmon_compliance_days_met",
+    "gauge",
+    "Of them, days none of the queue's promises was missed (service level, ticket promises).",
+)
+FAMILIES = (OPEN, AT_RISK, BREACHED_TOTAL, MET_TOTAL, DAYS_OPEN, DAYS_MET)
 
 
 def lines(view: QueueView, out: dict[str, list[str]]) -> None:
     labels = pair_labels(view.channel, view.queue)
     out.setdefault(OPEN.name, []).append(line(OPEN.name, labels, 1.0 if view.is_open else 0.0))
+    if view.month_days is not None:
+        opened, met = view.month_days
+        out.setdefault(DAYS_OPEN.name, []).append(line(DAYS_OPEN.name, labels, float(opened)))
+        out.setdefault(DAYS_MET.name, []).append(line(DAYS_MET.name, labels, float(met)))
     if view.channel != "ticket":
         return
     totals = view.totals

@@ -16,6 +16,7 @@ from typing import Any
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.forecast import REFRESH_SECONDS, Forecast, Forecaster
+from ccmon.agents.domain.periods import month_marker
 from ccmon.agents.domain.promises import PROMISES, RESOLUTION, promise_of
 from ccmon.agents.domain.staffing import AGENT_CQ, agent_counts
 from ccmon.agents.domain.state import PartitionState
@@ -44,6 +45,8 @@ class QueueView:
     risk_until: dict[str, list[float]] = field(default_factory=dict)
     tickets_at_risk: dict[str, int] = field(default_factory=dict)
     is_open: bool = True  # within the queue's business hours (at the view's minute)
+    # This local month's closed days: (open, met), from the day records; None before any.
+    month_days: tuple[int, int] | None = None
     agents: dict[str, int] = field(default_factory=dict)  # logged-in agents per state
     not_ready: dict[str, int] = field(default_factory=dict)  # not-ready agents per reason
     forecast: Forecast | None = None  # set at each build (ccmon.agents.domain.forecast)
@@ -94,6 +97,10 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
     for times in (*view.due_at.values(), *view.risk_from.values(), *view.risk_until.values()):
         times.sort()
     view.is_open = view.policy.hours.is_open(now)
+    tally = state.live.get(cq, {}).get(month_marker(b.local_day(now, tz)[:7]))
+    if tally is not None:
+        days = tally.get("days", {}).values()
+        view.month_days = (sum(d[0] for d in days), sum(d[1] for d in days))
     view.agents, view.not_ready = agent_counts(state.live.get(cq, {}))
     view.waiting = len(waiting)
     view.oldest_waiting_since = min(waiting) if waiting else None

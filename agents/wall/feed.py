@@ -19,12 +19,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from redis.exceptions import RedisError
 
-from ccmon.agents.wall.tiles import Tile, build_tile
+from ccmon.agents.wall.tiles import Tile, build_tile, trend
 from ccmon.streams.store import livemodel
 from ccmon.streams.store.connect import RedisClient, get_many
 
@@ -34,10 +36,16 @@ REDIS_TIMEOUT_SECONDS = 2.0
 RESUBSCRIBE_SECONDS = 1.0
 
 
+INTERVALS_SECONDS = 10.0  # the day's closed intervals change every 15 or 30 minutes
+
+
 @dataclass
 class Entry:
     doc: dict[str, Any] | None
     published_at: float
+    # The day's closed interval records of the queue (docs/metrics.md, "Closed records"):
+    # (local day, {local start: summary}).
+    intervals: tuple[str, dict[str, Any]] | None = None
 
 
 @dataclass
@@ -60,6 +68,7 @@ class Feed:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _tiles: tuple[tuple[int, int], list[Tile]] | None = None
+    _intervals_read: float = 0.0
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -110,8 +119,37 @@ class Feed:
             for name in [n for n, e in self.entries.items() if e.published_at < horizon]:
                 del self.entries[name]
             await self._read_docs(wanted)
+            if now - self._intervals_read >= INTERVALS_SECONDS:
+                await self._read_intervals(now)
+                self._intervals_read = now
         else:
             await self._read_docs(sorted(members))
+
+    async def _read_intervals(self, now: float) -> None:
+        """Each queue's closed intervals of its local today: one HGETALL per queue."""
+        asked = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name, entry in self.entries.items():
+                tz = entry.doc.get("timezone") if entry.doc else None
+                if not isinstance(tz, str):
+                    continue
+                try:
+                    day = datetime.fromtimestamp(now, ZoneInfo(tz)).date().isoformat()
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+                channel, queue = livemodel.split_member(name)
+                pipe.hgetall(livemodel.intervals_key(self.prefix, channel, queue, day))
+                asked.append((name, day))
+            replies = await self._timed(pipe.execute()) if asked else []
+        for (name, day), reply in zip(asked, replies, strict=True):
+            rows = {}
+            for start, raw in reply.items():
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    rows[start.decode() if isinstance(start, bytes) else str(start)] = orjson.loads(
+                        raw
+                    )
+            if name in self.entries:
+                self.entries[name].intervals = (day, rows)
 
     # ---- the refresher and the subscription -------------------------------------------------
 
@@ -194,6 +232,7 @@ class Feed:
         for name, entry in self.entries.items():
             channel, queue = livemodel.split_member(name)
             tile = build_tile(channel, queue, entry.doc, entry.published_at, now, self.stale_after)
+            tile["trend"] = trend(entry.intervals)
             if not self.source_ok:
                 tile["live"] = False  # what Redis holds now is unknown
             tiles.append(tile)

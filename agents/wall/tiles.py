@@ -191,6 +191,31 @@ def build_tile(
     return tile
 
 
+def trend(intervals: tuple[str, Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """The day's closed intervals for a tile's bars, oldest first: the local start, the share
+    kept (the queue's service level, or its ticket promises), and whether it met its target.
+    Allow-listed, like the rest of a tile."""
+    if intervals is None:
+        return []
+    _, rows = intervals
+    out = []
+    for start in sorted(rows):
+        row = rows[start]
+        if not isinstance(row, Mapping):
+            continue
+        met = row.get("met")
+        out.append(
+            {
+                "at": str(start)[:5],
+                "ratio": _num(row.get("ratio")),
+                "target": _num(row.get("target")),
+                "met": met if isinstance(met, bool) else None,
+                "volume": _num(row.get("eligible")),
+            }
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class Filter:
     """A screen's choice of tiles: ``?channel=call,chat&queue=sales,support``. An empty set

@@ -81,6 +81,9 @@ def document(
         "tickets_at_risk": dict(view.tickets_at_risk),
         "open": view.is_open,
         "calendar": p.calendar,
+        "month": None
+        if view.month_days is None
+        else {"days_open": view.month_days[0], "days_met": view.month_days[1]},
         "oldest_open_ticket_seconds": _age(now, view.oldest_open_ticket_since),
         "target": {
             "service_level": p.target_ratio,

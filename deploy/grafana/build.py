@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import generated
+from deploy.grafana.compliance import compliance
 from deploy.grafana.ops import ops
 from deploy.grafana.wall import wall
 
@@ -26,6 +27,7 @@ OUT = HERE / "dashboards"
 def dashboards() -> Iterator[tuple[str, dict[str, Any]]]:
     yield "ccmon-wall.json", wall()
     yield "ccmon-ops.json", ops()
+    yield "ccmon-compliance.json", compliance()
 
 
 def render(board: dict[str, Any]) -> str:

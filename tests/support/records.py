@@ -300,11 +300,9 @@ END_MARK = THREE_DAY_START + THREE_DAYS + 7200.0
 
 
 def records_env(topics: dict[str, str], app: str, queue_config: str) -> dict[str, str]:
-    return {
-        "CCMON_TOPIC_CALLS": topics["call"],
-        "CCMON_TOPIC_CHATS": topics["chat"],
-        "CCMON_TOPIC_TICKETS": topics["ticket"],
-        "CCMON_TOPIC_DEAD_LETTER": f"{app}.dlq",
+    from tests.support.topology import topic_settings
+
+    return topic_settings(topics, f"{app}.dlq") | {
         "CCMON_CLOCK": "stream",
         "CCMON_QUEUE_CONFIG": queue_config,
         "CCMON_TICK_INTERVAL_SECONDS": "1",

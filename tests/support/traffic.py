@@ -88,6 +88,14 @@ def call(topic: str, n: int, kind: str, at: float, queue: str, **fields: Any) ->
     return (topic, f"c{n}".encode(), orjson.dumps(body))
 
 
+def answered_call(topic: str, n: int, at: float, wait: float, queue: str) -> list[Outgoing]:
+    """Call ``c<n>`` offered ``wait`` seconds before ``at`` and answered at ``at``."""
+    return [
+        call(topic, n, "offered", at - wait, queue),
+        call(topic, n, "answered", at, queue, wait_seconds=wait),
+    ]
+
+
 def plain_queues(directory: Path, max_wait_seconds: float) -> Path:
     """A queue configuration of PLAIN_QUEUES in UTC that expires waiting contacts after
     ``max_wait_seconds``: for tests of expiry."""

@@ -139,8 +139,36 @@
           "target " + pct(target.service_level) + (target.comparison === "<=" ? " \u2264 " : " < ") +
           clock(target.threshold_seconds);
     }
+    drawTrend(el.querySelector(".trend"), t.trend || []);
     el.querySelector(".stale-note").textContent = t.live ? "" :
       (t.published_at ? "delayed since " + clockText(t.published_at) : "no data");
+  }
+
+  // The day's closed intervals as bars (redrawn only when they change: every 15-30 min).
+  function drawTrend(box, trend) {
+    if (!box) return;
+    const key = JSON.stringify(trend);
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.replaceChildren();
+    let goal = null;
+    let missed = 0;
+    for (const i of trend) {
+      const bar = document.createElement("span");
+      bar.className = "bar" + (i.met === true ? " met" : i.met === false ? " missed" : "");
+      missed += i.met === false ? 1 : 0;
+      bar.style.height = i.ratio === null ? "4%" : Math.max(4, Math.round(i.ratio * 100)) + "%";
+      bar.title = i.at + " " + (i.ratio === null ? "no volume" : pct(i.ratio));
+      box.appendChild(bar);
+      if (i.target !== null && i.target !== undefined) goal = i.target;
+    }
+    if (goal !== null && trend.length) {
+      const line = document.createElement("span");
+      line.className = "goal";
+      line.style.bottom = Math.round(goal * 100) + "%";
+      box.appendChild(line);
+    }
+    box.setAttribute("aria-label", trend.length + " intervals closed today, " + missed + " missed");
   }
 
   function columns(n) {

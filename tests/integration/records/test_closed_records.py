@@ -44,6 +44,7 @@ def test_three_days_of_records_equal_the_recount_and_the_report_prints_them(
         produce(kafka.bootstrap, source_records(topics, events))
         produce(kafka.bootstrap, end_mark(topics))
         found = settled_records(kafka.bootstrap, f"{unique_name}-records", set(expected))
+        samples = worker.samples()
     finally:
         worker.stop()
     assert differences(expected, found) == []
@@ -66,6 +67,14 @@ def test_three_days_of_records_equal_the_recount_and_the_report_prints_them(
         for k, v in expected.items()
         if k[:3] == ("ticket", "care", "day")
     )
+    # The Grafana compliance view's gauges say what the report's month rows say (the stream
+    # clock is in November: this month is November).
+    for row in rows:
+        if row["row"] == "month" and row["promise"] in ("service_level", "first_reply"):
+            labels = (("channel", row["channel"]), ("queue", row["queue"]))
+            for name, column in (("open", "days_open"), ("met", "days_met")):
+                gauge = samples[(f"ccmon_compliance_days_{name}", labels)]
+                assert gauge == float(row[column]), (row, name)
     page = tmp_path / "report.html"
     html = run_ccmon("report", "--from", "2026-11-25", "--to", "2026-11-28", "--format",
                      "html", "--output", str(page), **settings)  # fmt: skip

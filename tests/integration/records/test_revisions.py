@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -15,19 +14,11 @@ from tests.support.cli import run_ccmon
 from tests.support.kafka_io import consume_all, create_topics, produce
 from tests.support.records import records_env, settled_records
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.traffic import answered_call
 from tests.support.worker import Worker
 
 DATA = Path(__file__).parents[1] / "data"
 MONDAY = 1795993200.0  # 2026-11-30T00:00:00+01:00 (Paris), a Monday
-
-
-def call(topic: str, n: int, t: float, wait: float) -> list[tuple[str, bytes | None, bytes]]:
-    def one(kind: str, at: float, **extra: Any) -> tuple[str, bytes | None, bytes]:
-        event = {"event_id": f"{kind}-{n}", "type": kind, "queue": "sales",
-                 "contact_id": f"c{n}", "occurred_at": round(at * 1000), **extra}  # fmt: skip
-        return topic, f"c{n}".encode(), orjson.dumps(event)
-
-    return [one("offered", t - wait), one("answered", t, wait_seconds=wait)]
 
 
 def test_a_late_event_after_the_day_closed_writes_revision_2(
@@ -39,18 +30,19 @@ def test_a_late_event_after_the_day_closed_writes_revision_2(
     records_topic = f"{unique_name}-records"
     day = ("call", "sales", "day", "2026-11-30T00:00+01:00")
     morning = MONDAY + 10 * 3600  # 10:00, the office is open
+    calls = topics["call"]
     worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
     try:
         produce(
             kafka.bootstrap,
-            [r for n in range(4) for r in call(topics["call"], n, morning + 60 * n, 10.0)],
+            [r for n in range(4) for r in answered_call(calls, n, morning + 60 * n, 10.0, "sales")],
         )
-        produce(kafka.bootstrap, call(topics["call"], 99, MONDAY + 86400 + 7200, 1.0))  # Tuesday
+        produce(kafka.bootstrap, answered_call(calls, 99, MONDAY + 86400 + 7200, 1.0, "sales"))
         first = settled_records(kafka.bootstrap, records_topic, {day})[day]
         assert first["revision"] == 1 and first["reason"] == "closed"
         assert first["content"]["counts"]["answered"] == 4
         # Monday 15:00, delivered on Tuesday: the day is closed already.
-        produce(kafka.bootstrap, call(topics["call"], 7, MONDAY + 15 * 3600, 50.0))
+        produce(kafka.bootstrap, answered_call(calls, 7, MONDAY + 15 * 3600, 50.0, "sales"))
         found = settled_records(
             kafka.bootstrap, records_topic, {day}, want=lambda r: r[day]["revision"] == 2
         )

@@ -25,7 +25,11 @@ from alerts.dashboards import (
 from tests.support.paths import ROOT
 
 GRAFANA = ROOT / "deploy" / "grafana"
-UIDS = {"ccmon-wall.json": "ccmon-wall", "ccmon-ops.json": "ccmon-ops"}
+UIDS = {
+    "ccmon-wall.json": "ccmon-wall",
+    "ccmon-ops.json": "ccmon-ops",
+    "ccmon-compliance.json": "ccmon-compliance",
+}
 DATASOURCE_UID = "ccmon-prometheus"  # the provisioned datasource, the variable's default
 DATASOURCE = "${datasource}"  # what every panel, query and variable names
 BUILTIN_METRICS = {"up", "ALERTS"}

@@ -176,3 +176,21 @@ def test_a_record_decided_but_not_sent_stays_pending_with_the_same_bytes() -> No
     assert [(k, v) for *_, k, v in again] == [(d.key, d.value) for d in decided]
     marker = p.state.live["call|q"][pd.marker_key(pd.INTERVAL, str(int(at(12, 7, 10, 0) // 60)))]
     assert marker["rev"] == 1 and marker["pend"]
+
+
+def test_the_months_days_met_out_of_days_open_follow_the_latest_revision() -> None:
+    from ccmon.agents.readmodel.views import view_of
+
+    p = Partition()
+    p.call(at(12, 7, 10, 0), 10.0, "a")  # met
+    p.call(at(12, 8, 10, 0), 50.0, "b")  # missed
+    p.close(at(12, 9, 0, 0), configured=("call|q",))
+    view = view_of(p.state, "call|q", lambda c, q: POLICY, at(12, 9, 12, 0))
+    assert view.month_days == (2, 1)
+    p.call(at(12, 8, 11, 0), 5.0, "c")  # late: the 8th now 1 of 2 within
+    p.call(at(12, 8, 11, 5), 5.0, "d")  # and 2 of 3: still missed
+    p.call(at(12, 8, 11, 10), 5.0, "e")
+    p.call(at(12, 8, 11, 15), 5.0, "f")  # 4 of 5: met, revision 2
+    p.close(at(12, 9, 0, 1), configured=("call|q",))
+    view = view_of(p.state, "call|q", lambda c, q: POLICY, at(12, 9, 12, 0))
+    assert view.month_days == (2, 2)

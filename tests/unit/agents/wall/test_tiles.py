@@ -210,3 +210,21 @@ def test_staffing_is_on_the_tile_and_a_shortfall_is_an_alarm() -> None:
     assert m["sl_predicted"] == {"value": 0.62, "state": "alarm"}
     d["agents"]["forecast"] = None  # no forecast (no traffic yet): shown as a dash
     assert tile(d)["metrics"]["agents_required"]["value"] is None
+
+
+def test_the_trend_is_the_days_closed_intervals_allow_listed_in_order() -> None:
+    from ccmon.agents.wall.tiles import trend
+
+    rows = {
+        "10:30": {"start": "2026-12-07T10:30+01:00", "ratio": 0.5, "target": 0.8, "met": False,
+                  "eligible": 6, "queue": "x", "contact_id": "never shown"},
+        "10:00": {"ratio": 1.0, "target": 0.8, "met": True, "eligible": 6},
+        "11:00": {"ratio": None, "target": 0.8, "met": None, "eligible": 0},
+        "bad": "not a mapping",
+    }  # fmt: skip
+    assert trend(("2026-12-07", rows)) == [
+        {"at": "10:00", "ratio": 1.0, "target": 0.8, "met": True, "volume": 6.0},
+        {"at": "10:30", "ratio": 0.5, "target": 0.8, "met": False, "volume": 6.0},
+        {"at": "11:00", "ratio": None, "target": 0.8, "met": None, "volume": 0.0},
+    ]
+    assert trend(None) == []
