@@ -49,6 +49,8 @@ CLASSES = {
     "t": "totals",
     "m": "minute buckets",
     "d": "day buckets",
+    "p": "interval buckets",
+    "intervals": "closed intervals (wall)",
     "l": "live contacts",
     "idx": "bucket index",
     "fence": "fence / progress",
