@@ -30,6 +30,7 @@ from ccmon.streams.policy import QueuePolicy
 PolicyFor = Callable[[str, str], QueuePolicy]
 Candidate = tuple[str, str, str]  # (channel|queue, kind, name)
 MONTH = "month"  # the marker kind of a month's tally of days
+BOUNDARY = 900.0  # seconds: intervals and days end on quarter hours
 SINCE = pd.MARKER + "since"  # a queue's first traffic: its days are recorded from then on
 
 
@@ -78,6 +79,17 @@ def candidates(
     """Periods ending in (closed, horizon] (closed now), and closed ones marked dirty."""
     state = fx.state
     found: set[Candidate] = set()
+    if state.records_dirty:
+        for cq, entries in state.live.items():
+            for key, entry in entries.items():
+                if entry.get("dirty") and entry.get("k") == "rec":
+                    where = pd.parse_marker(key)
+                    if where is not None:
+                        found.add((cq, *where))
+    # Every interval and local day ends on a quarter hour of UTC (every zone in use is a
+    # whole number of quarter hours from UTC): none ends in between, no need to look.
+    if int(closed // BOUNDARY) == int(horizon // BOUNDARY):
+        return found
     for cq, periods in state.periods.items():
         policy = policy_for(*cq.split("|", 1))
         length, tz = policy.interval_minutes, policy.timezone
@@ -109,12 +121,6 @@ def candidates(
         for day in _local_days(max(closed, float(since["t"])), horizon, tz):
             if day >= first and closed < pd.day_bounds(day, tz)[1] <= horizon:
                 found.add((cq, pd.DAY, day))
-    for cq, entries in state.live.items():
-        for key, entry in entries.items():
-            if entry.get("dirty") and entry.get("k") == "rec":
-                where = pd.parse_marker(key)
-                if where is not None:
-                    found.add((cq, *where))
     return found
 
 

@@ -49,6 +49,9 @@ class PartitionState:
     # that lost writes from Redis that has them all.
     pos: dict[str, int] = field(default_factory=dict)
     progress: Progress = field(default_factory=Progress)
+    # A closed record may have to be revised (a late event marked it; or the state was just
+    # loaded and nobody has looked): the next tick looks (ccmon.agents.domain.records).
+    records_dirty: bool = True
 
     @classmethod
     def from_raw(cls, partition: int, raw: RawPartition) -> PartitionState:
@@ -98,6 +101,8 @@ class PartitionState:
                 counters[counter] = counters.get(counter, 0.0) + value
                 self.versions[cq] += 1
         for (cq, contact), entry in writes.live.items():
+            if entry is not None and entry.get("dirty"):
+                self.records_dirty = True
             if entry is None:
                 contacts = self.live.get(cq)
                 if contacts is not None:

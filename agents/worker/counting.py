@@ -358,6 +358,8 @@ class Counting:
                     await self.owner.recover(partition, outcome)  # the next tick expires
                 elif outcome.status in ("ok", "done"):
                     state.merge(fx.writes)
+                    # Every marked record was looked at, and settled, in this very write.
+                    state.records_dirty = False
                     if removed:
                         log.info("partition %d expiry: %s", partition, removed)
                     await self._send_records(partition, state)

@@ -52,6 +52,7 @@ class Partition:
         fx = Effects(self.state, self.limits)
         decided = records.close(fx, horizon, lambda c, q: POLICY, configured, 1.0)
         self.state.merge(fx.writes)
+        self.state.records_dirty = False  # as the worker does once the write is accepted
         fx = Effects(self.state, self.limits)
         due = records.pending(fx)
         assert len(due) == len(decided)
