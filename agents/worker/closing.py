@@ -46,17 +46,19 @@ class Closer:
             else RepartitionSender(topic, runtime.pipeline.send_retries.inc, "records")
         )
         self.counted_at: dict[int, float] = {}  # monotonic time a step last counted events
-        # Per partition, the latest event time counted from each source partition since this
-        # worker took it: the oldest of them is how far every source has been read.
-        self.sources: dict[int, dict[str, float]] = {}
+        # Per partition, per source partition: the latest event time counted from it since
+        # this worker took the partition, and when (monotonic) it last brought one. The
+        # oldest latest time of the sources still bringing events is how far they all are.
+        self.sources: dict[int, dict[str, tuple[float, float]]] = {}
         self._configured: dict[int, list[str]] = {}
 
     def counted(self, partition: int, times: dict[str, float]) -> None:
-        self.counted_at[partition] = time.monotonic()
+        now = time.monotonic()
+        self.counted_at[partition] = now
         held = self.sources.setdefault(partition, {})
         for source, ts in times.items():
-            if ts > held.get(source, ts - 1):
-                held[source] = ts
+            latest = held.get(source)
+            held[source] = (ts if latest is None else max(ts, latest[0]), now)
 
     def forget(self, partitions: set[int]) -> None:
         """Partitions no longer ours: their next owner starts from what it reads."""
@@ -67,9 +69,12 @@ class Closer:
     def watermark(self, partition: int, own: float) -> float:
         """How far the partition has read every one of its sources: records of a source
         read more slowly (another ingest batch, another topic) are still to come for any
-        period after it, so a partition reading a backlog closes no later than that."""
-        held = self.sources.get(partition)
-        return min(own, *held.values()) if held else own
+        period after it, so a partition reading a backlog closes no later than that. A
+        source that brought nothing for two ticks is quiet, not slow (tickets on a busy
+        call partition), and holds nothing back."""
+        quiet = time.monotonic() - 2 * self.runtime.settings.tick_interval_seconds
+        times = [ts for ts, seen in self.sources.get(partition, {}).values() if seen >= quiet]
+        return min(own, *times) if times else own
 
     def configured(self, partition: int) -> list[str]:
         """The configured channel x queue pairs whose records this partition writes."""
