@@ -178,6 +178,15 @@ def _wall_lines(w: dict[str, Any] | None) -> list[str]:
         f"{w['seconds']:.0f}s): p50 {w['p50_ms']:,.0f} ms, p90 {w['p90_ms']:,.0f} ms, "
         f"p99 {w['p99_ms']:,.0f} ms, max {w['max_ms']:,.0f} ms over {w['measured']:,} events; "
         f"wall server CPU {w['wall_cpu_percent']:.1f}% of a core",
+        "    where the time goes (p50 / p99 ms): "
+        + ", ".join(
+            f"{name} {w['stages_p50_ms'][name]:,.0f} / {w['stages_p99_ms'][name]:,.0f}"
+            for name in w.get("stages_p50_ms", {})
+        )
+        + "".join(
+            f"; of the worker, {name} {v['p50_ms']:,.0f} / {v['p99_ms']:,.0f}"
+            for name, v in w.get("kafka_stages", {}).items()
+        ),
         *(f"    {p}" for p in w["problems"]),
     ]
 

@@ -19,7 +19,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from bench.freshness import FreshConfig, Latencies
 from bench.kafka import send_steadily
 from bench.report import percentile_ms
 from bench.services import BenchError, Services
+from bench.stages import stage_latencies
 from bench.worker import Worker, cpu_seconds
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
 from tests.support.kafka_io import Outgoing, ensure_topics
@@ -44,21 +45,28 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 MEASURED = {"offered": "offered_today", "created": "flow_today"}
 WARMUP_SECONDS = 3.0
+PAGE_COLUMNS, PAGE_ROWS = 10, 6
 SETTLE_SECONDS = 20.0
-# Installed in the page: stamps each change of a measured number, per tile.
+# Installed in the page: stamps each change of a measured number, per tile, with where the
+# message that brought it had been: published by the worker (the tile's published_at), sent
+# by the wall server (server_time), arrived in the page (before its JSON was parsed).
 OBSERVER = """() => {
   window.__marks = [];
   const last = new Map();
   const fields = '[data-field="offered_today"], [data-field="flow_today"]';
   const read = () => {
     const now = Date.now();
+    const w = window.ccmonWall || {};
+    const state = w.state || {tiles: [], server_time: 0};
+    const published = new Map(state.tiles.map((t) => [t.id, t.published_at]));
     for (const el of document.querySelectorAll(fields)) {
       const tile = el.closest('[data-tile]').dataset.tile;
       const text = el.firstChild ? el.firstChild.textContent : '';
-      const n = parseInt(text.replace(/,/g, ''), 10);
+      const n = parseInt(text.replace(/[^0-9]/g, ''), 10);
       if (Number.isNaN(n) || last.get(tile) === n) continue;
       last.set(tile, n);
-      window.__marks.push([now, tile, n]);
+      window.__marks.push([now, tile, n, w.arrivedAt || 0, state.server_time * 1000,
+                           (published.get(tile) || 0) * 1000]);
     }
   };
   const all = {subtree: true, childList: true, characterData: true};
@@ -67,35 +75,55 @@ OBSERVER = """() => {
 }"""
 
 
+Mark = tuple[
+    float, str, int, float, float, float
+]  # ms: shown, tile, value, arrived, sent, published
+# Where the time goes, per measured event (docs/benchmarks.md, "Wall"): the worker (Kafka,
+# the two batching hops, counting, waiting for the publication), the wall server (the
+# notice, its read of Redis, the wake-up of the screen's stream), the Server-Sent Event to
+# the page, and the page (JSON parse and the DOM).
+STAGES = ("worker", "wall_server", "transport", "page")
+
+
 @dataclass
 class WallResult(Latencies):
     dom_changes: int = 0
     wall_cpu_percent: float = 0.0
     chromium: str = ""
+    stages_p50_ms: dict[str, float] = field(default_factory=dict)
+    stages_p99_ms: dict[str, float] = field(default_factory=dict)
+    # Of the worker's part: the ingest hop, read back from Kafka's record times (bench.stages);
+    # the rest is the counting hop and the wait for the publication.
+    kafka_stages: dict[str, Any] = field(default_factory=dict)
 
 
 def latencies(
-    produced: dict[str, list[float]], marks: list[tuple[float, str, int]], since: float
-) -> tuple[list[float], int]:
-    """Seconds from produce to shown, per measured event produced after ``since``, and the
-    number never shown. ``marks`` are (epoch ms, tile, value) in page order."""
-    by_tile: dict[str, list[tuple[float, int]]] = {}
-    for stamp, tile, value in marks:
-        by_tile.setdefault(tile, []).append((stamp / 1000, value))
+    produced: dict[str, list[float]], marks: list[Mark], since: float
+) -> tuple[list[float], int, dict[str, list[float]]]:
+    """Seconds from produce to shown, per measured event produced after ``since``, the
+    number never shown, and the seconds of each of STAGES. ``marks`` are in page order."""
+    by_tile: dict[str, list[Mark]] = {}
+    for mark in marks:
+        by_tile.setdefault(mark[1], []).append(mark)
     out: list[float] = []
+    stages: dict[str, list[float]] = {name: [] for name in STAGES}
     unseen = 0
     for tile, times in produced.items():
         shown = by_tile.get(tile, [])
         i = 0
         for k, stamp in enumerate(times, start=1):
-            while i < len(shown) and shown[i][1] < k:
+            while i < len(shown) and shown[i][2] < k:
                 i += 1
             if i == len(shown):
                 unseen += len(times) - k + 1
                 break
             if stamp >= since:
-                out.append(shown[i][0] - stamp)
-    return out, unseen
+                at, _, _, arrived, sent, published = shown[i]
+                out.append(at / 1000 - stamp)
+                points = (stamp, published / 1000, sent / 1000, arrived / 1000, at / 1000)
+                for name, begin, end in zip(STAGES, points, points[1:], strict=False):
+                    stages[name].append(end - begin)
+    return out, unseen, stages
 
 
 async def _produce(
@@ -119,14 +147,14 @@ async def _produce(
     return produced, began, ended
 
 
-async def _settle(page: Any, produced: dict[str, list[float]]) -> list[tuple[float, str, int]]:
+async def _settle(page: Any, produced: dict[str, list[float]]) -> list[Mark]:
     """Marks once every measured event is on the page, or when they stop coming."""
     want = {tile: len(times) for tile, times in produced.items()}
     moved, seen = time.monotonic(), -1
     while True:
         marks = [tuple(m) for m in await page.evaluate("() => window.__marks")]
         latest: dict[str, int] = {}
-        for _, tile, value in marks:
+        for _, tile, value, *_ in marks:
             latest[tile] = value
         if all(latest.get(t, 0) >= n for t, n in want.items()):
             return marks
@@ -178,7 +206,9 @@ async def run(services: Services, cfg: FreshConfig, log: Log) -> WallResult:
                 try:
                     page = browser.pages[0] if browser.pages else await browser.new_page()
                     result.chromium = await page.evaluate("() => navigator.userAgent")
-                    await page.goto(wall.url + "/")
+                    # Every tile on one page, however many: the phase measures the worst
+                    # case of a screen that shrinks its tiles (the wall pages them otherwise).
+                    await page.goto(wall.url + f"/?cols={PAGE_COLUMNS}&rows={PAGE_ROWS}")
                     await page.evaluate(OBSERVER)
                     cpu_before = cpu_seconds([pid])
                     began_epoch = time.time()
@@ -195,8 +225,16 @@ async def run(services: Services, cfg: FreshConfig, log: Log) -> WallResult:
     finally:
         wall.stop()
         worker.stop()
-    values, result.unseen = latencies(produced, marks, began_epoch + WARMUP_SECONDS)
+    values, result.unseen, stages = latencies(produced, marks, began_epoch + WARMUP_SECONDS)
     result.measured, result.dom_changes = len(values), len(marks)
+    result.stages_p50_ms = {name: percentile_ms(v, 0.5) for name, v in stages.items()}
+    result.stages_p99_ms = {name: percentile_ms(v, 0.99) for name, v in stages.items()}
+    result.kafka_stages = await stage_latencies(
+        services.kafka,
+        topics.values(),
+        f"bench-{tag}-events-by-queue",
+        began_epoch + WARMUP_SECONDS,
+    )
     result.p50_ms, result.p90_ms = percentile_ms(values, 0.5), percentile_ms(values, 0.9)
     result.p99_ms, result.max_ms = percentile_ms(values, 0.99), max(values, default=0.0) * 1000
     if result.unseen:
