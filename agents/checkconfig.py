@@ -1,4 +1,4 @@
-"""``ccmon check-config FILE...``: a queue or simulator configuration checked offline.
+"""``ccmon check-config FILE...``: a queue, simulator or wall configuration checked offline.
 
 What the worker (the queue configuration) and ``ccmon simulate --config`` (the simulator's)
 would say about a file, without Kafka or Redis: one line per problem, naming the file, the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,13 +23,21 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from ccmon.agents.devkit.simulator.config import SimFile
-from ccmon.streams.config import Limits, QueueFile
+from ccmon.agents.wall.wallconfig import WallFile, check_queues
+from ccmon.streams.config import Limits, QueueFile, load_queue_config
 from ccmon.streams.configfile import ConfigError, read_yaml, validate
 
-KINDS: dict[str, type[BaseModel]] = {"queues": QueueFile, "simulator": SimFile}
-TITLES = {"queues": "ccmon queue configuration", "simulator": "ccmon simulator configuration"}
+KINDS: dict[str, type[BaseModel]] = {"queues": QueueFile, "simulator": SimFile, "wall": WallFile}
+TITLES = {
+    "queues": "ccmon queue configuration",
+    "simulator": "ccmon simulator configuration",
+    "wall": "ccmon wall configuration",
+}
 _SIMULATOR_KEYS = {"tickets", "scenarios", "seed", "time_format", "run_id", "agent_events"}
-_SCHEMA_COMMENT = re.compile(rb"yaml-language-server:\s*\$schema=\S*?(queues|simulator)\.schema")
+_WALL_KEYS = {"screens", "rotations", "teams", "agents", "agent_board", "language"}
+_SCHEMA_COMMENT = re.compile(
+    rb"yaml-language-server:\s*\$schema=\S*?(queues|simulator|wall)\.schema"
+)
 EXIT_OK, EXIT_INVALID = 0, 1
 
 
@@ -44,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind",
         choices=sorted(KINDS),
         help="what the files are (default: from their $schema comment, else their shape)",
+    )
+    p.add_argument(
+        "--queues",
+        type=Path,
+        metavar="FILE",
+        help="wall files: the queue configuration their screens name queues of "
+        "(default: $CCMON_QUEUE_CONFIG)",
     )
     p.add_argument(
         "--schema",
@@ -69,6 +85,8 @@ def detect(path: Path, document: object) -> str:
         isinstance(document.get("queues"), list) or _SIMULATOR_KEYS & set(document)
     ):
         return "simulator"
+    if isinstance(document, dict) and _WALL_KEYS & set(document):
+        return "wall"
     return "queues"
 
 
@@ -76,6 +94,11 @@ def summary(kind: str, model: BaseModel) -> str:
     if isinstance(model, QueueFile):
         queues, cap = len(model.queues or {}), (model.limits or Limits()).max_queues
         return f"queue configuration, {queues} queues, limits.max_queues {cap}"
+    if isinstance(model, WallFile):
+        return (
+            f"wall configuration, {len(model.screens)} screens, {len(model.rotations)} "
+            f"rotations, {len(model.teams)} teams, language {model.language}"
+        )
     assert isinstance(model, SimFile)
     return (
         f"simulator configuration, {len(model.queues)} call/chat queues, "
@@ -83,11 +106,16 @@ def summary(kind: str, model: BaseModel) -> str:
     )
 
 
-def check(path: Path, kind: str | None, out: TextIO, err: TextIO) -> bool:
+def check(
+    path: Path, kind: str | None, out: TextIO, err: TextIO, queues: Path | None = None
+) -> bool:
     try:
         document = read_yaml(path)
         kind = kind or detect(path, document)
         model = validate(KINDS[kind], document, str(path), base_dir=path.parent)
+        if isinstance(model, WallFile):  # its screens' queues, against the workers' file
+            known = None if queues is None else load_queue_config(queues).configured_queues
+            check_queues(model, known, str(path))
     except ConfigError as exc:
         for line in exc.lines:
             print(line, file=err)
@@ -103,7 +131,8 @@ def run_check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.files:
         print("ccmon check-config: give at least one FILE (or --schema KIND)", file=err)
         return 2
-    results = [check(path, args.kind, out, err) for path in args.files]
+    queues = args.queues or (Path(q) if (q := os.environ.get("CCMON_QUEUE_CONFIG")) else None)
+    results = [check(path, args.kind, out, err, queues) for path in args.files]
     return EXIT_OK if all(results) else EXIT_INVALID
 
 

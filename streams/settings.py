@@ -168,6 +168,11 @@ class Settings(BaseSettings):
     )
     snapshot_interval_seconds: float = Field(1.0, gt=0, description="Redis read-model refresh.")
     snapshot_ttl_seconds: int = Field(5, ge=2, description="TTL of a read-model entry.")
+    agent_board: bool = Field(
+        False,
+        description="Publish each agent's state, reason and queues in the read model, for "
+        "the wall's agent board (agent ids: personal data, docs/wall.md).",
+    )
     web_host: str = Field("0.0.0.0", description="Bind address of /metrics.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics.")
     data_dir: Path = Field(

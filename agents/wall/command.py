@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -17,8 +18,10 @@ from pydantic import ValidationError
 
 from ccmon.agents.wall.server import WallConfig, build_web_app
 from ccmon.agents.wall.settings import WallSettings
+from ccmon.agents.wall.wallconfig import LANGUAGES, WallFile, check_queues, load_wall_config
 from ccmon.streams import logs
-from ccmon.streams.configfile import settings_problems
+from ccmon.streams.config import load_queue_config
+from ccmon.streams.configfile import ConfigError, settings_problems
 from ccmon.streams.logs import refusal
 from ccmon.streams.settings import Settings
 
@@ -53,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timezone", help="IANA zone of the header clock (default: the queues')")
     p.add_argument("--token", help="require ?token=... (prefer $CCMON_WALL_TOKEN)")
     p.add_argument("--basic-auth", metavar="USER:PASSWORD", help="prefer $CCMON_WALL_BASIC_AUTH")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="screens, rotations, teams, agent names (default: $CCMON_WALL_CONFIG); docs/wall.md",
+    )
+    p.add_argument("--language", choices=LANGUAGES, help="of the screens (default: en)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return p
 
@@ -85,6 +94,17 @@ def config_from(
     basic = args.basic_auth if args.basic_auth is not None else wall.basic_auth
     if basic and ":" not in basic:
         raise SystemExit(*refusal("wall", ["--basic-auth must be USER:PASSWORD"]))
+    screens = _screens(args.config or wall.config, worker.queue_config)
+    if screens.agent_board and not (args.token or wall.token or basic):
+        raise SystemExit(
+            *refusal(
+                "wall",
+                [
+                    "agent_board: true shows agents by name: set CCMON_WALL_TOKEN or "
+                    'CCMON_WALL_BASIC_AUTH (docs/wall.md, "Personal data")'
+                ],
+            )
+        )
     config = WallConfig(
         redis=args.redis or worker.redis,
         prefix=args.prefix or worker.redis_prefix,
@@ -95,10 +115,26 @@ def config_from(
         token=args.token if args.token is not None else wall.token,
         basic_auth=basic,
         timezone=timezone,
+        language=args.language or wall.language or screens.language,
+        screens=screens,
     )
     host = args.host or wall.host
     port = args.port if args.port is not None else wall.port
     return config, host, port
+
+
+def _screens(path: str, queue_config: Path | None) -> WallFile:
+    """The wall's configuration, its queues checked against the workers' queue
+    configuration; SystemExit with one line per problem."""
+    if not path:
+        return WallFile()
+    try:
+        screens = load_wall_config(path)
+        queues = None if queue_config is None else load_queue_config(queue_config)
+        check_queues(screens, None if queues is None else queues.configured_queues, path)
+    except ConfigError as exc:
+        raise SystemExit("\n".join(refusal("wall", exc.lines))) from None
+    return screens
 
 
 def run_wall(args: argparse.Namespace) -> int:

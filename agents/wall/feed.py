@@ -63,6 +63,8 @@ class Feed:
     version: int = 0
     refreshes: int = 0
     redis_errors: int = 0  # failed reads and lost subscriptions (the wall's /metrics)
+    agent_board: bool = False  # read the agent board's documents too, on the tick
+    agents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by partition
     _pending: set[str] = field(default_factory=set)
     _full: bool = True
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -100,7 +102,34 @@ class Feed:
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 log.warning("unreadable read-model document %s", name)
                 continue
-            self.entries[name] = Entry(doc, published)
+            # A new document keeps the queue's closed intervals: they are read every 10 s,
+            # documents many times a second, and a tile's bars must not blink in between.
+            known = self.entries.get(name)
+            self.entries[name] = Entry(doc, published, known.intervals if known else None)
+
+    async def _read_agents(self, now: float) -> None:
+        """The agent board's documents, one per partition of a worker with CCMON_AGENT_BOARD;
+        an expired one (its worker stopped) leaves its agents off the board."""
+        rows = await self._timed(
+            self.redis.zrangebyscore(
+                livemodel.agents_index_key(self.prefix), now - self.stale_after, "+inf"
+            )
+        )
+        names = [m.decode() if isinstance(m, bytes) else str(m) for m in rows]
+        keys = [livemodel.agents_key(self.prefix, int(n)) for n in names if n.isdigit()]
+        values = await self._timed(get_many(self.redis, keys)) if keys else []
+        found: dict[str, list[dict[str, Any]]] = {}
+        for key, raw in zip(keys, values, strict=True):
+            try:
+                doc = orjson.loads(raw) if raw is not None else None
+            except orjson.JSONDecodeError:
+                doc = None
+            if isinstance(doc, dict) and isinstance(doc.get("agents"), list):
+                found[key] = [a for a in doc["agents"] if isinstance(a, dict)]
+        self.agents = found
+
+    def agent_rows(self) -> list[dict[str, Any]]:
+        return [row for rows in self.agents.values() for row in rows]
 
     async def refresh(self, members: set[str] | None) -> None:
         """``members`` None: read the index and whatever it says we do not have yet."""
@@ -122,6 +151,8 @@ class Feed:
             if now - self._intervals_read >= INTERVALS_SECONDS:
                 await self._read_intervals(now)
                 self._intervals_read = now
+            if self.agent_board:
+                await self._read_agents(now)
         else:
             await self._read_docs(sorted(members))
 

@@ -18,7 +18,7 @@ import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ccmon.agents.wall import exporter
 from ccmon.agents.wall.alerts import AlertWatcher
+from ccmon.agents.wall.board import board
 from ccmon.agents.wall.feed import Feed
-from ccmon.agents.wall.tiles import Filter, Tile, worst_tile
+from ccmon.agents.wall.screens import ScreenError, View, resolve
+from ccmon.agents.wall.tiles import Tile, worst_tile
+from ccmon.agents.wall.wallconfig import WallFile
 from ccmon.streams.store.connect import redis_client
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ class WallConfig:
     token: str = ""
     basic_auth: str = ""
     timezone: str = ""
+    language: str = "en"
+    screens: WallFile = field(default_factory=WallFile)
 
 
 def _authorized(request: web.Request, config: WallConfig) -> bool:
@@ -113,8 +118,19 @@ class Wall:
         self.screens = exporter.Screens()
         self.registry = exporter.registry(exporter.WallCollector(feed, alerts, self.screens))
 
-    def state(self, screen: Filter) -> dict[str, Any]:
-        tiles = screen.select(self.feed.tiles())
+    def view(self, request: web.Request) -> View:
+        """The screen this request asks for, now; HTTPBadRequest saying why it cannot be."""
+        try:
+            view = resolve(
+                request.query, self.config.screens, self.config.language, self.feed.clock()
+            )
+        except ScreenError as exc:
+            raise web.HTTPBadRequest(text=f"ccmon wall: {exc}") from None
+        return view
+
+    def state(self, view: View) -> dict[str, Any]:
+        screen = view.filter
+        tiles = screen.select(self.feed.tiles()) if view.layout == "tiles" else []
         worst = worst_tile(tiles)
         alerts: dict[str, Any] = {"enabled": False, "ok": True, "error": "", "firing": []}
         if self.alerts is not None:
@@ -122,28 +138,42 @@ class Wall:
             alerts["firing"] = [
                 a for a in alerts["firing"] if screen.accepts(a["channel"], a["queue"])
             ]
+        now = self.feed.clock()
         return {
-            "server_time": self.feed.clock(),
+            "server_time": now,
             "stale_after": self.config.stale_after,
             "ttl": self.config.ttl,
             "timezone": self.config.timezone or None,
+            "language": view.language,
+            "screen": view.describe(),
             "source": {"ok": self.feed.source_ok, "error": self.feed.source_error},
             "alerts": alerts,
             "worst": None
             if worst is None
             else {"id": worst["id"], "metric": worst_metric_of(worst)},
             "tiles": tiles,
+            "agents": board(self.feed.agent_rows(), self.config.screens, view, now)
+            if view.layout == "agents"
+            else None,
         }
 
+    def _again(self, request: web.Request, view: View) -> View:
+        """A rotation's next screen once its turn is over; any other screen stays."""
+        rotation = view.rotation
+        if rotation is None or self.feed.clock() < rotation["next_at"]:
+            return view
+        return self.view(request)
+
     async def page(self, request: web.Request) -> web.StreamResponse:
+        self.view(request)  # a screen the address cannot mean is said, not shown empty
         return web.FileResponse(STATIC / "index.html")
 
     async def state_json(self, request: web.Request) -> web.Response:
-        body = orjson.dumps(self.state(Filter.parse(request.query)))
+        body = orjson.dumps(self.state(self.view(request)))
         return web.Response(body=body, content_type="application/json")
 
     async def events(self, request: web.Request) -> web.StreamResponse:
-        screen = Filter.parse(request.query)
+        view = self.view(request)
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -159,7 +189,8 @@ class Wall:
                 await response.write(f"retry: {RETRY_MS}\n\n".encode())
                 while True:
                     version = await self.feed.wait_newer(version, HEARTBEAT_SECONDS)
-                    payload = orjson.dumps(self.state(screen))
+                    view = self._again(request, view)
+                    payload = orjson.dumps(self.state(view))
                     await response.write(b"data: " + payload + b"\n\n")
                     self.screens.messages += 1
         finally:
@@ -189,6 +220,7 @@ def build_web_app(config: WallConfig) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         redis = redis_client(config.redis, socket_timeout=5, socket_connect_timeout=5)
         feed = Feed(redis, config.prefix, config.stale_after)
+        feed.agent_board = config.screens.agent_board
         alerts = (
             AlertWatcher(config.alertmanager, config.alert_matcher) if config.alertmanager else None
         )

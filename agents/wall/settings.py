@@ -7,6 +7,8 @@ ConfigMap or env file configures both. ``ccmon wall`` flags override either.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,4 +32,10 @@ class WallSettings(BaseSettings):
     )
     timezone: str = Field(
         "", description="IANA zone of the header clock; empty: the queues' own zone."
+    )
+    config: str = Field(
+        "", description="The wall's configuration file: screens, rotations, teams (optional)."
+    )
+    language: Literal["", "en", "fr"] = Field(
+        "", description="Language of the screens (en, fr); empty: the file's, else en."
     )

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
@@ -22,7 +22,9 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.servicelevel import queue_parts, ratio
+from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.metrics.staffing import occupancy
+from ccmon.agents.readmodel.agentboard import board_documents
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
 from ccmon.agents.readmodel.views import QueueView, ReadModel
 from ccmon.agents.worker.runtime import Runtime
@@ -219,6 +221,28 @@ class Publisher:
         return len(keys)
 
 
+async def publish_agents(
+    redis: RedisClient, prefix: str, ttl: int, states: Mapping[int, PartitionState]
+) -> None:
+    """The agent board's rows of each owned partition (CCMON_AGENT_BOARD), with the TTL of
+    the documents, and the index the wall finds them by."""
+    if not states:
+        return
+    published_at = time.time()
+    index = livemodel.agents_index_key(prefix)
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for partition, rows in board_documents(states).items():
+            body = {"partition": partition, "published_at": published_at, "agents": rows}
+            pipe.set(livemodel.agents_key(prefix, partition), orjson.dumps(body), ex=ttl)
+        pipe.zadd(index, {str(p): published_at for p in states})
+        pipe.zremrangebyscore(index, "-inf", published_at - livemodel.INDEX_HORIZON_SECONDS)
+        pipe.expire(index, livemodel.INDEX_HORIZON_SECONDS)
+        await pipe.execute()
+    except (RedisError, RedisClusterException, OSError) as exc:
+        log.warning("agent board not published: %s", exc)
+
+
 def state_signature(source: ReadModelSource) -> tuple[int, ...]:
     """Changes whenever a queue of an owned partition changes (every change bumps its
     version) or partitions move: ~10 us for 1,500 queues, so it can be asked often."""
@@ -246,6 +270,10 @@ def register_publisher(
         built(model)
         runtime.pipeline.readmodel_seconds.set(model.built_in_seconds)
         await publisher.publish(model, None if full else publisher.changed(model))
+        if full and settings.agent_board:
+            await publish_agents(
+                runtime.redis, settings.redis_prefix, settings.snapshot_ttl_seconds, source.states()
+            )
 
     @app.task
     async def publish_snapshot() -> None:

@@ -8,6 +8,9 @@ in every worker, read by the wall server (:mod:`ccmon.agents.wall`) and the demo
   of its last publication. Readers find the queues here instead of SCANning a keyspace that
   holds millions of duplicate-guard keys, and learn when a queue they no longer see was last
   published (what "data delayed since" shows);
+- ``{prefix}:agents:{partition}``, ``{prefix}:agents-index``: with ``CCMON_AGENT_BOARD``, the
+  agents of each owned partition (state, reason, since, queues) and the partitions published,
+  for the wall's agent board (personal data: docs/wall.md);
 - ``{prefix}:live-published``: a pub/sub channel; after each publication a worker sends the
   JSON list of the members it has just written, so a reader refreshes within milliseconds
   instead of polling on its own second (which would add up to a second of delay);
@@ -58,3 +61,11 @@ INTERVAL_FIELDS = ("start", "revision", "ratio", "good", "eligible", "offered", 
 
 def intervals_key(prefix: str, channel: str, queue: str, day: str) -> str:
     return f"{prefix}:intervals:{channel}:{queue}:{day}"
+
+
+def agents_key(prefix: str, partition: int) -> str:
+    return f"{prefix}:agents:{partition}"
+
+
+def agents_index_key(prefix: str) -> str:
+    return f"{prefix}:agents-index"

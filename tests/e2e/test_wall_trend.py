@@ -15,7 +15,7 @@ from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
 from tests.support.topology import Topology
 from tests.support.traffic import answered_call
-from tests.support.wall import chromium, publish_readme_shot, screenshot
+from tests.support.wall import assert_fits, chromium, publish_readme_shot, screenshot
 
 INTERVAL = 1800.0
 
@@ -66,6 +66,7 @@ def test_a_tile_shows_the_days_closed_intervals(topology: Topology, tmp_path: Pa
             trend = page.evaluate("() => window.ccmonWall.state.tiles[0].trend")
             assert [round(i["ratio"], 2) for i in trend] == [1.0, 0.5, 1.0, 0.5]
             assert json.dumps(trend).count('"target": 0.8') == 4
+            assert_fits(page, 1080)  # one wide tile: its rows still inside it
             shot = screenshot(page, "wall-trend")
         publish_readme_shot(shot, ROOT / "docs" / "wall-trend.png")
     finally:

@@ -9,6 +9,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
 
 CHROMIUM = os.environ.get("CCMON_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -195,6 +197,49 @@ def wall_metrics(url: str, headers: dict[str, str] | None = None) -> dict[str, f
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+# Geometry at a screen size: every tile on the screen, every number, label and badge inside
+# its tile (the page never scrolls: body is overflow hidden, so a spill would be clipped
+# silently), and the smallest number and label in CSS pixels.
+LAYOUT = """() => {
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
+    a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const screen = {left: 0, top: 0, right: innerWidth, bottom: innerHeight};
+  const spills = [];
+  let value = Infinity, label = Infinity;
+  for (const tile of document.querySelectorAll('[data-tile]')) {
+    const box = tile.getBoundingClientRect();
+    if (!inside(box, screen)) spills.push(tile.dataset.tile);
+    for (const el of tile.querySelectorAll('[data-field], .label, .queue, .badge, .target')) {
+      if (el.getClientRects().length === 0) continue;  // not shown: no room on this tile
+      if (!inside(el.getBoundingClientRect(), box) || el.scrollWidth > el.clientWidth + 1)
+        spills.push(tile.dataset.tile + ' ' + (el.dataset.field || el.className));
+      const px = parseFloat(getComputedStyle(el).fontSize);
+      if (el.dataset.field) value = Math.min(value, px); else label = Math.min(label, px);
+    }
+  }
+  return {spills, value, label};
+}"""
+# Readable at 5 m on a 55" TV (0.63 mm a pixel at 1080p): numbers at least 1/30 of the
+# screen's height (36 px at 1080p, caps ~16 mm, about 1/300 of 5 m), labels at least 1/60
+# (18 px, caps ~8 mm). Measured: 39 px and 20 px at 1080p, twice that at 2160p.
+MIN_VALUE_FRACTION, MIN_LABEL_FRACTION = 1 / 30, 1 / 60
+
+
+def assert_fits(page: Any, height: int) -> None:
+    layout = page.evaluate(LAYOUT)
+    if layout["spills"]:
+        screenshot(page, f"wall-spills-{height}")
+    assert layout["spills"] == [], layout
+    assert layout["value"] >= height * MIN_VALUE_FRACTION, layout
+    assert layout["label"] >= height * MIN_LABEL_FRACTION, layout
+
+
+def send(bootstrap: str, records: list[Record]) -> None:
+    """produce() from another thread: sync Playwright keeps an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(produce, bootstrap, records).result()
 
 
 def secrets_in(text: str) -> list[str]:

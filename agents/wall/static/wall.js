@@ -1,29 +1,33 @@
 // ccmon wall: renders the feed of /feed (Server-Sent Events). No framework, no build step.
-// States (ok / warn / alarm / none) are decided by the server; this file only draws them,
-// and decides one thing itself: when it has heard nothing for SILENT_MS, the data is old.
+// States (ok / warn / alarm / none) are decided by the server; the tiles (tiles.js) and the
+// agent board (board.js) only draw them, in the screen's language (i18n.js). This file
+// decides one thing itself: when it has heard nothing for SILENT_MS, the data is old.
 "use strict";
 
 (function () {
   const SILENT_MS = 3000; // no message for this long: greyed out, "data delayed since"
   const RECONNECT_MS = 2000; // after the browser gave up on the stream (e.g. a 401 or 502)
   const params = new URLSearchParams(location.search);
-  const LABELS = { ok: "OK", warn: "AT RISK", alarm: "BREACHED", none: "NO DATA" };
-  const ICONS = { ok: "\u25CF", warn: "\u25B2", alarm: "\u2716", none: "\u2014", info: "" };
-  const CHANNELS = { call: "CALLS", chat: "CHATS", ticket: "TICKETS" };
-
   const $ = (id) => document.getElementById(id);
-  const ints = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 });
+  const ICONS = window.ccmon.ICONS;
 
+  let f = window.ccmon.i18n.make("en");
   let last = null; // the last state received
   let lastAt = performance.now(); // of the last arrival (the page's load: a grace period)
   let offsetMs = 0; // server clock - this screen's clock: TVs are rarely on NTP
   let liveSince = null; // publication time of the newest data seen: what "delayed since" says
   let source = null;
-  const tiles = new Map();
+  let shownTurn = null;
+  let sound = null; // null: as the screen says; then the supervisor's choice
+  let audio = null;
+  const seenStates = new Map(); // tile id -> its last state, for the breach tone
+  const tiles = new window.ccmon.Tiles($);
+  const board = new window.ccmon.Board($);
+  // For tests and benchmarks: the last state, when it came, the tones played, the audio's state.
+  const wall = { state: null, arrivedAt: 0, receivedAt: 0, beeps: 0, audio: null };
+  window.ccmonWall = wall;
 
-  // ---- settings from the address -------------------------------------------------------
   if (params.get("theme") === "light") document.body.classList.add("light");
-  const cols = parseInt(params.get("cols") || "", 10);
 
   function zone() {
     if (params.get("tz")) return params.get("tz");
@@ -31,188 +35,101 @@
     const zones = new Set((last ? last.tiles : []).map((t) => t.timezone).filter(Boolean));
     return zones.size === 1 ? [...zones][0] : undefined;
   }
+  const clockText = (epochSeconds) => f.clock(epochSeconds, zone());
+  const serverNow = () => (Date.now() + offsetMs) / 1000;
 
-  const formatters = new Map();
-  function formatter(tz) {
-    if (!formatters.has(tz)) formatters.set(tz, makeFormatter(tz));
-    return formatters.get(tz);
+  function speak(language) {
+    if (f.language === language) return;
+    f = window.ccmon.i18n.make(language);
+    document.documentElement.lang = f.language;
+    window.ccmon.labels(document.body, f);
   }
 
-  function makeFormatter(tz) {
+  // ---- the optional tone on a new breach ------------------------------------------------
+  function soundOn() {
+    return sound !== null ? sound : !!(last && last.screen && last.screen.sound);
+  }
+
+  function drawSound() {
+    const button = $("sound");
+    const on = soundOn();
+    button.hidden = false;
+    button.setAttribute("aria-pressed", String(on));
+    // An icon, its word as the title: the header keeps its room for the worst queue.
+    button.querySelector(".icon").textContent = on ? "\u266A" : "\u2298";
+    button.title = f.t(on ? "sound_on" : "sound_off");
+    button.setAttribute("aria-label", button.title);
+  }
+
+  function beep() {
+    wall.beeps += 1;
     try {
-      return new Intl.DateTimeFormat("en-GB", {
-        hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: tz,
-      });
-    } catch (e) {
-      return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-    }
-  }
-
-  function clockText(epochSeconds) {
-    return formatter(zone()).format(new Date(epochSeconds * 1000));
-  }
-
-  // ---- numbers -------------------------------------------------------------------------
-  const pad = (n) => String(n).padStart(2, "0");
-  // Floored: 79.6 % is shown as 79 %, never as a target of 80 % that is not met.
-  const pct = (v) => Math.floor(v * 100 + 1e-9) + "%";
-  const pct1 = (v) => (Math.round(v * 1000) / 10).toFixed(1) + "%";
-  function clock(s) {
-    s = Math.max(0, Math.floor(s));
-    if (s < 60) return s + " s";
-    if (s < 3600) return Math.floor(s / 60) + ":" + pad(s % 60);
-    return Math.floor(s / 3600) + ":" + pad(Math.floor((s % 3600) / 60)) + ":" + pad(s % 60);
-  }
-  function span(s) {
-    s = Math.max(0, Math.floor(s));
-    if (s < 3600) return Math.floor(s / 60) + "m";
-    if (s < 86400) return Math.floor(s / 3600) + "h " + pad(Math.floor((s % 3600) / 60)) + "m";
-    return Math.floor(s / 86400) + "d " + Math.floor((s % 86400) / 3600) + "h";
-  }
-  const FORMAT = {
-    sl_30m: pct, sl_today: pct, abandon_30m: pct1, blocking_30m: pct1,
-    waiting: (v) => ints.format(v), offered_today: (v) => ints.format(v),
-    oldest_waiting: clock, asa_30m: clock,
-    backlog: (v) => ints.format(v), overdue: (v) => ints.format(v), oldest_open: span,
-    agents_staffed: (v) => ints.format(v), agents_available: (v) => ints.format(v),
-    agents_required: (v) => ints.format(v), sl_predicted: pct,
-  };
-  const NAMES = {
-    sl_30m: "SL", sl_today: "SL today", waiting: "waiting", oldest_waiting: "oldest",
-    abandon_30m: "abandoned", blocking_30m: "blocked", overdue: "overdue", oldest_open: "oldest open",
-  };
-  function text(name, metric) {
-    if (!metric || metric.value === null || metric.value === undefined) return "\u2014";
-    return FORMAT[name](metric.value);
-  }
-
-  // ---- tiles ---------------------------------------------------------------------------
-  function setValue(el, name, metric) {
-    const state = metric ? metric.state : "none";
-    const shown = text(name, metric);
-    if (el.firstChild && el.firstChild.textContent === shown && el.dataset.state === state) return;
-    el.dataset.state = state;
-    el.textContent = shown;
-    if (state === "warn" || state === "alarm") {
-      const icon = document.createElement("span");
-      icon.className = "icon";
-      icon.setAttribute("aria-hidden", "true");
-      icon.textContent = ICONS[state];
-      el.appendChild(icon);
-    }
-  }
-
-  function tileElement(t) {
-    let el = tiles.get(t.id);
-    if (!el) {
-      const template = $(t.kind === "ticket" ? "ticket-tile" : "contact-tile");
-      el = template.content.firstElementChild.cloneNode(true);
-      el.dataset.tile = t.id;
-      el.querySelector(".queue").textContent = t.queue;
-      if (t.kind !== "ticket") el.querySelector(".channel").textContent = CHANNELS[t.channel] || t.channel;
-      tiles.set(t.id, el);
-    }
-    return el;
-  }
-
-  function drawTile(t, el) {
-    const m = t.metrics || {};
-    const state = t.metrics && Object.keys(t.metrics).length ? t.state : "none";
-    el.dataset.state = state === "info" ? "ok" : state;
-    el.classList.toggle("stale", !t.live);
-    el.querySelector(".badge .icon").textContent = ICONS[el.dataset.state];
-    el.querySelector(".badge .word").textContent = LABELS[el.dataset.state];
-    for (const field of el.querySelectorAll("[data-field]")) {
-      const name = field.dataset.field;
-      if (name === "flow_today") {
-        const c = m.created_today, r = m.resolved_today;
-        field.textContent = c && r && c.value !== null ? ints.format(c.value) + " / " + ints.format(r.value) : "\u2014";
-        field.dataset.state = "info";
-      } else {
-        setValue(field, name, m[name]);
+      audio = audio || new AudioContext();
+      if (audio.state === "suspended") audio.resume();
+      for (const [start, pitch] of [[0, 880], [0.35, 660]]) {
+        const osc = audio.createOscillator(), gain = audio.createGain();
+        osc.frequency.value = pitch;
+        gain.gain.setValueAtTime(0.25, audio.currentTime + start);
+        gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + start + 0.3);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(audio.currentTime + start);
+        osc.stop(audio.currentTime + start + 0.3);
       }
+      wall.audio = audio.state;
+    } catch (e) {
+      wall.audio = "unavailable: " + e;
+      console.warn("ccmon wall: no sound:", e);
     }
-    if (t.kind !== "ticket") {
-      const target = t.target || {};
-      el.querySelector(".target").textContent =
-        target.service_level === null || target.service_level === undefined ? "" :
-          "target " + pct(target.service_level) + (target.comparison === "<=" ? " \u2264 " : " < ") +
-          clock(target.threshold_seconds);
-    }
-    drawTrend(el.querySelector(".trend"), t.trend || []);
-    el.querySelector(".stale-note").textContent = t.live ? "" :
-      (t.published_at ? "delayed since " + clockText(t.published_at) : "no data");
   }
 
-  // The day's closed intervals as bars (redrawn only when they change: every 15-30 min).
-  function drawTrend(box, trend) {
-    if (!box) return;
-    const key = JSON.stringify(trend);
-    if (box.dataset.key === key) return;
-    box.dataset.key = key;
-    box.replaceChildren();
-    let goal = null;
-    let missed = 0;
-    for (const i of trend) {
-      const bar = document.createElement("span");
-      bar.className = "bar" + (i.met === true ? " met" : i.met === false ? " missed" : "");
-      missed += i.met === false ? 1 : 0;
-      bar.style.height = i.ratio === null ? "4%" : Math.max(4, Math.round(i.ratio * 100)) + "%";
-      bar.title = i.at + " " + (i.ratio === null ? "no volume" : pct(i.ratio));
-      box.appendChild(bar);
-      if (i.target !== null && i.target !== undefined) goal = i.target;
-    }
-    if (goal !== null && trend.length) {
-      const line = document.createElement("span");
-      line.className = "goal";
-      line.style.bottom = Math.round(goal * 100) + "%";
-      box.appendChild(line);
-    }
-    box.setAttribute("aria-label", trend.length + " intervals closed today, " + missed + " missed");
-  }
-
-  function columns(n) {
-    if (cols > 0) return Math.min(cols, Math.max(n, 1));
-    if (n <= 4) return Math.max(n, 1);
-    return Math.ceil(Math.sqrt(n * 1.5));
-  }
-
-  function drawTiles(state) {
-    const seen = new Set();
-    const groups = { contact: [], ticket: [] };
+  function breaches(state) {
+    let fresh = false;
     for (const t of state.tiles) {
-      const el = tileElement(t);
-      drawTile(t, el);
-      groups[t.kind === "ticket" ? "ticket" : "contact"].push(el);
-      seen.add(t.id);
+      const before = seenStates.get(t.id);
+      if (t.live && t.state === "alarm" && before !== undefined && before !== "alarm") fresh = true;
+      seenStates.set(t.id, t.live ? t.state : before);
     }
-    for (const [id, el] of tiles) if (!seen.has(id)) { el.remove(); tiles.delete(id); }
-    for (const [kind, box] of [["contact", $("contacts")], ["ticket", $("tickets")]]) {
-      const els = groups[kind];
-      els.forEach((el, i) => { if (box.children[i] !== el) box.insertBefore(el, box.children[i] || null); });
-      box.style.setProperty("--cols", String(columns(els.length)));
-      box.hidden = els.length === 0;
-    }
-    document.body.classList.toggle("tickets-only", groups.contact.length === 0);
-    $("empty").hidden = state.tiles.length > 0;
+    if (fresh && soundOn()) beep();
   }
 
+  $("sound").addEventListener("click", () => {
+    sound = !soundOn();
+    if (sound) { // a gesture: the browser lets the page play sound from now on
+      try { audio = audio || new AudioContext(); audio.resume(); wall.audio = audio.state; } catch (e) { wall.audio = "unavailable"; }
+    }
+    drawSound();
+  });
+
+  // ---- the header -----------------------------------------------------------------------
   function drawWorst(state) {
     const box = $("worst");
     const t = state.worst && state.tiles.find((x) => x.id === state.worst.id);
     const metric = t && state.worst.metric;
     const worstState = t ? t.metrics[metric].state : "none";
+    box.hidden = state.screen && state.screen.layout === "agents";
     box.dataset.state = worstState;
     if (!t || worstState === "ok" || worstState === "none") {
       // Naming the "worst" of healthy queues would draw the eye to nothing wrong.
       box.querySelector(".icon").textContent = t ? ICONS.ok : "";
-      box.querySelector(".name").textContent = t ? "all queues OK" : "\u2014";
+      box.querySelector(".name").textContent = t ? f.t("all_ok") : "\u2014";
       box.querySelector(".value").textContent = "";
       return;
     }
     box.querySelector(".icon").textContent = ICONS[worstState];
-    box.querySelector(".name").textContent = (CHANNELS[t.channel] || t.channel) + " \u00B7 " + t.queue;
-    box.querySelector(".value").textContent = NAMES[metric] + " " + text(metric, t.metrics[metric]);
+    box.querySelector(".name").textContent = f.t(t.channel) + " \u00B7 " + t.queue;
+    box.querySelector(".value").textContent =
+      f.t("short_" + metric) + " " + window.ccmon.text(f, metric, t.metrics[metric]);
+  }
+
+  function drawScreen(state, paging) {
+    const screen = state.screen || {};
+    const title = $("screen-title");
+    const rotation = screen.rotation;
+    title.hidden = !screen.title;
+    title.textContent = (screen.title || "") + (rotation ? "  " + (rotation.index + 1) + "/" + rotation.count : "");
+    const pages = $("pages");
+    pages.hidden = paging.pages < 2;
+    pages.textContent = f.t("page") + " " + (paging.page + 1) + "/" + paging.pages;
   }
 
   function drawAlerts(state) {
@@ -220,9 +137,7 @@
     const alerts = state.alerts || { enabled: false, firing: [] };
     box.replaceChildren();
     box.classList.toggle("unknown", alerts.enabled && !alerts.ok);
-    if (alerts.enabled && !alerts.ok) {
-      box.textContent = "\u26A0 alerts unknown: " + alerts.error;
-    }
+    if (alerts.enabled && !alerts.ok) box.textContent = "\u26A0 " + f.t("alerts_unknown") + ": " + alerts.error;
     for (const a of alerts.firing) {
       const item = document.createElement("div");
       item.className = "alert";
@@ -234,53 +149,85 @@
     box.hidden = box.childNodes.length === 0;
   }
 
+  // ---- drawing a state, and its pages as the server's clock turns them ---------------------
+  function turnOf(state) {
+    const seconds = (state.screen && state.screen.page_seconds) || 15;
+    return Math.floor(serverNow() / seconds);
+  }
+
+  function draw(state) {
+    const turn = turnOf(state);
+    shownTurn = turn;
+    const agentsShown = state.screen && state.screen.layout === "agents";
+    document.body.classList.toggle("agent-board", !!agentsShown);
+    $("agents").hidden = !agentsShown;
+    let paging;
+    if (agentsShown) {
+      $("contacts").hidden = $("tickets").hidden = true;
+      paging = board.render(state.agents || [], f, turn);
+      $("empty").hidden = true;
+    } else {
+      paging = tiles.render(state, f, clockText, params, turn);
+      $("empty").hidden = state.tiles.length > 0;
+    }
+    drawScreen(state, paging);
+  }
+
   // ---- live or delayed -----------------------------------------------------------------
   function assess() {
     const now = performance.now();
     const silent = now - lastAt > SILENT_MS;
     const shown = last ? last.tiles : [];
+    const agentsShown = last && last.screen && last.screen.layout === "agents";
     const anyLive = shown.some((t) => t.live);
-    const serverNow = (Date.now() + offsetMs) / 1000;
-    $("clock").textContent = clockText(serverNow);
+    $("clock").textContent = clockText(serverNow());
     $("zone").textContent = zone() || "";
+    if (last !== null && turnOf(last) !== shownTurn) draw(last); // the next page
+    if (agentsShown) board.tick(f);
     if (last === null && !silent) return; // still connecting
     const delayed = silent || last === null || !last.source.ok || (shown.length > 0 && !anyLive);
     const status = $("status");
     document.body.classList.remove("connecting");
     document.body.classList.toggle("delayed", delayed);
-    const empty = !delayed && shown.length === 0; // connected, but no queue is published
+    const empty = !delayed && shown.length === 0 && !agentsShown; // connected, nothing published
     status.dataset.state = delayed ? "alarm" : empty ? "none" : "ok";
     status.querySelector(".icon").textContent = delayed ? "\u275A\u275A" : empty ? "\u25CB" : "\u25CF";
-    status.querySelector(".word").textContent = delayed ? "DELAYED" : empty ? "NO DATA" : "LIVE";
+    status.querySelector(".word").textContent = f.t(delayed ? "delayed" : empty ? "no_data" : "live");
     $("delayed").hidden = !delayed;
     if (delayed) {
-      const why = last === null ? "no data yet" : silent ? "no update from the wall server" :
-        !last.source.ok ? "read model unreachable" : "no worker is publishing";
-      $("delayed-text").textContent = liveSince === null ? "data delayed" :
-        "data delayed since " + clockText(liveSince);
-      $("delayed-why").textContent = why + " \u00B7 the numbers below are not live";
+      const why = last === null ? "why_none" : silent ? "why_silent" :
+        !last.source.ok ? "why_source" : "why_workers";
+      $("delayed-text").textContent = liveSince === null ? f.t("data_delayed") :
+        f.t("delayed_since") + " " + clockText(liveSince);
+      $("delayed-why").textContent = f.t(why) + " \u00B7 " + f.t("not_live");
     }
   }
 
-  function receive(state) {
+  function receive(state, arrivedAt) {
     last = state;
     lastAt = performance.now();
     offsetMs = state.server_time * 1000 - Date.now();
+    speak(state.language || "en");
     for (const t of state.tiles) {
       if (t.published_at && (liveSince === null || t.published_at > liveSince)) liveSince = t.published_at;
     }
-    drawTiles(state);
+    draw(state);
     drawWorst(state);
     drawAlerts(state);
+    drawSound();
+    breaches(state);
     assess();
-    window.ccmonWall = { state: state, receivedAt: Date.now() }; // for tests and benchmarks
+    wall.state = state;
+    wall.arrivedAt = arrivedAt; // when the message arrived, before its JSON was parsed
+    wall.receivedAt = Date.now();
   }
 
   // ---- the stream ----------------------------------------------------------------------
   function connect() {
     source = new EventSource("feed" + location.search);
     source.onmessage = (event) => {
-      try { receive(JSON.parse(event.data)); } catch (e) { console.error("ccmon wall:", e); }
+      const arrivedAt = Date.now();
+      try { receive(JSON.parse(event.data), arrivedAt); } catch (e) { console.error("ccmon wall:", e); }
     };
     source.onerror = () => {
       // The browser retries by itself while it can; once it has given up, we do.

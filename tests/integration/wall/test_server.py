@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from ccmon.agents.devkit.procs import free_port
-from ccmon.agents.devkit.wallproc import WallProcess
+from ccmon.agents.devkit.wallproc import WallError, WallProcess
 from tests.support.services import RedisServer
 from tests.support.wall import wall_metrics
 
@@ -148,3 +148,57 @@ def test_its_metrics_count_the_screens_and_what_they_were_sent(guarded: WallProc
     while wall_metrics(guarded.url)["ccmon_wall_screens"] != 0:  # its next write fails
         assert time.monotonic() < deadline, "a closed screen still counted"
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("wall_yaml", "settings", "said"),
+    [
+        (
+            "screens: {floor: {queues: [sales, sails]}}\n",
+            {},
+            "screens.floor.queues[1]: unknown queue (queues: sales, support) (got 'sails')",
+        ),
+        ("language: de\n", {}, "language: must be 'en' or 'fr' (got 'de')"),
+        (
+            "screens: {floor: {queues: [sales]}}\nrotations: {r: {screens: [floor], seconds: 0}}\n",
+            {},
+            "rotations.r.seconds: must be greater than 0 (got 0)",
+        ),
+        ("agent_board: true\n", {}, "agent_board: true shows agents by name: set CCMON_WALL_TOKEN"),
+        ("{}\n", {"CCMON_WALL_LANGUAGE": "es"}, "CCMON_WALL_LANGUAGE: must be '', 'en' or 'fr'"),
+    ],
+)
+def test_bad_screens_stop_the_wall_at_start_saying_why(
+    redis_server: RedisServer,
+    unique_name: str,
+    tmp_path: Path,
+    wall_yaml: str,
+    settings: dict[str, str],
+    said: str,
+) -> None:
+    (tmp_path / "queues.yaml").write_text("queues: {sales: {}, support: {}}\n")
+    (tmp_path / "wall.yaml").write_text(wall_yaml)
+    wall = WallProcess(
+        redis_server.url,
+        unique_name,
+        tmp_path,
+        settings={
+            "CCMON_QUEUE_CONFIG": str(tmp_path / "queues.yaml"),
+            "CCMON_WALL_CONFIG": str(tmp_path / "wall.yaml"),
+            **settings,
+        },
+    )
+    with pytest.raises(WallError) as failed:
+        wall.start()
+    assert said in str(failed.value), str(failed.value)
+    assert "ccmon wall:" in str(failed.value)
+
+
+def test_an_address_no_screen_answers_to_is_said_on_the_screen(guarded: WallProcess) -> None:
+    for query in ("?lang=de", "?screen=nope", "?rotation=nope", "?board=agents"):
+        url = f"{guarded.url}/{query}&token=s3cret-token"
+        assert status(url) == 400, query
+        assert status(f"{guarded.url}/feed{query}&token=s3cret-token") == 400, query
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(f"{guarded.url}/api/state?lang=de&token=s3cret-token", timeout=5)
+    assert b"unknown language 'de' (?lang= takes en, fr)" in answer.value.read()

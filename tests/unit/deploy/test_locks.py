@@ -154,7 +154,9 @@ def test_clean_install_from_the_lock_imports_everything_the_image_runs(
         [clean_install / "bin" / "python", "-c", page],
         cwd=clean_install, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert shipped.stdout.strip() == "['index.html', 'wall.css', 'wall.js']", shipped.stderr
+    files = sorted(p.name for p in (ROOT / "agents" / "wall" / "static").iterdir())
+    assert shipped.stdout.strip() == str(files), shipped.stderr
+    assert {"index.html", "wall.css", "wall.js", "i18n.js"} <= set(files)
     for argv in (
         ["worker", "--help"],
         ["simulate", "--help"],
