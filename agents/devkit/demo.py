@@ -22,10 +22,12 @@ from typing import Any
 
 import orjson
 
+from ccmon.agents.devkit import alerting
 from ccmon.agents.devkit.embedded import EmbeddedError, embedded_stack
 from ccmon.agents.devkit.launcher import WorkerError, WorkerProcess, owned_partitions
 from ccmon.agents.devkit.simulator import (
     KafkaSink,
+    Scenario,
     default_config,
     run_fast,
     run_realtime,
@@ -37,6 +39,7 @@ from ccmon.streams.logs import refusal
 from ccmon.streams.store.connect import get_many, redis_client
 
 DEMO_QUEUES = Path(__file__).with_name("demo_queues.yaml")
+FUTURE_SKEW_SECONDS = 30 * 86400  # a sped-up demo may run a month ahead
 HISTORY_SECONDS = 3600.0
 
 
@@ -80,10 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many wall seconds (default: until Ctrl-C)",
     )
     p.add_argument("--no-view", action="store_true", help="no live table, just log lines")
+    p.add_argument(
+        "--no-drill",
+        action="store_true",
+        help="no scheduled drill (by default support loses 60 %% of its agents after 30 s)",
+    )
     return p
 
 
-def start_worker(kafka: str, redis: str, port: int, workdir: Path) -> WorkerProcess:
+# What goes wrong in the demo, so that a newcomer sees the wall's states and its banner: 30 s
+# into the live run, support loses 60 % of its agents for 30 minutes (12 of 31 for 32
+# erlangs of work: overloaded in theory, queue full and abandons in practice). Its tile is
+# BREACHED within about two minutes and a page alert (the service-level budget burn, then
+# the waiting and blocking limits) reaches the banner within about six (README).
+DRILL = Scenario("agents_leaving", start=30.0, duration=1800.0, factor=0.4, queues=("support",))
+
+
+def start_worker(
+    kafka: str, redis: str, port: int, workdir: Path, speed: float = 1.0
+) -> WorkerProcess:
     settings = {
         "CCMON_KAFKA": kafka,
         "CCMON_REDIS": redis,
@@ -93,6 +111,11 @@ def start_worker(kafka: str, redis: str, port: int, workdir: Path) -> WorkerProc
         "CCMON_APP_ID": "ccmon-demo",
         "CCMON_REDIS_PREFIX": "ccmon",
     }
+    if speed != 1:
+        # Sped up, the simulated time runs ahead of the wall clock: the windows follow the
+        # events, and events "from the future" are the point, not a producer's clock error.
+        settings["CCMON_CLOCK"] = "stream"
+        settings["CCMON_MAX_FUTURE_SKEW_SECONDS"] = str(FUTURE_SKEW_SECONDS)
     worker = WorkerProcess(settings, workdir, name="worker", port=port, log_level="warn")
     return worker.start().wait_ready(120, lambda health: owned_partitions(health) > 0)
 
@@ -178,6 +201,8 @@ async def drive(args: argparse.Namespace, kafka: str, redis: str, url: str, wall
     config = replace(default_config(), seed=args.seed)
     if args.scenario:
         config = with_scenarios(config, args.scenario)
+    if not args.no_drill:
+        config = replace(config, scenarios=(*config.scenarios, DRILL))
     sink = KafkaSink(kafka)
     await sink.start()
     # An hour of history first (simulated as fast as possible), so the 5m..1h windows and
@@ -234,15 +259,28 @@ def run_demo(args: argparse.Namespace) -> int:
                 ekafka, eredis = stack.enter_context(embedded_stack(workdir))
                 kafka, redis = args.kafka or ekafka, args.redis or eredis
             print(f"Kafka {kafka}  Redis {redis}\nstarting the ccmon worker...", flush=True)
-            worker = start_worker(kafka, redis, args.port, workdir)
+            worker = start_worker(kafka, redis, args.port, workdir, args.speed)
             stack.callback(worker.stop)
             print(f"metrics: {url}/metrics   (worker log: {worker.log_path})", flush=True)
-            wall = WallProcess(redis, "ccmon", workdir, port=args.wall_port).start()
+            banner: tuple[str, ...] = ()
+            if (why := alerting.missing()) is None:
+                am = stack.enter_context(alerting.demo_alerting(workdir, args.port, args.wall_port))
+                banner = ("--alertmanager", am)
+                print(f"alerts: Prometheus with ccmon's rules, Alertmanager at {am}", flush=True)
+            else:
+                print(f"alerts: none on the wall's banner: {why}", flush=True)
+            if not args.no_drill:
+                print(
+                    "drill: 30 s in, support loses 60 % of its agents for 30 minutes: its tile "
+                    "turns BREACHED within ~2 minutes, a page alert reaches the banner within ~6",
+                    flush=True,
+                )
+            wall = WallProcess(redis, "ccmon", workdir, port=args.wall_port, args=banner).start()
             stack.callback(wall.stop)
             print(f"wall screen: {wall.url}/   <- open it in a browser", flush=True)
             asyncio.run(drive(args, kafka, redis, url, wall.url))
         print("demo stopped; everything it started has exited.")
         return 0
-    except (EmbeddedError, WorkerError, WallError) as exc:
+    except (EmbeddedError, WorkerError, WallError, alerting.AlertingError) as exc:
         print(f"ccmon demo: {exc}", file=sys.stderr)
         return 1
