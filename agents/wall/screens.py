@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ccmon.agents.wall.tiles import Filter
 from ccmon.agents.wall.wallconfig import LANGUAGES, Screen, WallFile
 
 DEFAULT_PAGE_SECONDS = 15.0
+T = TypeVar("T")
 
 
 class ScreenError(ValueError):
@@ -82,6 +83,15 @@ def _named(name: str, screen: Screen, language: str, sound: bool | None) -> View
     )
 
 
+def _known(table: Mapping[str, T], name: str, what: str) -> T:
+    """``table[name]``, or ScreenError naming what exists."""
+    found = table.get(name)
+    if found is None:
+        known = ", ".join(sorted(table)) or "none configured"
+        raise ScreenError(f"unknown {what} {name!r} ({what}s: {known})")
+    return found
+
+
 def resolve(query: Mapping[str, str], config: WallFile, language: str, now: float) -> View:
     """The screen of an address, at server time ``now`` (for rotations)."""
     lang = query.get("lang") or language
@@ -90,10 +100,7 @@ def resolve(query: Mapping[str, str], config: WallFile, language: str, now: floa
     sound = {"1": True, "0": False}.get(query.get("sound", ""))
     if "rotation" in query:
         name = query["rotation"]
-        rotation = config.rotations.get(name)
-        if rotation is None:
-            known = ", ".join(sorted(config.rotations)) or "none configured"
-            raise ScreenError(f"unknown rotation {name!r} (rotations: {known})")
+        rotation = _known(config.rotations, name, "rotation")
         turn = math.floor(now / rotation.seconds)
         index = turn % len(rotation.screens)
         shown = rotation.screens[index]
@@ -109,21 +116,15 @@ def resolve(query: Mapping[str, str], config: WallFile, language: str, now: floa
         return View(**{**view.__dict__, "rotation": about})
     if "screen" in query:
         name = query["screen"]
-        screen = config.screens.get(name)
-        if screen is None:
-            known = ", ".join(sorted(config.screens)) or "none configured"
-            raise ScreenError(f"unknown screen {name!r} (screens: {known})")
-        return _named(name, screen, lang, sound)
+        return _named(name, _known(config.screens, name, "screen"), lang, sound)
     board = query.get("board", "")
     if board not in ("", "agents"):
         raise ScreenError(f"?board= takes 'agents' (got {board!r})")
     if board and not config.agent_board:
         raise ScreenError("the agent board is off: agent_board: true in the wall configuration")
     teams = _values(query, "team")
-    unknown = [t for t in teams if t not in config.teams]
-    if unknown:
-        known = ", ".join(sorted(config.teams)) or "none configured"
-        raise ScreenError(f"unknown team {unknown[0]!r} (teams: {known})")
+    for team in teams:
+        _known(config.teams, team, "team")
     return View(
         layout="agents" if board else "tiles",
         filter=Filter(_values(query, "channel"), _values(query, "queue")),
