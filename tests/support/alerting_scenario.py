@@ -32,6 +32,8 @@ queues:
   {SALES}:
     service_level: {{threshold_seconds: {THRESHOLD}, target_ratio: 0.8}}
     alerts: {{min_volume: 5, waiting_contacts: {WAITING_LIMIT}}}
+    # The wall's backlog thresholds (ccmon_tickets_open_limit, _at_risk) have data too.
+    tickets: {{backlog_limit: 50}}
   {CARE}:
     service_level: {{threshold_seconds: {THRESHOLD}, target_ratio: 0.8}}
     alerts: {{min_volume: 5, waiting_contacts: {WAITING_LIMIT}}}
