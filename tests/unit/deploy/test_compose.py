@@ -301,6 +301,18 @@ def test_prometheus_scrapes_both_workers_under_the_rules_job() -> None:
     assert scrape.get("metrics_path", "/metrics") == "/metrics"
 
 
+def test_prometheus_scrapes_the_wall_under_the_wall_alerts_job() -> None:
+    # The wall's alerts (CcmonWallDataStale, _NoScreens, _Down) select job=wall.job: a scrape
+    # under another name, or of another port, leaves a frozen wall unwatched (issue 23).
+    config, _ = compose_prometheus_config()
+    rules = yaml.safe_load((ROOT / "alerts" / "config.yaml").read_text(encoding="utf-8"))
+    (scrape,) = [s for s in config["scrape_configs"] if s["job_name"] == rules["wall"]["job"]]
+    targets = {t for sc in scrape["static_configs"] for t in sc["targets"]}
+    assert targets == {f"wall:{env_of(services()['wall'])['CCMON_WALL_PORT']}"}
+    assert scrape.get("metrics_path", "/metrics") == "/metrics"
+    assert "authorization" not in scrape and "basic_auth" not in scrape, "/metrics is public"
+
+
 def test_prometheus_finds_the_rules_through_its_mounts() -> None:
     config, target = compose_prometheus_config()
     svc = services()["prometheus"]
