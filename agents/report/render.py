@@ -53,45 +53,23 @@ def csv_text(reports: list[QueueReport]) -> str:
     for r in reports:
         for day in r.days:
             for name, f in day.figures.items():
-                writer.writerow(
-                    [
-                        "day",
-                        r.channel,
-                        r.queue,
-                        day.date,
-                        name,
-                        f.good,
-                        f.total,
-                        _ratio(f),
-                        f.target,
-                        _verdict(f.kept) if day.open else "closed",
-                        "",
-                        "",
-                        day.revision,
-                        day.reason,
-                    ]
-                )
+                verdict = _verdict(f.kept) if day.open else "closed"
+                tail = ["", "", day.revision, day.reason]
+                writer.writerow(_row("day", r, day.date, name, f, verdict, tail))
         for month in r.months:
             for name, f in month.figures.items():
-                writer.writerow(
-                    [
-                        "month",
-                        r.channel,
-                        r.queue,
-                        month.month,
-                        name,
-                        f.good,
-                        f.total,
-                        _ratio(f),
-                        f.target,
-                        _verdict(f.kept),
-                        month.days_open,
-                        month.days_met,
-                        "",
-                        "",
-                    ]
-                )
+                tail = [month.days_open, month.days_met, "", ""]
+                writer.writerow(_row("month", r, month.month, name, f, _verdict(f.kept), tail))
     return out.getvalue()
+
+
+def _row(
+    kind: str, r: QueueReport, period: str, name: str, f: Figure, verdict: str, tail: list[object]
+) -> list[object]:
+    """A CSV row in COLUMNS' order: the period, the promise's figures, then ``tail`` (days
+    open and met for a month, revision and reason for a day)."""
+    figures = [f.good, f.total, _ratio(f), f.target, verdict]
+    return [kind, r.channel, r.queue, period, name, *figures, *tail]
 
 
 def _ratio(f: Figure) -> str:
