@@ -30,39 +30,13 @@ def ops() -> dict[str, Any]:
     processing = f"rate(ccmon_batch_seconds_bucket{{{inst}}}{ri})"
     commit = f"rate(ccmon_faust_commit_seconds_bucket{{{inst}}}{ri})"
     lay.row("Workers")
-    lay.add(
-        stat_panel(
-            "Workers up",
-            [target(f'up{{job="ccmon", {inst}}}', "{{instance}}", instant=True)],
-            "short",
-            UP,
-            big=False,
-        ),
-        8,
-        5,
-    )
-    lay.add(
-        stat_panel(
-            "Partitions assigned",
-            [target(f"ccmon_partitions_assigned{{{inst}}}", "{{instance}}", instant=True)],
-            "short",
-            NEUTRAL,
-            big=False,
-        ),
-        8,
-        5,
-    )
-    lay.add(
-        stat_panel(
-            "Versions",
-            [target("count by (version) (ccmon_worker_info)", "{{version}}", instant=True)],
-            "short",
-            NEUTRAL,
-            big=False,
-        ),
-        8,
-        5,
-    )
+    for title, expr, legend, steps in (
+        ("Workers up", f'up{{job="ccmon", {inst}}}', "{{instance}}", UP),
+        ("Partitions assigned", f"ccmon_partitions_assigned{{{inst}}}", "{{instance}}", NEUTRAL),
+        ("Versions", "count by (version) (ccmon_worker_info)", "{{version}}", NEUTRAL),
+    ):
+        panel = stat_panel(title, [target(expr, legend, instant=True)], "short", steps, big=False)
+        lay.add(panel, 8, 5)
     lay.add(
         graph(
             "Batch processing time",
