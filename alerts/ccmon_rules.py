@@ -183,6 +183,12 @@ def slo_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
     return rules
 
 
+def above_limit(value: str, limit: str, guard: str) -> str:
+    """``value`` above the queue's ``limit`` series, only where ``guard`` holds (enough
+    volume, someone waiting): the shape of the queue alerts on a configured limit."""
+    return f"(\n  {value}\n  > {ON} {q(limit)}\n)\nand {ON}\n{guard}"
+
+
 def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
     w = config["queues"]["window"]
     bw = config["queues"]["blocking_window"]
@@ -213,14 +219,11 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
         alert(
             config,
             "CcmonOldestWaitingAboveThreshold",
-            f"""
-            (
-              time() - {q("ccmon_oldest_waiting_since_timestamp_seconds > 0", "min")}
-              > {ON} {q("ccmon_service_level_threshold_seconds")}
-            )
-            and {ON}
-            ({q("ccmon_contacts_waiting")} > 0)
-            """,
+            above_limit(
+                f"time() - {q('ccmon_oldest_waiting_since_timestamp_seconds > 0', 'min')}",
+                "ccmon_service_level_threshold_seconds",
+                f"({q('ccmon_contacts_waiting')} > 0)",
+            ),
             "ticket",
             f"Contacts waiting longer than the answer threshold on {QUEUE}",
             f"The oldest contact waiting in {QUEUE} has waited {VALUE_DURATION}, "
@@ -242,14 +245,11 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
         alert(
             config,
             "CcmonBlockingRatioHigh",
-            f"""
-            (
-              ccmon:blocking_unplanned:ratio_rate{bw}
-              > {ON} {q("ccmon_blocking_ratio_limit")}
-            )
-            and {ON}
-            (ccmon:contacts_arrived:increase{bw} >= {ON} {min_volume})
-            """,
+            above_limit(
+                f"ccmon:blocking_unplanned:ratio_rate{bw}",
+                "ccmon_blocking_ratio_limit",
+                f"(ccmon:contacts_arrived:increase{bw} >= {ON} {min_volume})",
+            ),
             "page",
             f"Contacts blocked before reaching {QUEUE}",
             f"Over the last {bw} {{{{ $value | humanizePercentage }}}} of the contacts arriving "
@@ -260,14 +260,7 @@ def queue_alerts(config: dict[str, Any]) -> list[dict[str, Any]]:
         alert(
             config,
             "CcmonAbandonRatioHigh",
-            f"""
-            (
-              ccmon:abandon:ratio{w}
-              > {ON} {q("ccmon_abandon_ratio_limit")}
-            )
-            and {ON}
-            {offered_guard}
-            """,
+            above_limit(f"ccmon:abandon:ratio{w}", "ccmon_abandon_ratio_limit", offered_guard),
             "ticket",
             f"Customers abandoning on {QUEUE}",
             f"Over the last {w} {{{{ $value | humanizePercentage }}}} of the contacts offered "
