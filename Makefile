@@ -58,9 +58,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-## test: everything — lint, types, unit, rules, integration and end-to-end on real services
+## test: everything — lint, types, unit, rules, integration and end-to-end on real services;
+## the 15 slowest tests are listed at the end, so that CI stays under its 30 minutes knowingly
 test: venv deps lint typecheck
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
 
 ## the parts of `make test`, for a faster loop
 unit: venv
