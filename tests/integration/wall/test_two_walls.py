@@ -87,6 +87,48 @@ def contact_centre(topics: dict[str, str], tag: str) -> Events:
     return ev
 
 
+def produced(events: Events, topics: dict[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per tile id, the contacts offered (calls, chats) and the tickets opened."""
+    channel_of = {topic: channel for channel, topic in topics.items()}
+    offered: dict[str, int] = {}
+    opened: dict[str, int] = {}
+    for topic, _, value in events.records:
+        event = json.loads(value)
+        tile = f"{channel_of[topic]}:{event['queue']}"
+        if event["type"] == "offered":
+            offered[tile] = offered.get(tile, 0) + 1
+        elif event["type"] == "created":
+            opened[tile] = opened.get(tile, 0) + 1
+    return offered, opened
+
+
+def wall_counts(tiles: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    def value(tile: dict[str, Any], metric: str) -> int:
+        return int(tile.get("metrics", {}).get(metric, {}).get("value") or 0)
+
+    contacts = {i: value(t, "offered_today") for i, t in tiles.items() if t["kind"] != "ticket"}
+    tickets = {i: value(t, "backlog") for i, t in tiles.items() if t["kind"] == "ticket"}
+    return contacts, tickets
+
+
+def rules_saw_it(prometheus: str, counts: tuple[dict[str, int], dict[str, int]]) -> bool:
+    """Prometheus's last scrape counts every contact offered and ticket opened, and the
+    recording rules were evaluated after that scrape had ended (its start plus its duration)."""
+    scraped = (
+        {
+            f"{labels['channel']}:{labels['queue']}": int(v)
+            for labels, v in instant(prometheus, "ccmon_contacts_offered_total > 0")
+        },
+        {
+            f"ticket:{labels['queue']}": int(v)
+            for labels, v in instant(prometheus, "ccmon_tickets_open > 0")
+        },
+    )
+    ended = instant(prometheus, 'timestamp(up{job="ccmon"}) + scrape_duration_seconds')
+    evaluated = instant(prometheus, 'timestamp(ccmon:abandon:ratio30m{queue="support"})')
+    return scraped == counts and bool(ended and evaluated) and evaluated[0][1] > ended[0][1]
+
+
 def wall_state(wall: WallProcess) -> dict[str, Any]:
     with urlopen(f"{wall.url}/api/state", timeout=5) as r:
         return dict(json.loads(r.read()))
@@ -137,19 +179,19 @@ def test_both_walls_give_every_tile_the_same_state(
         prometheus: PrometheusServer = prometheus_factory(
             prometheus_config(tmp_path, [worker.url[7:]], RULES, interval="1s")
         )
-        produce(kafka.bootstrap, contact_centre(topics, unique_name).records)
-        # Both walls have the whole state: Prometheus has recorded the last 30-minute ratio
-        # of the last queue and the wall shows all six tiles.
+        events = contact_centre(topics, unique_name)
+        produce(kafka.bootstrap, events.records)
+        counts = produced(events, topics)
+        # Both walls have the whole state: the wall's tiles count every event produced, and
+        # so does a scrape of Prometheus, after whose end the recording rules (one group)
+        # were evaluated. Observed, not waited for: a fixed pause would hide a slow step.
         deadline = time.monotonic() + 90
         while True:
-            recorded = instant(prometheus.url, 'ccmon:abandon:ratio30m{queue="support"}')
             tiles = {t["id"]: t for t in wall_state(wall)["tiles"]}
-            offered = tiles.get("call:support", {}).get("metrics", {}).get("offered_today", {})
-            if recorded and len(tiles) == 6 and offered.get("value") == 25:
+            if wall_counts(tiles) == counts and rules_saw_it(prometheus.url, counts):
                 break
-            assert time.monotonic() < deadline, (recorded, sorted(tiles))
+            assert time.monotonic() < deadline, (wall_counts(tiles), counts)
             time.sleep(0.5)
-        time.sleep(2)  # two more scrapes and rule evaluations of the settled counts
         grafana: dict[str, dict[str, str]] = {}
         for queue in ("sales", "billing", "support"):
             grafana |= {
