@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import TopicPartition
 
@@ -275,5 +276,23 @@ def uncommitted(bootstrap: str, group: str, topics: Iterable[str]) -> int:
         finally:
             await consumer.stop()
             await admin.close()
+
+    return asyncio.run(run())
+
+
+def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
+    """A topic's configuration as the broker describes it: every key, defaults included."""
+
+    async def run() -> dict[str, str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            resource = ConfigResource(ConfigResourceType.TOPIC, topic)
+            (response,) = await admin.describe_configs([resource])
+        finally:
+            await admin.close()
+        ((error, message, _, _, entries),) = response.resources
+        assert error == 0, f"{topic}: {message}"
+        return {str(entry[0]): str(entry[1]) for entry in entries}
 
     return asyncio.run(run())

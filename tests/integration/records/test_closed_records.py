@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from tests.support.cli import run_ccmon
-from tests.support.kafka_io import create_topics, produce
+from tests.support.kafka_io import create_topics, produce, topic_config
 from tests.support.paths import ROOT
 from tests.support.records import (
     END_MARK,
@@ -48,6 +49,9 @@ def test_three_days_of_records_equal_the_recount_and_the_report_prints_them(
     finally:
         worker.stop()
     assert differences(expected, found) == []
+    # Where an audit reads them: a compacted topic that time never empties (the preflight's).
+    kept = topic_config(kafka.bootstrap, f"{unique_name}-records")
+    assert (kept["cleanup.policy"], kept["retention.ms"]) == ("compact", "-1"), kept
     days = [k for k in expected if k[2] == "day"]
     assert len(days) == 12 and len(expected) > 700
     assert all(found[k]["revision"] == 1 for k in days), "no late event: every day once"
@@ -55,6 +59,8 @@ def test_three_days_of_records_equal_the_recount_and_the_report_prints_them(
     settings = {"CCMON_KAFKA": kafka.bootstrap, "CCMON_APP_ID": unique_name}
     report = run_ccmon("report", "--from", "2026-11-25", "--to", "2026-11-28", **settings)
     assert report.returncode == 0, report.stderr
+    # A long read shows its progress (on stderr: stdout is the report), at least at its end.
+    assert re.search(r"ccmon report: [\d,]+ of [\d,]+ records read", report.stderr), report.stderr
     rows = list(csv.DictReader(io.StringIO(report.stdout)))
     by_day = {(r["channel"], r["queue"], r["period"], r["promise"]): r for r in rows}
     sales = by_day[("call", "sales", "2026-11-27", "service_level")]
