@@ -154,7 +154,8 @@ class Events:
 def designed_state(topics: dict[str, str], tag: str) -> Events:
     """With the built-in queue policy (90 s threshold, 80 % target, 10 waiting, 10 % abandon):
     call/sales OK, chat/billing at risk, call/support breached with a caller waiting past
-    the threshold; tickets/support with overdue tickets, tickets/billing fine."""
+    the threshold; tickets/support with overdue tickets, tickets/billing fine. With an agent
+    topic: call/sales staffed for its load, call/support short-staffed."""
     ev = Events(topics, tag)
     for i in range(30):
         ev.answered("call", "sales", wait=4 + i % 7, ago=60 + 40 * i)
@@ -179,9 +180,14 @@ def designed_state(topics: dict[str, str], tag: str) -> Events:
         ev.ticket("billing", age=1800 * (i + 1))
     for i in range(4):
         ev.resolved_ticket("billing", age=5400, resolved_ago=900 * (i + 1))
-    if "agent" in topics:  # call/sales staffed: 3 on a contact, 1 available
-        for i, state in enumerate(("on_contact", "on_contact", "on_contact", "available")):
-            ev.agent(i, state, "sales", ago=30)
+    if "agent" in topics:
+        # A floor whose numbers tell one story (issue 23: the picture showed "OK" beside
+        # "NEEDED 8", and no agents on a queue that answers calls): call/sales staffed for
+        # its load, 7 on a contact and 3 free; call/support short, its 3 agents all busy.
+        for i in range(10):
+            ev.agent(i, "on_contact" if i < 7 else "available", "sales", ago=30)
+        for i in range(3):
+            ev.agent(i, "on_contact", "support", ago=30)
         for i in range(12):  # handle times, so the forecast has an AHT to work with
             ev.handled("call", "sales", wait=5, talk=240, ago=120 + 120 * i)
     return ev
