@@ -35,6 +35,14 @@ CALLBACKS = "cb"  # callback requested: left the queue, not an abandon
 CALLBACKS_WITHIN = "cb_in"
 FLOWED_OUT = "fo"  # routed out before an answer: another queue, voicemail, another site
 FLOWED_OUT_WITHIN = "fo_in"
+FLOWED_TO = "fo:"  # + destination: queue, voicemail, site
+TRANSFERRED = "tr"  # after an answer, to another queue (not an exit from the queue)
+ABANDONED_ON_HOLD = "ab_hold"  # hung up on hold after the answer (not a queue abandon)
+CALLBACKS_PLACED = "cb_placed"  # the callback itself, a contact of its own
+CALLBACKS_MET = "cb_met"  # placed within its promised window
+CALLBACKS_MISSED = "cb_missed"  # placed after it, or not placed when it ran out
+# What did not fit the lifecycle (docs/events.md, "Queue exits"), counted under a rule:
+IRREGULAR = "irr:"  # + not_offered, repeated, unknown_target
 ENDED = "ended"
 HANDLE_SUM = "handle_sum"
 FCR = "fcr"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import TOTALS, Effects
+from ccmon.agents.domain.exits import NOT_OFFERED, expire_callback, never_offered
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.tickets import count_breaches
 from ccmon.streams.config import QueuePolicy
@@ -69,7 +70,7 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
 
     for cq, contacts in state.live.items():
         channel, queue = cq.split("|", 1)
-        expired = 0
+        expired = not_offered = 0
         for contact, entry in contacts.items():
             age = now - float(entry["t"])
             what = entry.get("k")
@@ -80,6 +81,12 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
             elif what in {"x", "ago"}:  # "ago": an agent that left the queue (staffing)
                 if age <= limits.closed_marker_seconds:
                     continue
+                if never_offered(entry):  # its offer never came (ccmon.agents.domain.exits)
+                    not_offered += 1
+            elif what == "cb":  # a requested callback: missed when its window runs out
+                if expire_callback(fx, cq, contact, entry, now, policy_for(channel, queue)):
+                    removed["callbacks"] += 1
+                continue
             elif what == "month":  # a month's tally of days: kept into the next month
                 if age <= 40 * 86400:
                     continue
@@ -98,6 +105,9 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
         if expired:
             fx.add(TOTALS, cq, {b.EXPIRED: expired})
             removed["expired_waiting"] += expired
+        if not_offered:
+            fx.add(TOTALS, cq, {NOT_OFFERED: not_offered})
+            removed["never_offered"] += not_offered
         if channel == "ticket":
             breached = count_breaches(fx, cq, contacts, now)
             if breached:

@@ -53,7 +53,16 @@ NAMES = {
     b.CALLBACKS_WITHIN: "callbacks_within",
     b.FLOWED_OUT: "flowed_out",
     b.FLOWED_OUT_WITHIN: "flowed_out_within",
+    b.TRANSFERRED: "transferred",
+    b.ABANDONED_ON_HOLD: "abandoned_on_hold",
+    b.CALLBACKS_PLACED: "callbacks_placed",
+    b.CALLBACKS_MET: "callbacks_placed_in_time",
+    b.CALLBACKS_MISSED: "callbacks_missed",
 }
+for _where in ("queue", "voicemail", "site"):
+    NAMES[b.FLOWED_TO + _where] = "flowed_out_to_" + _where
+for _rule in ("not_offered", "repeated", "unknown_target"):
+    NAMES[b.IRREGULAR + _rule] = "irregular_" + _rule
 for _name, _closed in b.CLOSED_PARTS.items():
     NAMES.setdefault(_closed, NAMES[_name] + "_closed")
 

@@ -115,6 +115,56 @@ COUNTERS: tuple[tuple[str, str, str, frozenset[str], bool, bool], ...] = (
         False,
         False,
     ),
+    # Queue exits besides answer and abandon (docs/metrics.md, "Queue exits"): rare on most
+    # queues, so exported once non-zero.
+    (
+        "ccmon_contacts_callbacks_requested",
+        "Contacts that left the queue asking to be called back (not abandons).",
+        b.CALLBACKS,
+        CONTACTS,
+        False,
+        True,
+    ),
+    (
+        "ccmon_callbacks_placed",
+        "Requested callbacks placed (each a contact of its own).",
+        b.CALLBACKS_PLACED,
+        CONTACTS,
+        False,
+        True,
+    ),
+    (
+        "ccmon_callback_promises_met",
+        "Callbacks placed within their promised window.",
+        b.CALLBACKS_MET,
+        CONTACTS,
+        False,
+        True,
+    ),
+    (
+        "ccmon_callback_promises_missed",
+        "Callbacks placed after their promised window, or not placed when it ran out.",
+        b.CALLBACKS_MISSED,
+        CONTACTS,
+        False,
+        True,
+    ),
+    (
+        "ccmon_contacts_transferred",
+        "Answered contacts transferred to another queue (counted there as offered).",
+        b.TRANSFERRED,
+        CONTACTS,
+        False,
+        True,
+    ),
+    (
+        "ccmon_contacts_abandoned_on_hold",
+        "Answered contacts that hung up while on hold (not queue abandons).",
+        b.ABANDONED_ON_HOLD,
+        CONTACTS,
+        False,
+        True,
+    ),
     ("ccmon_tickets_created", "Tickets created.", b.T_CREATED, TICKETS, False, False),
     ("ccmon_tickets_resolved", "Tickets resolved.", b.T_RESOLVED, TICKETS, False, False),
     ("ccmon_tickets_reopened", "Tickets reopened.", b.T_REOPENED, TICKETS, False, True),
@@ -130,6 +180,12 @@ SERVICE_LEVEL = (
     ),
 )
 SURVEYS = (("csat", b.CSAT_N), ("nps", b.NPS_N), ("ces", b.CES_N))
+# Counters with one label read from the totals' field prefix: family, label, prefix.
+LABELLED = (
+    ("ccmon_contacts_blocked_total", "reason", b.BLOCKED_BY),
+    ("ccmon_contacts_flowed_out_total", "destination", b.FLOWED_TO),
+    ("ccmon_contact_exits_irregular_total", "rule", b.IRREGULAR),
+)
 HANDLE_SUM = "ccmon_contacts_handle_seconds"
 
 # name, help, histogram, channels; ccmon_contact_handle_seconds only with the detail
@@ -166,6 +222,18 @@ def families(budget: Budget) -> list[Family]:
         ),
         Family(
             "ccmon_survey_responses_total", "counter", "Survey answers received, by survey kind."
+        ),
+        Family(
+            "ccmon_contacts_flowed_out_total",
+            "counter",
+            "Contacts routed out of the queue before an answer, by destination (queue: "
+            "offered to the target queue; voicemail; site).",
+        ),
+        Family(
+            "ccmon_contact_exits_irregular_total",
+            "counter",
+            "Exits that did not fit a contact's lifecycle, by rule (not_offered, repeated: "
+            "not counted again, unknown_target: offered nowhere); docs/events.md.",
         ),
     ]
     if not budget.detail:
@@ -222,11 +290,12 @@ def lines(
                 line(f"{HANDLE_SUM}_total", labels, value)
             )
     for key, value in totals.items():
-        if key.startswith(b.BLOCKED_BY):
-            reason = f'{labels},reason="{key[len(b.BLOCKED_BY) :]}"'
-            out.setdefault("ccmon_contacts_blocked_total", []).append(
-                line("ccmon_contacts_blocked_total", reason, value)
-            )
+        if ":" not in key:
+            continue
+        for family, label, prefix in LABELLED:
+            if key.startswith(prefix):
+                named = f'{labels},{label}="{key[len(prefix) :]}"'
+                out.setdefault(family, []).append(line(family, named, value))
     for survey, field in SURVEYS:
         if field in totals:
             out.setdefault("ccmon_survey_responses_total", []).append(

@@ -34,6 +34,7 @@ class QueueView:
     totals: Mapping[str, Any] = field(default_factory=dict)
     waiting: int = 0
     oldest_waiting_since: float | None = None
+    callbacks_waiting: int = 0  # requested, not placed yet (ccmon.agents.domain.exits)
     tickets_open: int = 0
     tickets_overdue: int = 0
     oldest_open_ticket_since: float | None = None
@@ -81,6 +82,8 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
         kind = entry.get("k")
         if kind == "w":
             waiting.append(float(entry["t"]))
+        elif kind == "cb":
+            view.callbacks_waiting += 1
         elif kind == "t":
             view.ticket_origins.append(float(entry.get("c") or entry["t"]))
         running = entry.get("d")

@@ -24,6 +24,7 @@ import orjson
 from ccmon.agents.domain import records as closed_records
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
+from ccmon.agents.domain.exits import OFFER, ROUTING
 from ccmon.agents.domain.expiry import apply_tick, expiry_now
 from ccmon.agents.domain.partition import Progress, guard_id, origin_of, staff_position
 from ccmon.agents.domain.staffing import apply_agent, apply_staff, expire_agents
@@ -220,6 +221,7 @@ class Counting:
         fx = Effects(state, runtime.state_limits)
         progress = state.progress
         newest, counted = progress.ev, 0
+        routes = runtime.routes
         for offset, index, _, record in items:
             channel, src = str(record["channel"]), str(record["src"])
             gid = guard_id(channel, str(record["event_id"]))
@@ -235,6 +237,14 @@ class Counting:
                 apply_staff(record, fx, tz, runtime.clock.now())
                 continue
             ev = Event.from_dict(record)
+            if record.get("x") == OFFER:
+                # A contact routed here by another queue: counted like an offer, but no
+                # source's progress (ccmon.agents.domain.exits).
+                now = runtime.clock.now()
+                fx.src = src
+                if apply_contact(ev, fx, runtime.policy(channel, ev.queue), now, routes):
+                    tally.late[channel] += 1
+                continue
             runtime.clock.observe(ev.occurred_at)
             if newest is None or ev.occurred_at > newest:
                 newest = ev.occurred_at
@@ -254,8 +264,14 @@ class Counting:
                 is_late = apply_survey(ev, fx, policy, now)
             elif ev.channel == "ticket":
                 is_late = apply_ticket(ev, fx, policy, now)
+            elif ev.type in ROUTING:
+                # It may offer the contact to another queue: a record with a position, like
+                # the staff records (made again the same from the same state and event).
+                fx.origin, fx.position = f"@{partition}", staff_position(offset, index)
+                is_late = apply_contact(ev, fx, policy, now, routes)
+                fx.origin = None
             else:
-                is_late = apply_contact(ev, fx, policy, now)
+                is_late = apply_contact(ev, fx, policy, now, routes)
             if is_late:
                 tally.late[ev.channel] += 1
         fx.src = None

@@ -106,6 +106,12 @@ class Ingest:
                 if queue != result.queue:
                     overflow += 1
                     result = Event.from_dict({**result.to_dict(), "queue": queue})
+                if result.target_queue is not None:
+                    # A flow-out's or transfer's target becomes a label too: the same cap.
+                    admitted = await self._admit(result.target_queue)
+                    if admitted != result.target_queue:
+                        overflow += 1
+                        result = Event.from_dict({**result.to_dict(), "target_queue": admitted})
                 key = f"{channel}|{queue}"
             types[result.type] += 1
             record = result.to_dict()

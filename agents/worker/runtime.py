@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from ccmon.agents.domain.buckets import histogram_bounds
 from ccmon.agents.domain.effects import HANDLE, TICKET_FRT, TICKET_RESOLUTION, WAIT, StateLimits
+from ccmon.agents.domain.exits import Routes
 from ccmon.agents.metrics.pipeline import PipelineMetrics
 from ccmon.agents.partitions.statestore import StateStore
 from ccmon.agents.worker.health import Health
@@ -83,6 +84,18 @@ class Runtime:
 
     def policy(self, channel: str, queue: str) -> QueuePolicy:
         return self.config.policy(channel, queue)
+
+    @cached_property
+    def routes(self) -> Routes:
+        """Where flow-outs and transfers may offer a contact: a configured queue of the
+        channel, any queue when the configuration lists none (docs/events.md)."""
+        config = self.config
+        listed = config.configured_queues
+
+        def known(channel: str, queue: str) -> bool:
+            return not listed or channel in config.channels_of(queue)
+
+        return Routes(self.settings.partitions, known)
 
     @cached_property
     def limits(self) -> events.ValidationLimits:

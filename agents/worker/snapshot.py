@@ -79,6 +79,7 @@ def document(
         "timezone": p.timezone,
         "waiting": view.waiting,
         "oldest_waiting_seconds": _age(now, view.oldest_waiting_since),
+        "callbacks_waiting": view.callbacks_waiting,
         "tickets_open": view.tickets_open,
         "tickets_overdue": view.tickets_overdue,
         "tickets_at_risk": dict(view.tickets_at_risk),

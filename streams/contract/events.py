@@ -45,6 +45,7 @@ __all__ = [
     "BLOCK_REASONS",
     "CHANNELS",
     "DEFAULT_LIMITS",
+    "DESTINATIONS",
     "PRIORITIES",
     "REASONS",
     "SCHEMA_VERSIONS",
@@ -63,6 +64,9 @@ ALL_CHANNELS: tuple[str, ...] = (*CHANNELS, AGENT_CHANNEL)
 BLOCK_REASONS = frozenset(
     {"trunks_busy", "queue_full", "no_agents", "closed", "network_failure", "other"}
 )
+# Where a flowed_out contact went (contract 1.2): another queue (``target_queue``, offered
+# there by ccmon), a voicemail box or another site (out of ccmon's sight).
+DESTINATIONS = frozenset({"queue", "voicemail", "site"})
 PRIORITIES = frozenset({"low", "normal", "high", "urgent"})
 
 # Machine-readable rejection codes (the `ccmon-reason` DLQ header and the `reason` label of
@@ -76,6 +80,7 @@ REASONS = frozenset((
     "negative_duration", "absurd_duration", "missing_durations",
     "missing_reason", "invalid_reason", "invalid_priority", "invalid_boolean",
     "missing_score", "score_not_integer", "score_out_of_range", "internal_error",
+    "invalid_destination",
 )) | AGENT_REASONS
 # fmt: on
 
@@ -110,6 +115,11 @@ class Event:
     state: str | None = None
     contact_channel: str | None = None
     queues: tuple[str, ...] | None = None
+    # Queue exits (contract 1.2): where a flow-out or a transfer goes, and the window a
+    # requested callback is promised in.
+    target_queue: str | None = None
+    destination: str | None = None
+    callback_within_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for the internal repartition topic (orjson-serialisable). Fields that
@@ -185,6 +195,42 @@ def _ended(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     )
 
 
+def _callback_requested(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
+    return Event(
+        *base,
+        wait_seconds=duration(obj, "wait_seconds", limits),
+        callback_within_seconds=duration(obj, "callback_within_seconds", limits),
+    )
+
+
+def _flowed_out(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
+    value = obj.get("destination")
+    if value is None:
+        raise FieldError("missing_field", "flowed_out events need a destination")
+    if type(value) is not str or value not in DESTINATIONS:
+        raise FieldError(
+            "invalid_destination",
+            f"destination {show(value)} is not one of {', '.join(sorted(DESTINATIONS))}",
+        )
+    # A target queue is read only where the contact goes to one (ignored otherwise, like any
+    # field that does not apply).
+    target = text(obj, "target_queue", limits.max_queue_length) if value == "queue" else None
+    return Event(
+        *base,
+        wait_seconds=duration(obj, "wait_seconds", limits),
+        destination=value,
+        target_queue=target,
+    )
+
+
+def _transferred(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
+    return Event(*base, target_queue=text(obj, "target_queue", limits.max_queue_length))
+
+
+def _abandoned_on_hold(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
+    return Event(*base, hold_seconds=duration(obj, "hold_seconds", limits))
+
+
 def _chat_first_response(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
     return Event(*base, response_seconds=duration(obj, "response_seconds", limits))
 
@@ -217,6 +263,12 @@ _VOICE_LIKE: dict[str, _Parser] = {
     "blocked": _blocked,
     "ended": _ended,
     "survey": _survey,
+    # Contract 1.2: the other ways out of a queue (docs/events.md, "Queue exits").
+    "callback_requested": _callback_requested,
+    "callback_placed": _plain,
+    "flowed_out": _flowed_out,
+    "transferred": _transferred,
+    "abandoned_on_hold": _abandoned_on_hold,
 }
 _PARSERS: dict[str, dict[str, _Parser]] = {
     "call": dict(_VOICE_LIKE),

@@ -76,7 +76,7 @@ def test_effects_change_nothing_until_merged() -> None:
     apply_contact(ev("offered", NOW - 100), fx, POLICY, NOW)
     apply_contact(ev("answered", NOW - 90, wait_seconds=10.0), fx, POLICY, NOW)
     assert w.state.totals == {} and w.state.live == {}
-    assert fx.live("call|q", "c1") == {"k": "x", "t": NOW - 90}  # the batch sees its own
+    assert fx.live("call|q", "c1") == {"k": "x", "t": NOW - 90, "e": 1}  # the batch sees its own
     coalesced = fx.writes.incr[TOTALS]
     assert coalesced["call|q|off"] == 1 and coalesced["call|q|ans"] == 1
     w.state.merge(fx.writes)

@@ -55,6 +55,19 @@ def _state() -> PartitionState:
         ("call", "offered", 120, "c3", {}),
         ("call", "blocked", 60, "c4", {"reason": "trunks_busy"}),
         ("call", "survey", 30, "c1", {"csat": 5, "nps": 10, "ces": 2}),
+        # The other queue exits (docs/metrics.md, "Queue exits"): a callback requested and
+        # one still to place, a flow-out to voicemail, a transfer and an abandon on hold after
+        # the answer, an abandon read after the answer (counted once: a repeat).
+        ("call", "offered", 500, "c5", {}),
+        ("call", "callback_requested", 470, "c5", {"callback_within_seconds": 3600.0}),
+        ("call", "callback_placed", 200, "c5", {}),
+        ("call", "offered", 450, "c6", {}),
+        ("call", "callback_requested", 440, "c6", {}),
+        ("call", "offered", 430, "c7", {}),
+        ("call", "flowed_out", 330, "c7", {"destination": "voicemail"}),
+        ("call", "transferred", 250, "c1", {"target_queue": "sales"}),
+        ("call", "abandoned_on_hold", 240, "c1", {}),
+        ("call", "abandoned", 230, "c1", {"wait_seconds": 5.0}),
         ("chat", "offered", 2000, "h1", {}),
         ("ticket", "created", 3 * 86400, "T1", {}),
     ]

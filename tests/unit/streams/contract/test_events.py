@@ -28,6 +28,8 @@ REQUIRED_BY_TYPE: dict[str, dict[str, Any]] = {
     "blocked": {"reason": "queue_full"},
     "ended": {"talk_seconds": 10},
     "survey": {"csat": 4},
+    "flowed_out": {"destination": "voicemail"},
+    "transferred": {"target_queue": "sales"},
 }
 
 
@@ -87,6 +89,8 @@ def test_every_type_of_every_channel_is_accepted(channel: str, type_: str) -> No
 
 def test_types_by_channel_matches_the_contract() -> None:
     voice = {"offered", "answered", "abandoned", "blocked", "ended", "survey"}
+    voice |= {"callback_requested", "callback_placed", "flowed_out", "transferred"}
+    voice |= {"abandoned_on_hold"}
     expected = {
         "call": voice,
         "chat": voice | {"first_response"},
@@ -276,6 +280,7 @@ REJECTIONS: list[tuple[str, str, bytes, str]] = [
     ("nps 11", "ticket", raw("survey", csat=..., nps=11), "score_out_of_range"),
     ("nps -1", "ticket", raw("survey", csat=..., nps=-1), "score_out_of_range"),
     ("ces 8", "chat", raw("survey", csat=..., ces=8), "score_out_of_range"),
+    ("destination", "call", raw("flowed_out", destination="overflow"), "invalid_destination"),
     # agent events (more in test_agentevents.py)
     ("agent state", "agent", raw("state_changed", agent_id="a", state="x"), "invalid_state"),
     (
@@ -388,3 +393,42 @@ def test_event_is_frozen_and_slotted() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.queue = "other"  # type: ignore[misc]
     assert not hasattr(event, "__dict__")
+
+
+def test_queue_exits_carry_their_fields() -> None:
+    cb = ok(raw("callback_requested", wait_seconds=31, callback_within_seconds=1800))
+    assert (cb.wait_seconds, cb.callback_within_seconds) == (31.0, 1800.0)
+    fo = ok(raw("flowed_out", destination="queue", target_queue="support", wait_seconds=5))
+    assert (fo.destination, fo.target_queue, fo.wait_seconds) == ("queue", "support", 5.0)
+    # A target is read only where the contact goes to a queue.
+    vm = ok(raw("flowed_out", destination="voicemail", target_queue=42))
+    assert (vm.destination, vm.target_queue) == ("voicemail", None)
+    assert ok(raw("transferred", target_queue="sales"), "chat").target_queue == "sales"
+    assert ok(raw("abandoned_on_hold", hold_seconds=12)).hold_seconds == 12.0
+    assert Event.from_dict(fo.to_dict()) == fo
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"destination": "overflow"}, "invalid_destination"),
+        ({"destination": None}, "missing_field"),
+        ({"destination": "queue"}, "missing_field"),
+        ({"destination": "queue", "target_queue": "x" * 101}, "field_too_long"),
+        ({"destination": 3}, "invalid_destination"),
+    ],
+)
+def test_flow_outs_need_a_destination_and_a_target_queue(
+    fields: dict[str, Any], reason: str
+) -> None:
+    assert rejected(raw("flowed_out", **fields)).reason == reason
+
+
+def test_transfers_need_a_target_queue() -> None:
+    assert rejected(raw("transferred", target_queue=...)).reason == "missing_field"
+    assert rejected(raw("transferred", target_queue=" sales")).reason == (
+        "control_characters_in_id"
+    )
+    assert rejected(raw("transferred", target_queue="sales"), "ticket").reason == (
+        "type_not_for_channel"
+    )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ccmon.streams.contract.events import (
     BLOCK_REASONS,
+    DESTINATIONS,
     CHANNELS,
     PRIORITIES,
     REASONS,
@@ -56,6 +57,9 @@ FIELDS = [
     "csat",
     "nps",
     "ces",
+    "target_queue",
+    "destination",
+    "callback_within_seconds",
 ]
 
 
@@ -121,8 +125,17 @@ def valid_events(draw: st.DrawFn) -> tuple[str, dict[str, Any], float]:
     }
     if draw(st.booleans()):
         obj["agent_id"] = draw(id_text | st.just("") | st.none())
-    if type_ in ("answered", "abandoned") and draw(st.booleans()):
+    exits = ("answered", "abandoned", "callback_requested", "flowed_out")
+    if type_ in exits and draw(st.booleans()):
         obj["wait_seconds"] = draw(durations)
+    if type_ == "callback_requested" and draw(st.booleans()):
+        obj["callback_within_seconds"] = draw(durations)
+    if type_ == "flowed_out":
+        obj["destination"] = draw(st.sampled_from(sorted(DESTINATIONS)))
+    if type_ == "transferred" or obj.get("destination") == "queue":
+        obj["target_queue"] = draw(id_text)
+    if type_ == "abandoned_on_hold" and draw(st.booleans()):
+        obj["hold_seconds"] = draw(durations)
     if type_ == "blocked":
         obj["reason"] = draw(st.sampled_from(sorted(BLOCK_REASONS)))
     if type_ == "ended":
