@@ -101,7 +101,8 @@ def apply_contact(
             incs[b.FCR_N] = 1
             incs[b.FCR] = 1 if ev.resolved_first_contact else 0
         # An end before its answer (out of order) leaves the exit to be counted.
-        fx.put(cq, contact, closed(entry, ev.occurred_at, int(exit_counted(entry))))
+        # (An end is no exit: with no entry before, not a visit "never offered" either.)
+        fx.put(cq, contact, closed(entry or {}, ev.occurred_at, int(exit_counted(entry))))
     elif kind == "first_response":
         frt = ev.response_seconds
         if frt is None and entry is not None and entry.get("k") in ("w", "a"):

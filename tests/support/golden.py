@@ -39,6 +39,9 @@ POLICY = {
 }
 
 
+POLICY_MAX_WAIT = 7200.0  # the golden defaults' max_wait_seconds: a callback's window
+
+
 def load(name: str) -> list[tuple[str, dict[str, object]]]:
     lines = (DATA / name).read_text().splitlines()
     return [(d["channel"], d["event"]) for d in map(json.loads, lines)]
@@ -55,7 +58,8 @@ def met(queue: str, wait: float) -> bool:
     return wait <= p["T"] if p["cmp"] == "<=" else wait < p["T"]
 
 
-PHASES = ("golden-phase1.jsonl", "golden-phase2.jsonl")
+# Phase 1 with the queue exits sent after it, then the late phase 2.
+PHASES = ("golden-phase1.jsonl", "golden-exits.jsonl", "golden-phase2.jsonl")
 
 
 def recount(phases: tuple[str, ...] = PHASES) -> dict[str, object]:
@@ -95,31 +99,62 @@ def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, obje
 
     totals: dict[tuple[str, str, str], float] = defaultdict(float)
     win: dict[tuple[str, str, str, str], float] = defaultdict(float)
-    offered_at: dict[tuple[str, str], float] = {}
-    closed: set[tuple[str, str]] = set()
+    # A contact's visit of a queue: ("w", offered at, False, no flags) while waiting, ("x",
+    # closed at, exit counted, flags) once it left or ended.
+    visits: dict[tuple[str, str, str], tuple[str, float, bool, frozenset[str]]] = {}
     waiting: dict[tuple[str, str, str], float] = {}
+    callbacks: dict[tuple[str, str, str], float | None] = {}  # deadline; None once placed
 
     def add(channel: str, queue: str, t: float, what: str, value: float = 1.0) -> None:
         totals[(channel, queue, what)] += value
         for w in windows_of(queue, t):
             win[(channel, queue, w, what)] += value
 
+    def offer(channel: str, q: str, c: str, t: float) -> None:
+        add(channel, q, t, "offered")
+        visit = visits.get((channel, q, c))
+        # A new visit unless the contact waits, or its visit closed at or after this offer.
+        if visit is None or (visit[0] == "x" and t > visit[1]):
+            visits[(channel, q, c)] = ("w", t, False, frozenset())
+            waiting[(channel, q, c)] = t
+
+    def route(channel: str, q: str, c: str, t: float, target: object) -> None:
+        if target in POLICY:
+            offer(channel, str(target), c, t)
+        else:
+            add(channel, q, t, "irregular:unknown_target")
+
+    def flags(visit: tuple[str, float, bool, frozenset[str]] | None) -> frozenset[str]:
+        return visit[3] if visit is not None else frozenset()
+
     for channel, e, t in events:
         q = str(e["queue"])
         c = str(e["contact_id"])
         kind = e["type"]
+        key = (channel, q, c)
+        visit = visits.get(key)
         if kind == "offered":
-            add(channel, q, t, "offered")
-            if (channel, c) not in closed and (channel, c) not in offered_at:
-                offered_at[(channel, c)] = t
-                waiting[(channel, q, c)] = t
-        elif kind in ("answered", "abandoned"):
+            offer(channel, q, c, t)
+        elif kind in ("answered", "abandoned", "callback_requested", "flowed_out"):
+            if visit is not None and visit[0] == "x" and visit[2]:
+                add(channel, q, t, "irregular:repeated")
+                continue
             wait = e.get("wait_seconds")
-            if wait is None and (channel, c) in offered_at and (channel, c) not in closed:
-                wait = t - offered_at[(channel, c)]
-            closed.add((channel, c))
-            waiting.pop((channel, q, c), None)
-            add(channel, q, t, kind)
+            if wait is None and visit is not None and visit[0] == "w":
+                wait = t - visit[1]
+            visits[key] = ("x", t, True, flags(visit))
+            waiting.pop(key, None)
+            name = {"callback_requested": "callbacks", "flowed_out": "flowed_out"}.get(
+                str(kind), str(kind)
+            )
+            add(channel, q, t, name)
+            if kind == "callback_requested":
+                window = e.get("callback_within_seconds")
+                callbacks[key] = t + (POLICY_MAX_WAIT if window is None else float(str(window)))
+            elif kind == "flowed_out":
+                add(channel, q, t, f"flowed_out:{e['destination']}")
+                if e["destination"] == "queue":
+                    route(channel, q, c, t, e["target_queue"])
             if wait is None:
                 add(channel, q, t, "wait_unknown")
                 continue
@@ -127,15 +162,38 @@ def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, obje
             if kind == "answered":
                 add(channel, q, t, "wait_sum", wait)
                 add(channel, q, t, "wait_n")
-            elif wait < POLICY[q]["short"]:
+            elif kind == "abandoned" and wait < POLICY[q]["short"]:
                 add(channel, q, t, "abandoned_short")
             if met(q, wait):
-                add(channel, q, t, f"{kind}_within")
+                add(channel, q, t, f"{name}_within")
+        elif kind in ("transferred", "abandoned_on_hold"):
+            flag = str(kind)
+            if flag in flags(visit):
+                add(channel, q, t, "irregular:repeated")
+                continue
+            add(channel, q, t, flag)
+            if visit is None:
+                visits[key] = ("x", t, False, frozenset({flag}))
+            else:  # (a contact still waiting keeps waiting: its answer is still to come)
+                visits[key] = (visit[0], visit[1], visit[2], visit[3] | {flag})
+            if kind == "transferred":
+                route(channel, q, c, t, e["target_queue"])
+        elif kind == "callback_placed":
+            if key in callbacks and callbacks[key] is None:
+                add(channel, q, t, "irregular:repeated")
+                continue
+            add(channel, q, t, "callbacks_placed")
+            deadline = callbacks.get(key)
+            if deadline is not None:
+                add(channel, q, t, "callbacks_met" if t <= deadline else "callbacks_missed")
+            callbacks[key] = None
         elif kind == "blocked":
             add(channel, q, t, "blocked")
             add(channel, q, t, f"blocked:{e['reason']}")
         elif kind == "ended":
-            closed.add((channel, c))
+            exited = visit is not None and visit[0] == "x" and visit[2]
+            visits[key] = ("x", t, exited, flags(visit))
+            waiting.pop(key, None)
             add(channel, q, t, "ended")
         elif kind == "created":
             add(channel, q, t, "tickets_created")
@@ -148,6 +206,9 @@ def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, obje
             waiting.setdefault(("ticket", q, c), t)
         elif kind == "survey":
             add(channel, q, t, "surveys")
+    for (channel, q, _), deadline in callbacks.items():
+        if deadline is not None:
+            totals[(channel, q, "callbacks_waiting")] += 1
     return {"now": now, "totals": dict(totals), "windows": dict(win), "waiting": waiting}
 
 
@@ -157,9 +218,9 @@ def service_level(c: dict[str, float], profile: str) -> float | None:
         den = c.get("answered", 0.0)
     elif profile == "answered_abandoned":
         den = c.get("answered", 0.0) + c.get("abandoned", 0.0)
-    else:  # all_exits: left the queue within T / left it
-        within += c.get("abandoned_within", 0.0)
-        den = c.get("answered", 0.0) + c.get("abandoned", 0.0)
+    else:  # all_exits: left the queue within T / left it (answered, abandoned, callback)
+        within += c.get("abandoned_within", 0.0) + c.get("callbacks_within", 0.0)
+        den = c.get("answered", 0.0) + c.get("abandoned", 0.0) + c.get("callbacks", 0.0)
     return within / den if den else None
 
 
@@ -177,6 +238,18 @@ TOTALS = {
     "tickets_reopened": "ccmon_tickets_reopened_total",
     "wait_n": "ccmon_contact_wait_seconds_count",
     "wait_sum": "ccmon_contact_wait_seconds_sum",
+    "callbacks": "ccmon_contacts_callbacks_requested_total",
+    "callbacks_placed": "ccmon_callbacks_placed_total",
+    "callbacks_met": "ccmon_callback_promises_met_total",
+    "callbacks_missed": "ccmon_callback_promises_missed_total",
+    "transferred": "ccmon_contacts_transferred_total",
+    "abandoned_on_hold": "ccmon_contacts_abandoned_on_hold_total",
+}
+# Counters with one label, from the recount's "what:label" names.
+LABELLED = {
+    "blocked": ("ccmon_contacts_blocked_total", "reason"),
+    "flowed_out": ("ccmon_contacts_flowed_out_total", "destination"),
+    "irregular": ("ccmon_contact_exits_irregular_total", "rule"),
 }
 WINDOW_COUNTS = {
     "offered": "ccmon_window_contacts_offered",
@@ -207,11 +280,17 @@ def expected_samples_of(ref: dict[str, object]) -> dict[Sample, float]:
                 (channel, queue, what), 0.0
             )
         for (c, q, what), value in totals.items():
-            if (c, q) == (channel, queue) and what.startswith("blocked:"):
-                reason = what.split(":", 1)[1]
-                out[sample("ccmon_contacts_blocked_total", channel=c, queue=q, reason=reason)] = (
-                    value
-                )
+            family, _, value_of = what.partition(":")
+            if (c, q) == (channel, queue) and value_of and family in LABELLED:
+                name, label = LABELLED[family]
+                out[sample(name, channel=c, queue=q, **{label: value_of})] = value
+        if channel != "ticket" and (
+            totals.get((channel, queue, "callbacks"))
+            or totals.get((channel, queue, "callbacks_waiting"))
+        ):
+            out[sample("ccmon_callbacks_waiting", channel=channel, queue=queue)] = totals.get(
+                (channel, queue, "callbacks_waiting"), 0.0
+            )
         for w in WINDOWS:
             counts = {
                 what: v
@@ -257,6 +336,7 @@ def expected_samples_of(ref: dict[str, object]) -> dict[Sample, float]:
 
 
 ONCE_NON_ZERO = {
+    *list(TOTALS.values())[list(TOTALS).index("callbacks") :],  # the exits' counters
     "ccmon_contacts_wait_unknown_total",
     "ccmon_contacts_expired_total",
     "ccmon_contacts_resolved_first_contact_total",

@@ -1,6 +1,7 @@
 """Writes the golden event files once (their output is committed; rerun only on purpose).
 
-python tests/integration/data/make_golden.py
+python tests/integration/data/make_golden.py          # phases 1 and 2
+python tests/integration/data/make_golden.py exits    # golden-exits.jsonl
 
 Edge cases on purpose: local midnight in Paris crossed, out-of-order outcomes (answered
 before offered), waits left out (derived from the offer), exact duplicates and retries with
@@ -162,5 +163,83 @@ def main() -> None:
             f.write(json.dumps({"channel": channel, "event": body}) + "\n")
 
 
+def exits() -> None:
+    """golden-exits.jsonl: the other queue exits over the same span, sent after phase 1's
+    events (a contact's own events in time order): callbacks placed in time, late, twice or
+    never; flow-outs to a queue (answered there, or still waiting), to an unknown queue, to
+    voicemail and another site; transfers after the answer; abandons on hold; a second exit
+    of one visit; exits of contacts never offered. Written apart so that phase 1 stays as
+    it was."""
+    rng = random.Random(2545)
+    n = 0
+    out: list[tuple[datetime, str, dict[str, object]]] = []
+
+    def of(channel: str, queue: str, contact: str, t: datetime, kind: str, **more: object) -> None:
+        nonlocal n
+        n += 1
+        body = {"event_id": f"x{n}", "occurred_at": stamp(t, rng), "type": kind}
+        out.append((t, channel, {**body, "queue": queue, "contact_id": contact, **more}))
+
+    queues = ["sales", "billing", "care"]
+    for i in range(90):
+        channel = "call" if i % 4 else "chat"
+        queue = rng.choice(queues)
+        other = rng.choice([q for q in queues if q != queue])
+        contact = f"x{channel[:2]}{i}"
+        t0 = START + timedelta(seconds=rng.uniform(0, SPAN.total_seconds() - 900))
+        wait = round(rng.expovariate(1 / 35), 3) + 0.001
+        t1 = t0 + timedelta(seconds=wait)
+        kind = i % 9
+        if kind == 8:  # an exit of a contact never offered
+            of(channel, queue, contact, t1, rng.choice(["abandoned", "callback_requested"]))
+            continue
+        of(channel, queue, contact, t0, "offered")
+        known = {"wait_seconds": wait} if rng.random() < 0.7 else {}
+        if kind in (0, 1):  # a callback, placed in its window, after it, twice or never
+            window = rng.choice([None, 300, 900])
+            promise = {} if window is None else {"callback_within_seconds": window}
+            of(channel, queue, contact, t1, "callback_requested", **known, **promise)
+            fate = rng.random()
+            if fate < 0.8:
+                placed = t1 + timedelta(seconds=rng.uniform(30, 1200))
+                of(channel, queue, contact, placed, "callback_placed")
+                if fate < 0.1:
+                    of(channel, queue, contact, placed + timedelta(seconds=5), "callback_placed")
+        elif kind in (2, 3):  # a flow-out
+            where = rng.choice(["queue", "queue", "queue", "voicemail", "site", "unknown"])
+            target = {"target_queue": other if where == "queue" else "overflow-desk"}
+            destination = "queue" if where in ("queue", "unknown") else where
+            more = target if destination == "queue" else {}
+            of(channel, queue, contact, t1, "flowed_out", destination=destination, **known, **more)
+            if where == "queue" and rng.random() < 0.8:  # answered there, its wait given
+                there = round(rng.uniform(1, 60), 3)
+                t2 = t1 + timedelta(seconds=there)
+                of(channel, other, contact, t2, "answered", wait_seconds=there)
+                of(channel, other, contact, t2 + timedelta(seconds=90), "ended", talk_seconds=80)
+        else:  # answered, then a transfer, an abandon on hold or a second exit
+            of(channel, queue, contact, t1, "answered", **known)
+            t2 = t1 + timedelta(seconds=rng.uniform(20, 200))
+            if kind in (4, 5):
+                target = other if kind == 4 else "overflow-desk"
+                of(channel, queue, contact, t2, "transferred", target_queue=target)
+                if kind == 4 and rng.random() < 0.7:
+                    there = round(rng.uniform(1, 60), 3)
+                    t3 = t2 + timedelta(seconds=there)
+                    of(channel, other, contact, t3, "answered", wait_seconds=there)
+                if rng.random() < 0.2:  # the same transfer sent twice, another id
+                    of(channel, queue, contact, t2, "transferred", target_queue=target)
+            elif kind == 6:
+                of(channel, queue, contact, t2, "abandoned_on_hold", hold_seconds=30)
+                of(channel, queue, contact, t2, "ended", talk_seconds=40, hold_seconds=30)
+            else:
+                of(channel, queue, contact, t2, "abandoned", wait_seconds=3)  # a repeat
+    out.sort(key=lambda item: item[0])
+    with (HERE / "golden-exits.jsonl").open("w") as f:
+        for _, channel, body in out:
+            f.write(json.dumps({"channel": channel, "event": body}) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    exits() if sys.argv[1:] == ["exits"] else main()

@@ -27,11 +27,16 @@ SPAN_SECONDS = 45 * 60
 
 def lifecycles(seed: int, end: float) -> Iterator[tuple[float, str, dict[str, Any]]]:
     """Whole contacts with their waits given (so that no count depends on which worker
-    saw an offer), over the 45 minutes before ``end``; a few still waiting."""
+    saw an offer), over the 45 minutes before ``end``; a few still waiting. Every queue
+    exit is in it: callbacks (placed in their window or after it, or not yet), flow-outs
+    to another queue (answered there: a record between two partitions), to an unknown
+    queue, to voicemail and another site, transfers after the answer, abandons on hold, a
+    second exit of a visit and exits of contacts never offered."""
     rng = random.Random(seed)
     for n in range(CONTACTS):
         channel = rng.choice(("call", "call", "chat", "ticket"))
         queue = rng.choice(QUEUES)
+        other = rng.choice([q for q in QUEUES if q != queue])
         t = end - SPAN_SECONDS + rng.random() * (SPAN_SECONDS - 120)
         cid = f"{channel[0]}{n}"
 
@@ -44,7 +49,7 @@ def lifecycles(seed: int, end: float) -> Iterator[tuple[float, str, dict[str, An
             **fields: Any,
         ) -> tuple[float, str, dict[str, Any]]:
             at = min(at, end)  # never ahead of the wall clock (that is rejected)
-            body = {"event_id": f"{cid}-{kind}", "type": kind, "queue": queue}
+            body = {"event_id": f"{cid}-{kind}-{queue}", "type": kind, "queue": queue}
             return at, channel, {**body, "contact_id": cid, "occurred_at": int(at * 1000), **fields}
 
         if channel == "ticket":
@@ -56,14 +61,48 @@ def lifecycles(seed: int, end: float) -> Iterator[tuple[float, str, dict[str, An
         if roll < 0.04:
             yield event("blocked", t, reason=rng.choice(("trunks_busy", "queue_full")))
             continue
+        wait = rng.expovariate(1 / 25) + 0.001
+        if roll < 0.045:  # an exit of a contact never offered
+            yield event("abandoned", t + wait, wait_seconds=round(wait, 3))
+            continue
         yield event("offered", t)
         if roll > 0.97:
             continue  # still waiting at the end
-        wait = rng.expovariate(1 / 25)
-        kind = "abandoned" if roll < 0.15 else "answered"
-        yield event(kind, t + wait, wait_seconds=round(wait, 3))
-        if kind == "answered":
-            yield event("ended", t + wait + 30, talk_seconds=rng.uniform(30, 300))
+        left = t + wait
+        if 0.12 <= roll < 0.16:
+            # Half in 10 minutes, half in the default window (max_wait_seconds, 7,200 s).
+            window = {"callback_within_seconds": 600} if rng.random() < 0.5 else {}
+            yield event("callback_requested", left, wait_seconds=round(wait, 3), **window)
+            if rng.random() < 0.8:
+                yield event("callback_placed", left + rng.uniform(30, 1200))
+            continue
+        if 0.16 <= roll < 0.20:
+            where = rng.choice(("queue", "queue", "voicemail", "site", "nowhere"))
+            target = other if where == "queue" else "nowhere"
+            fields = {"target_queue": target} if where in ("queue", "nowhere") else {}
+            destination = "queue" if where == "nowhere" else where
+            yield event(
+                "flowed_out", left, wait_seconds=round(wait, 3), destination=destination, **fields
+            )
+            if where == "queue" and rng.random() < 0.8:
+                there = round(rng.uniform(1, 60), 3)
+                yield event("answered", left + there, queue=other, wait_seconds=there)
+            continue
+        kind = "abandoned" if roll < 0.12 else "answered"
+        yield event(kind, left, wait_seconds=round(wait, 3))
+        if kind == "abandoned":
+            continue
+        after = rng.random()
+        if after < 0.05:
+            yield event("transferred", left + 20, target_queue=other)
+            if rng.random() < 0.7:
+                there = round(rng.uniform(1, 60), 3)
+                yield event("answered", left + 20 + there, queue=other, wait_seconds=there)
+        elif after < 0.08:
+            yield event("abandoned_on_hold", left + 15, hold_seconds=10)
+        elif after < 0.09:
+            yield event("abandoned", left + 5, wait_seconds=3)  # a second exit: a repeat
+        yield event("ended", left + 30, talk_seconds=rng.uniform(30, 300))
 
 
 def source_records(topics: dict[str, str], end: float) -> list[tuple[str, bytes, bytes]]:
