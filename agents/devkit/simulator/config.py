@@ -10,16 +10,25 @@ Every problem is one line naming the file, the path (``queues[1].agents``) and t
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from annotated_types import GroupedMetadata
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from ccmon.agents.devkit.simulator.durations import (
+    Count,
+    Duration,
+    Name,
+    PositiveDuration,
+    Probability,
+    Rate,
+    parse_duration,
+)
+from ccmon.agents.devkit.simulator.exitconfig import ExitsBlock
 from ccmon.agents.devkit.simulator.model import (
+    NO_EXITS,
     PRIORITIES,
     HandleTime,
     QueueModel,
@@ -33,64 +42,6 @@ from ccmon.streams.configfile import NO_VALUE, ConfigError, Section, TimeZone, f
 from ccmon.streams.configfile import validate as validate_file
 
 __all__ = ["ConfigError", "SimFile", "config_from_dict", "load_config", "parse_duration"]
-
-_DURATION = re.compile(
-    r"^(?:(\d+(?:\.\d*)?)d)?(?:(\d+(?:\.\d*)?)h)?(?:(\d+(?:\.\d*)?)m)?"
-    r"(?:(\d+(?:\.\d*)?)s)?$"
-)
-_EXAMPLES = "examples: 2h, 90m, 3600s, 1h30m"
-
-
-def _seconds(value: object) -> float:
-    """Seconds from a number or a string like ``2h``; ValueError says what is wrong (the
-    value itself is shown by whoever names the place)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"must be a duration ({_EXAMPLES})")
-    if isinstance(value, str):
-        text = value.strip().lower()
-        try:
-            seconds = float(text)
-        except ValueError:
-            match = _DURATION.match(text)
-            if not text or match is None:
-                raise ValueError(f"is not a duration ({_EXAMPLES})") from None
-            d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
-            seconds = d * 86_400 + h * 3600 + m * 60 + s
-    else:
-        seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError("must be a finite duration >= 0")
-    return seconds
-
-
-def parse_duration(value: object, where: str = "duration") -> float:
-    """Seconds from a number or a string like ``2h``, ``90m``, ``3600s``, ``1h30m``, ``1d``
-    (command-line flags; ValueError names ``where``)."""
-    try:
-        return _seconds(value)
-    except ValueError as exc:
-        raise ValueError(f"{where}: {exc} (got {value!r})") from None
-
-
-# What _seconds accepts (a number in a string too, any case, outer blanks), for editors.
-_NUMBER = r"\d+(\.\d*)?"
-_DURATION_PATTERN = (
-    rf"^\s*({_NUMBER}|({_NUMBER}[dD])?({_NUMBER}[hH])?({_NUMBER}[mM])?({_NUMBER}[sS])?)\s*$"
-)
-_DURATION_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "number", "minimum": 0},
-        {"type": "string", "minLength": 1, "pattern": _DURATION_PATTERN},
-    ],
-    "description": "seconds, or a duration such as 90s, 15m, 2h, 1h30m, 1d",
-}
-# A ValueError of _seconds is a problem of the file (pydantic's "value_error").
-Duration = Annotated[float, BeforeValidator(_seconds), WithJsonSchema(_DURATION_SCHEMA)]
-PositiveDuration = Annotated[Duration, Field(gt=0)]
-Count = Annotated[int, Field(ge=0)]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 def _steps(value: object) -> object:
@@ -221,6 +172,7 @@ class QueueBlock(Section):
     first_response_seconds: Duration = 15.0
     survey: SurveyBlock | None = None
     on_break: Schedule = Field([(0.0, 0)], description="Agents on a break, as a schedule.")
+    exits: ExitsBlock | None = Field(None, description="Callbacks, flow-outs, transfers.")
 
     @model_validator(mode="after")
     def _concurrent_chats_only(self) -> QueueBlock:
@@ -248,6 +200,7 @@ class QueueBlock(Section):
             first_response_seconds=self.first_response_seconds,
             survey=None if self.survey is None else self.survey.to_model(),
             on_break=tuple(self.on_break),
+            exits=NO_EXITS if self.exits is None else self.exits.to_model(),
         )
 
 
@@ -359,6 +312,12 @@ class SimFile(Section):
                 problem = f"a {key[0]} queue of this name is already listed"
                 raise fail(problem, value=key[1], at=(section, i, "name"))
             seen.add(key)
+        for i, q in enumerate(self.queues):
+            for field in ("flow_out_to", "transfer_to"):
+                target = getattr(q.exits, field, None)
+                if target is not None and (q.channel, target) not in seen:
+                    raise fail(f"no {q.channel} queue of this name", value=target,
+                               at=("queues", i, "exits", field))  # fmt: skip
         known = {name for _, name in seen}
         for i, scenario in enumerate(self.scenarios):
             missing = sorted(set(scenario.queues or ()) - known)

@@ -32,7 +32,7 @@ Event = dict[str, Any]
 
 # Heap action kinds. Ties at equal time run in push order (a sequence number breaks ties),
 # which keeps "offered" before "answered" and a chat's first reply before its end.
-_ARRIVAL, _TICKET, _STAFF, _ABANDON, _TALK_END, _WRAP_END, _EMIT = range(7)
+_ARRIVAL, _TICKET, _STAFF, _ABANDON, _TALK_END, _WRAP_END, _EMIT, _FLOW_OUT = range(8)
 _EPOCH_DATE = date(1970, 1, 1)
 _DAYS: dict[int, str] = {}
 
@@ -61,7 +61,7 @@ class _Contact:
         self.cid = cid
         self.q = q
         self.arrived = arrived
-        self.state = 0  # 0 waiting, 1 in service, 2 abandoned
+        self.state = 0  # 0 waiting, 1 in service, 2 abandoned (or called back, flowed out)
         self.talk = 0.0
         self.wait = 0.0
 
@@ -109,10 +109,12 @@ class Engine:
         self.n_contacts = 0
         self.out: list[tuple[float, str, Event]] = []
         self.queues: list[_Queue] = []
+        self.by_name: dict[tuple[str, str], _Queue] = {}
         for m in config.queues:
             rng = random.Random(f"{config.seed}:{m.channel}:{m.name}")
             q = _Queue(m, rng, RateShape(start, m.daily_profile, m.surges, config.timezone))
             self.queues.append(q)
+            self.by_name[(m.channel, m.name)] = q
             if config.agent_events:
                 q.pool = AgentPool(self.run_id, m.channel, m.name, m.concurrency, self._agent)
                 q.pool.staff(0.0, m.agents[0][1], m.on_break[0][1])
@@ -195,6 +197,12 @@ class Engine:
             self._emit(now, q.channel, ev)
             return
         self._emit(now, q.channel, self._event(now, "offered", q.name, cid))
+        self._enter(now, q, cid)
+
+    def _enter(self, now: float, q: _Queue, cid: str) -> None:
+        """The contact waits in ``q`` (or is served at once): offered there, or routed
+        there by a flow-out or a transfer (ccmon offers those itself)."""
+        m = q.model
         c = _Contact(cid, q, now)
         if q.busy < q.slots and q.n_waiting == 0:
             self._serve(now, c)
@@ -203,6 +211,8 @@ class Engine:
         q.n_waiting += 1
         if m.patience_seconds is not None:
             self._push(now + q.rng.expovariate(1.0 / m.patience_seconds), _ABANDON, c)
+        if m.exits.flow_out_after_seconds is not None:
+            self._push(now + m.exits.flow_out_after_seconds, _FLOW_OUT, c)
 
     def _serve(self, now: float, c: _Contact) -> None:
         q = c.q
@@ -236,15 +246,54 @@ class Engine:
         if c.state != 0:
             return
         q = c.q
+        self._leave(c)
+        wait = round(now - c.arrived, 3)
+        exits = q.model.exits
+        if exits.callback > 0 and q.rng.random() < exits.callback:
+            # Asked to be called back instead of hanging up: a contact of its own, placed
+            # later by a dialer.
+            promise = exits.callback_within_seconds
+            fields = {} if promise is None else {"callback_within_seconds": promise}
+            ev = self._event(now, "callback_requested", q.name, c.cid, wait_seconds=wait, **fields)
+            self._emit(now, q.channel, ev)
+            placed = now + q.rng.expovariate(1.0 / exits.callback_delay_seconds)
+            self._later(placed, q.channel, self._event(placed, "callback_placed", q.name, c.cid))
+            return
+        self._emit(now, q.channel, self._event(now, "abandoned", q.name, c.cid, wait_seconds=wait))
+
+    def _leave(self, c: _Contact) -> None:
+        q = c.q
         c.state = 2
         q.n_waiting -= 1
-        wait = round(now - c.arrived, 3)
-        self._emit(now, q.channel, self._event(now, "abandoned", q.name, c.cid, wait_seconds=wait))
         # Drop abandoned heads now so the deque does not grow with dead entries.
         while q.waiting and q.waiting[0].state != 0:
             q.waiting.popleft()
 
+    def _flow_out(self, now: float, c: _Contact) -> None:
+        if c.state != 0:
+            return
+        q = c.q
+        self._leave(c)
+        target = q.model.exits.flow_out_to
+        where = {"destination": "voicemail"}
+        if target is not None:
+            where = {"destination": "queue", "target_queue": target}
+        wait = round(now - c.arrived, 3)
+        ev = self._event(now, "flowed_out", q.name, c.cid, wait_seconds=wait, **where)
+        self._emit(now, q.channel, ev)
+        if target is not None:
+            self._enter(now, self.by_name[(q.channel, target)], c.cid)
+
     def _talk_end(self, now: float, c: _Contact) -> None:
+        exits = c.q.model.exits
+        if exits.hold_abandon > 0 and c.q.rng.random() < exits.hold_abandon:
+            ev = self._event(now, "abandoned_on_hold", c.q.name, c.cid)
+            self._emit(now, c.q.channel, ev)
+        elif exits.transfer > 0 and c.q.rng.random() < exits.transfer:
+            target = exits.transfer_to or c.q.name
+            ev = self._event(now, "transferred", c.q.name, c.cid, target_queue=target)
+            self._emit(now, c.q.channel, ev)
+            self._enter(now, self.by_name[(c.q.channel, target)], c.cid)
         c.q.talking -= 1
         if c.q.pool is not None:
             c.q.pool.talk_end(now, c.agent, c.q.model.wrap_seconds > 0)
@@ -309,6 +358,7 @@ class Engine:
             _ABANDON: self._abandon,
             _TALK_END: self._talk_end,
             _WRAP_END: self._wrap_end,
+            _FLOW_OUT: self._flow_out,
         }
         while heap:
             now, _, kind, ref = heapq.heappop(heap)

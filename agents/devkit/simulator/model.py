@@ -65,6 +65,35 @@ class Surge:
 
 
 @dataclass(frozen=True, slots=True)
+class Exits:
+    """The ways out of a queue besides the answer and the abandon (docs/simulator.md, "Queue
+    exits"); every rate 0 by default, and a queue without them draws exactly as before.
+
+    - ``callback``: of the contacts whose patience runs out, the share that ask to be called
+      back instead of abandoning; the callback is placed Exp(``callback_delay_seconds``)
+      later, promised within ``callback_within_seconds`` (None: the queue's max wait).
+    - ``flow_out_after_seconds``: a contact still waiting that long flows out, to the queue
+      ``flow_out_to`` of the same channel (it waits there), or to voicemail (None).
+    - ``transfer``: of the answered contacts, the share transferred at the end of the talk
+      to ``transfer_to`` (a queue of the same channel, where they wait again).
+    - ``hold_abandon``: of the answered contacts, the share that hang up on hold at the end
+      of the talk (``abandoned_on_hold``, then ``ended`` as usual).
+    """
+
+    callback: float = 0.0
+    callback_within_seconds: float | None = None
+    callback_delay_seconds: float = 900.0
+    flow_out_after_seconds: float | None = None
+    flow_out_to: str | None = None
+    transfer: float = 0.0
+    transfer_to: str | None = None
+    hold_abandon: float = 0.0
+
+
+NO_EXITS = Exits()
+
+
+@dataclass(frozen=True, slots=True)
 class QueueModel:
     """One call or chat queue: M/G/N(+M) with optional trunk and waiting-room limits.
 
@@ -91,6 +120,7 @@ class QueueModel:
     # Of the logged-in agents, how many are on a break (not ready, not serving): a step
     # schedule like ``agents``.
     on_break: tuple[tuple[float, int], ...] = ((0.0, 0),)
+    exits: Exits = NO_EXITS
 
 
 @dataclass(frozen=True, slots=True)
