@@ -48,6 +48,9 @@ CONTACT = (
     Shown("asa_30m", ("windows", "30m", "asa")),
     Shown("abandon_30m", ("windows", "30m", "abandon"), "abandon"),
     Shown("blocking_30m", ("windows", "30m", "blocking"), "blocking"),
+    # Callbacks requested and not placed yet: contacts of their own, out of "waiting"
+    # (docs/metrics.md, "Queue exits"); the cell shows only while there are some.
+    Shown("callbacks_waiting", ("callbacks_waiting",)),
     Shown("offered_today", ("windows", "today", "offered")),
     Shown("sl_today", ("windows", "today", "service_level"), "service_level"),
     Shown("handled_today", ("windows", "today", "handled")),

@@ -227,6 +227,49 @@ def ops() -> dict[str, Any]:
         8,
     )
 
+    # Queue exits besides answers and abandons (docs/metrics.md, "Queue exits"): counters
+    # exported once non-zero, so each falls back to 0 per channel.
+    zero = " or sum by (channel) (ccmon_contacts_offered_total) * 0"
+    lay.add(
+        graph(
+            "Queue exits: callbacks, flow-outs, transfers, abandons on hold",
+            [
+                target(
+                    f"sum by (channel) (rate({metric}{ri})){zero}",
+                    f"{legend} {{{{channel}}}}",
+                )
+                for metric, legend in (
+                    ("ccmon_contacts_callbacks_requested_total", "callback requested"),
+                    ("ccmon_contacts_flowed_out_total", "flowed out"),
+                    ("ccmon_contacts_transferred_total", "transferred"),
+                    ("ccmon_contacts_abandoned_on_hold_total", "abandoned on hold"),
+                    ("ccmon_callback_promises_missed_total", "callback promise missed"),
+                )
+            ],
+            "ops",
+        ),
+        8,
+        8,
+    )
+    lay.add(
+        graph(
+            "Exits that did not fit (by rule)",
+            [
+                target(
+                    f"sum by (rule) (rate(ccmon_contact_exits_irregular_total{ri}))"
+                    " or sum(ccmon_contacts_offered_total) * 0",
+                    "{{rule}}",
+                )
+            ],
+            "ops",
+            description="not_offered: an exit whose offer was never read; repeated: a second "
+            "exit of one visit, not counted again; unknown_target: a flow-out or transfer to a "
+            "queue that is not configured, offered nowhere (docs/events.md, 'Queue exits').",
+        ),
+        8,
+        8,
+    )
+
     lay.row("Staffing (forecast: Erlang C/A)")
     per_queue = "max by (channel, queue)"
     lay.add(

@@ -85,7 +85,15 @@ def wall() -> dict[str, Any]:
                     f"sum(max by (channel, queue) (ccmon_contacts_waiting{{{CALLS_CHATS}}}))",
                     "all queues",
                     instant=True,
-                )
+                ),
+                # Callbacks to place: contacts of their own, out of "waiting" (exported
+                # once a queue has had a callback request).
+                target(
+                    "sum(max by (channel, queue) "
+                    f"(ccmon_callbacks_waiting{{{CALLS_CHATS}}})) or vector(0)",
+                    "callbacks",
+                    instant=True,
+                ),
             ],
             "short",
             NEUTRAL,  # a sum over queues has no limit of its own
@@ -177,6 +185,22 @@ def wall() -> dict[str, Any]:
             3,
             6,
         )
+    # Requested callbacks not placed yet (0 where the queue never had one).
+    callbacks = (
+        f"{by_channel('ccmon_callbacks_waiting')} or {by_channel('ccmon_contacts_waiting')} * 0"
+    )
+    lay.add(
+        stat_panel(
+            "Callbacks waiting",
+            [target(callbacks, "{{channel}}", instant=True)],
+            "short",
+            NEUTRAL,
+            description="Customers who asked to be called back and are not called yet: "
+            "contacts of their own, not in Waiting (docs/metrics.md, 'Queue exits').",
+        ),
+        3,
+        6,
+    )
     lay.add(
         graph(
             "Service level: predicted now vs observed 30 min",
@@ -188,7 +212,7 @@ def wall() -> dict[str, Any]:
             description="Predicted by Erlang A (or C) with the agents staffed now, at the "
             "traffic and handle time of the last 30 minutes.",
         ),
-        12,
+        9,
         6,
     )
 

@@ -13,7 +13,7 @@
     const ints = (v) => f.int(v);
     return {
       sl_30m: f.pct, sl_today: f.pct, sl_predicted: f.pct, abandon_30m: f.pct1, blocking_30m: f.pct1,
-      waiting: ints, offered_today: ints, handled_today: ints, backlog: ints, overdue: ints,
+      waiting: ints, callbacks_waiting: ints, offered_today: ints, handled_today: ints, backlog: ints, overdue: ints,
       agents_staffed: ints, agents_available: ints, agents_required: ints,
       oldest_waiting: f.duration, asa_30m: f.duration, aht_30m: f.duration, oldest_open: f.span,
     };
@@ -128,6 +128,11 @@
           field.dataset.state = "info";
         } else {
           setValue(f, field, name, m[name]);
+        }
+        if (name === "callbacks_waiting") {
+          // Shown only while callbacks wait to be placed: most queues never offer any.
+          const some = m[name] && m[name].value > 0;
+          if (field.parentElement.hidden === some) field.parentElement.hidden = !some;
         }
       }
       if (t.kind !== "ticket") {

@@ -109,6 +109,14 @@ def test_handled_and_aht_are_on_the_tile() -> None:
     assert m["aht_30m"] == {"value": None, "state": "none"}
 
 
+def test_callbacks_waiting_are_on_the_tile_apart_from_the_contacts_waiting() -> None:
+    d = doc(waiting_since=[NOW - 30])
+    assert tile(d)["metrics"]["callbacks_waiting"] == {"value": 0.0, "state": "info"}
+    d["callbacks_waiting"] = 3  # what the worker publishes (ccmon.agents.worker.snapshot)
+    m = tile(d)["metrics"]
+    assert (m["callbacks_waiting"]["value"], m["waiting"]["value"]) == (3.0, 1.0)
+
+
 def test_a_tile_holds_the_document_numbers_and_is_live_while_recent() -> None:
     d = doc(answered_in=8, late=2)
     t = tile(d)
