@@ -33,6 +33,7 @@ from alerts.ccmon_rules import (
     ticket_alerts,
     watchdog,
 )
+from alerts.exit_rules import exit_alerts, exit_recording_rules
 from alerts.rulekit import seconds
 from alerts.wall_rules import wall_alerts
 
@@ -74,9 +75,9 @@ def validate(config: dict[str, Any]) -> None:
 def build(config: dict[str, Any]) -> dict[str, Any]:
     validate(config)
     groups: list[dict[str, Any]] = [
-        {"name": "ccmon.rules", "rules": recording_rules(config)},
+        {"name": "ccmon.rules", "rules": recording_rules(config) + exit_recording_rules(config)},
         {"name": "ccmon.slo.alerts", "rules": slo_alerts(config)},
-        {"name": "ccmon.queue.alerts", "rules": queue_alerts(config)},
+        {"name": "ccmon.queue.alerts", "rules": queue_alerts(config) + exit_alerts(config)},
         {"name": "ccmon.ticket.alerts", "rules": ticket_alerts(config)},
         {"name": "ccmon.pipeline.alerts", "rules": pipeline_alerts(config)},
         {"name": "ccmon.wall.alerts", "rules": wall_alerts(config)},
