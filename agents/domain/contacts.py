@@ -18,12 +18,14 @@ from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.effects import HANDLE, WAIT, Effects
 from ccmon.agents.domain.exits import (
     FLAGS,
+    NOT_OFFERED,
     QUEUE_EXITS,
     REPEATED,
     Routes,
     after_answer,
     closed,
     exit_counted,
+    never_offered,
     offer_seen,
     place_callback,
     reopens,
@@ -76,6 +78,8 @@ def apply_contact(
         incs[b.OFFERED] = 1
         if reopens(entry, ev):
             fx.put(cq, contact, {"k": "w", "t": ev.occurred_at})
+            if entry is not None and never_offered(entry):
+                incs[NOT_OFFERED] = 1  # the visit it closes had no offer, and now never will
         elif (seen := offer_seen(entry)) is not None:
             fx.put(cq, contact, seen)
         if not policy.hours.always and not policy.hours.is_open(ev.occurred_at):
@@ -101,8 +105,7 @@ def apply_contact(
             incs[b.FCR_N] = 1
             incs[b.FCR] = 1 if ev.resolved_first_contact else 0
         # An end before its answer (out of order) leaves the exit to be counted.
-        # (An end is no exit: with no entry before, not a visit "never offered" either.)
-        fx.put(cq, contact, closed(entry or {}, ev.occurred_at, int(exit_counted(entry))))
+        fx.put(cq, contact, closed(entry, ev.occurred_at, int(exit_counted(entry))))
     elif kind == "first_response":
         frt = ev.response_seconds
         if frt is None and entry is not None and entry.get("k") in ("w", "a"):

@@ -42,6 +42,7 @@ QUEUE_EXITS = frozenset({"answered", "abandoned", "callback_requested", "flowed_
 ROUTING = frozenset({"flowed_out", "transferred"})
 # Flags of a visit kept on its entry: a second one of the same kind is a repeat.
 FLAGS = {"transferred": "tr", "abandoned_on_hold": "h"}
+_KEPT = ("tr", "h", "o")  # what a visit's marker keeps of its entry
 OFFER = "offer"  # the ``x`` of a record that offers a contact to a target queue
 # A pending callback's live entry: a key no contact id can be (ids have no controls).
 CALLBACK_KEY = "\x01cb:"
@@ -71,14 +72,24 @@ def exit_counted(entry: dict[str, Any] | None) -> bool:
 def closed(entry: dict[str, Any] | None, ts: float, exited: int, **flags: int) -> dict[str, Any]:
     """The marker of a visit closed at ``ts``, keeping the flags it had. A visit closed
     with no entry before is ``o: 0``: not offered (yet)."""
-    kept = {k: v for k, v in (entry or {"o": 0}).items() if k in ("tr", "h", "o")}
-    return {"k": "x", "t": ts, "e": exited, **kept, **flags}
+    out: dict[str, Any] = {"k": "x", "t": ts, "e": exited}
+    if entry is None:
+        out["o"] = 0
+    else:  # (per exit: a waiting entry has none of them, three lookups)
+        for key in _KEPT:
+            if key in entry:
+                out[key] = entry[key]
+    if flags:
+        out.update(flags)
+    return out
 
 
 def never_offered(entry: dict[str, Any]) -> bool:
-    """A closed visit whose offer was never read: marked when its marker is forgotten (the
-    expiry tick), so that an offer overtaken by its exit is not taken for a missing one."""
-    return entry.get("o") == 0
+    """A closed visit whose offer was never read, with something counted for it (an exit, a
+    transfer, an abandon on hold; an end alone is not): marked when its marker is forgotten
+    (the expiry tick) or a later visit starts, so that an offer overtaken by its exit is not
+    taken for a missing one."""
+    return entry.get("o") == 0 and bool(entry.get("e") or entry.get("tr") or entry.get("h"))
 
 
 def reopens(entry: dict[str, Any] | None, ev: Event) -> bool:
