@@ -166,3 +166,34 @@ def test_records_are_sorted_each_on_its_own_whatever_the_batch() -> None:
         (1, 0, "late"),
         (2, 0, "early"),
     ]
+
+
+def test_a_flow_out_offers_its_contact_to_the_target_with_a_position() -> None:
+    """The offer a flow-out makes for its target queue is a record with a position, made
+    the same when the step is counted again (a crash before the write), and skipped as read
+    again when its partition reads it twice."""
+    state = PartitionState(0)
+    flow = {
+        **record("f1", "call:0:12", kind="flowed_out"),
+        "destination": "queue",
+        "target_queue": "support",
+        "wait_seconds": 30.0,
+    }
+    first, _ = count(state, [record("o1", "call:0:11"), flow], {})
+    again, _ = count(state, [record("o1", "call:0:11"), flow], {})
+    assert first.outbox == again.outbox
+    ((target, (offer,)),) = first.outbox.items()
+    assert (offer["x"], offer["type"], offer["queue"], offer["o"]) == (
+        "offer",
+        "offered",
+        "support",
+        "@0",
+    )
+    assert first.writes.incr[("t", "")]["call|sales|fo"] == 1.0
+    there = PartitionState(target)
+    fx, tally = count(there, [offer], {})
+    assert fx.writes.incr[("t", "")] == {"call|support|off": 1.0}
+    assert fx.writes.live[("call|support", "c1")] == {"k": "w", "t": NOW - 60}
+    there.merge(fx.writes)
+    fx, tally = count(there, [offer], {})
+    assert tally.replayed == {"call": 1} and not fx.writes.incr
