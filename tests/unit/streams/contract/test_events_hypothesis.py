@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from ccmon.streams.contract.events import (
     BLOCK_REASONS,
-    DESTINATIONS,
     CHANNELS,
+    DESTINATIONS,
     PRIORITIES,
     REASONS,
     TYPES_BY_CHANNEL,
