@@ -15,6 +15,7 @@ from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.worker.counting import Counting, Item, split_replays, steps_of, units_of
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.settings import Settings
+from tests.support.golden import DATA
 
 NOW = 1_800_000_000.0
 
@@ -197,3 +198,10 @@ def test_a_flow_out_offers_its_contact_to_the_target_with_a_position() -> None:
     there.merge(fx.writes)
     fx, tally = count(there, [offer], {})
     assert tally.replayed == {"call": 1} and not fx.writes.incr
+
+
+def test_routes_know_the_configured_queues_or_every_queue_without_a_list() -> None:
+    listed = Runtime(Settings(queue_config=DATA / "golden-queues.yaml")).routes
+    assert listed.known("call", "sales") and listed.known("chat", "care")
+    assert not listed.known("call", "overflow-desk")
+    assert Runtime(Settings()).routes.known("call", "anything")
