@@ -72,3 +72,29 @@ def test_an_abandon_offered_while_closed_is_left_out_alone() -> None:
     totals = count(POLICY, [ev("abandoned", at(9, 0, 30), "x", wait_seconds=60.0)])
     assert totals["ab_cl"] == 1 and b.OFFERED_CLOSED not in totals
     assert queue_parts(totals, POLICY) == (0.0, 0.0)
+
+
+def test_callbacks_and_flow_outs_offered_while_closed_are_counted_apart() -> None:
+    events = [
+        ev("offered", at(8, 50), "cb"),  # closed: a callback requested at opening
+        ev("callback_requested", at(9, 0, 5), "cb", wait_seconds=615.0),
+        ev("offered", at(8, 59, 50), "vm"),  # closed: to voicemail at 09:00:05, within 20 s
+        Event(
+            "fo-vm",
+            "call",
+            "flowed_out",
+            at(9, 0, 5),
+            "q",
+            "vm",
+            wait_seconds=15.0,
+            destination="voicemail",
+        ),
+        ev("offered", at(11, 0), "open"),
+        ev("callback_requested", at(11, 0, 10), "open"),  # open: 10 s, within
+    ]
+    totals = count(replace(POLICY, profile="all_exits", include_flow_outs=True), events)
+    assert (totals[b.CALLBACKS], totals["cb_cl"], totals[b.CALLBACKS_WITHIN]) == (2, 1, 1)
+    assert "cb_in_cl" not in totals
+    assert (totals[b.FLOWED_OUT], totals["fo_cl"], totals["fo_in_cl"]) == (1, 1, 1)
+    policy = replace(POLICY, profile="all_exits", include_flow_outs=True)
+    assert queue_parts(totals, policy) == (1.0, 1.0)  # the open callback only
