@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from bench import baselines, costs, freshness, profile, report, restart, wall
-from bench.events import TOPICS, build_dataset, queue_names
+from bench.events import TOPICS, build_dataset, queue_config, queue_names
 from bench.kafka import preload
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, DrainResult, run_ccmon
@@ -150,15 +150,6 @@ def export_commit(commit: str, directory: Path) -> dict[str, Any]:
     return {"tree": str(directory), "commit": sha, "uncommitted": []}
 
 
-def _queue_config(workdir: Path, queues: int) -> Path | None:
-    needed = queues + 1
-    if needed <= 500:
-        return None
-    path = workdir / "queues.yaml"
-    path.write_text(f"limits:\n  max_queues: {needed}\n", encoding="utf-8")
-    return path
-
-
 def _drain_configs(
     args: argparse.Namespace, run_id: str, workdir: Path, queue_config: Path | None
 ) -> list[DrainConfig]:
@@ -216,11 +207,12 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
     drains: list[DrainResult] = []
     result["drain"] = []
     if "ccmon" not in skip:
-        for cfg in _drain_configs(args, run_id, workdir, _queue_config(workdir, args.queues)):
+        for cfg in _drain_configs(args, run_id, workdir, queue_config(workdir, args.queues)):
             drains.append(await run_ccmon(services, dataset.expected, cfg, log))
             result["drain"].append(asdict(drains[-1]))  # kept if a later phase fails
             if cfg.profile is not None and cfg.profile.exists():
                 result["profile"] = profile.analyse(cfg.profile)
+    result["scaling"] = report.scaling(result["drain"])
     if "naive" not in skip:
         drains.append(await baselines.run_naive(services, dataset.expected, run_id, log))
         result["drain"].append(asdict(drains[-1]))
@@ -239,7 +231,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
             run_id,
             workdir,
             args.tree,
-            _queue_config(workdir, args.queues),
+            queue_config(workdir, args.queues),
         )
         result["restart"] = await restart.run(services, restart_cfg, log)
     if "wall" not in skip:

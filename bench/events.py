@@ -14,6 +14,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -155,19 +156,24 @@ class Generator:
             emit("survey", t + 60, csat=rng.randint(1, 5))
         return out
 
+    def pick(self, i: int) -> tuple[str, str]:
+        """The channel and queue of the ``i``-th contact: every pair once first, then a
+        Zipf-like draw (a few busy queues, a long tail)."""
+        if i < len(self.queues) * len(CHANNELS):
+            q, c = divmod(i, len(CHANNELS))
+            return CHANNELS[c], self.queues[q]
+        rng = self.rng
+        channel = rng.choices(CHANNELS, cum_weights=_CHANNEL_CUM)[0]
+        return channel, rng.choices(self.queues, cum_weights=self.cum_weights)[0]
+
     def events(self, n: int, start: float, end: float) -> list[Timed]:
         """Exactly ``n`` events with event times in [start, end], sorted by event time.
         Lifecycle steps that would fall after ``end`` are left out (contacts in progress)."""
         rng = self.rng
-        pairs = [(c, q) for q in self.queues for c in CHANNELS]
         out: list[Timed] = []
         i = 0
         while len(out) < n:
-            if i < len(pairs):
-                channel, queue = pairs[i]
-            else:
-                channel = rng.choices(CHANNELS, cum_weights=_CHANNEL_CUM)[0]
-                queue = rng.choices(self.queues, cum_weights=self.cum_weights)[0]
+            channel, queue = self.pick(i)
             i += 1
             t0 = rng.uniform(start, end)
             out.extend(e for e in self.contact(channel, queue, t0) if e[0] <= end)
@@ -179,6 +185,17 @@ class Generator:
 def queue_names(count: int, prefix: str = "q") -> list[str]:
     width = len(str(count - 1))
     return [f"{prefix}{i:0{width}d}" for i in range(count)]
+
+
+def queue_config(workdir: Path, queues: int) -> Path | None:
+    """A queue configuration that admits ``queues`` per channel (past the default cap of
+    500), or None when the default does."""
+    needed = queues + 1
+    if needed <= 500:
+        return None
+    path = workdir / "queues.yaml"
+    path.write_text(f"limits:\n  max_queues: {needed}\n", encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -212,14 +229,14 @@ def build_dataset(
                 int(ts * 1000),
             )
         )
-    _resend(records, copies, random.Random(11))
+    resend(records, copies, random.Random(11))
     expected.duplicates = copies
     first, last = timed[0][0], timed[-1][0]
     expected.one_day = _utc_day(first) == _utc_day(last)
     return Dataset(records, expected, first, last)
 
 
-def _resend(records: list[Record], copies: int, rng: random.Random) -> None:
+def resend(records: list[Record], copies: int, rng: random.Random) -> None:
     """Insert ``copies`` re-sends, each of a distinct record, 1 to 5,000 records after it."""
     if not copies:
         return

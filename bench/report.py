@@ -97,6 +97,57 @@ def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+SCALE_TOLERANCE = 0.10  # CPU per event of n workers against one worker's (issue 22, item 6)
+
+
+def scaling(drains: list[dict[str, Any]]) -> dict[str, Any]:
+    """Scale-out efficiency of the plain ccmon drains of one partition count: per number of
+    workers, the drain rate, the cores the workers used and the CPU per event, each against
+    one worker's in the same run. Efficient when the CPU per event of every larger group
+    stays within SCALE_TOLERANCE of one worker's: the work per event does not grow with the
+    workers (how fast they drain also depends on the cores the machine has left them)."""
+    plain = [d for d in drains if d["system"].startswith("ccmon") and d["rate"] and _plain(d)]
+    by_workers: dict[int, dict[str, Any]] = {}
+    for d in plain:
+        if not d["verified"]:
+            continue
+        n = int(d["system"].split(", ")[1].split(" ")[0])
+        by_workers.setdefault(n, d)  # the first run of each count (``--repeat``)
+    one = by_workers.get(1)
+    if one is None or len(by_workers) < 2:
+        return {}
+    base_cpu = one["extra"]["cpu_ms_per_event"]
+    rows = {}
+    for n, d in sorted(by_workers.items()):
+        cpu = d["extra"]["cpu_ms_per_event"]
+        rows[n] = {
+            "rate": d["rate"],
+            "speedup": d["rate"] / one["rate"],
+            "cores_used": d["extra"]["cpu_percent"] / 100,
+            "cpu_ms_per_event": cpu,
+            "cpu_vs_one": cpu / base_cpu,
+        }
+    worst = max(abs(r["cpu_vs_one"] - 1) for r in rows.values())
+    return {"workers": rows, "tolerance": SCALE_TOLERANCE, "within": worst <= SCALE_TOLERANCE}
+
+
+def _scaling_lines(scale: dict[str, Any] | None) -> list[str]:
+    if not scale:
+        return []
+    lines = ["", "scale-out (same preload, same run; CPU = user + system of the workers):"]
+    for n, r in scale["workers"].items():
+        lines.append(
+            f"  {n} worker{'s' if int(n) > 1 else ' '}: {r['rate']:>8,.0f} ev/s "
+            f"({r['speedup']:.2f}x), {r['cores_used']:.2f} cores, "
+            f"{r['cpu_ms_per_event']:.3f} ms CPU/event ({r['cpu_vs_one']:.3f} of one worker's)"
+        )
+    verdict = "PASS" if scale["within"] else "FAIL"
+    lines.append(
+        f"  CPU per event within {100 * scale['tolerance']:.0f} % of one worker's: {verdict}"
+    )
+    return lines
+
+
 def _scrape_lines(drains: list[dict[str, Any]]) -> list[str]:
     extra = drains[0].get("extra", {}) if drains else {}
     if "scrape_p50_ms" not in extra:
@@ -235,6 +286,7 @@ def table(result: dict[str, Any]) -> str:
     drains = result.get("drain", [])
     if drains:
         lines += ["", *_drain_table(drains), *_scrape_lines(drains)]
+    lines += _scaling_lines(result.get("scaling"))
     lines += _freshness_lines(result.get("freshness", []))
     lines += _restart_lines(result.get("restart"))
     lines += _wall_lines(result.get("wall"))

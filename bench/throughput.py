@@ -99,7 +99,7 @@ class Timeline:
     cpu_ended: float = 0.0
 
 
-async def _scrape(workers: list[Worker]) -> Samples:
+async def scrape_all(workers: list[Worker]) -> Samples:
     """Samples of all workers, summed: each exports only the queues it owns."""
     texts = await asyncio.gather(*(asyncio.to_thread(w.metrics_text) for w in workers))
     merged: Samples = {}
@@ -166,7 +166,7 @@ async def _final_samples(workers: list[Worker], expected: Expected) -> tuple[Sam
     problems: list[str] = []
     samples: Samples = {}
     for _ in range(3):
-        samples = await _scrape(workers)
+        samples = await scrape_all(workers)
         problems = verify(samples, expected)
         if not problems:
             break

@@ -22,8 +22,8 @@ def verify(
 ) -> list[str]:
     """Every per-queue counter (and, with ``windows``, the "today" window, which the default
     series budget exports) against the recount of what was produced, exactly; an empty list
-    means PASS. ``intake`` checks what this process received (not for a worker restarted
-    after everything was counted).
+    means PASS. ``intake`` checks what this process received, its duplicates included (not
+    for a worker restarted meanwhile: those counters live and die with the process).
 
     ``ccmon_events_total`` counts records *received* per worker process: a rebalance or a
     restart reads source records again since the last commit, so the intake may exceed
@@ -46,7 +46,8 @@ def verify(
             problems.append(
                 f"ccmon_events_total{{topic={topic},type={kind}}} = {got:g}, want >= {want}"
             )
-    if (got := total(samples, "ccmon_events_duplicate_total")) != expected.duplicates:
+    got = total(samples, "ccmon_events_duplicate_total")
+    if intake and got != expected.duplicates:
         problems.append(f"ccmon_events_duplicate_total = {got:g}, want {expected.duplicates}")
     for name in (
         "ccmon_events_rejected_total",
@@ -68,6 +69,39 @@ def verify(
     if got_offered != want_offered:
         name = 'ccmon_window_contacts_offered{window="today"}'
         problems.append(f"{name} sum = {got_offered:g}, want {want_offered}")
+    return _capped(problems)
+
+
+# The per-queue count of a window that each event type's counter has a twin of.
+WINDOW_OF = {
+    "ccmon_contacts_offered_total": "ccmon_window_contacts_offered",
+    "ccmon_contacts_answered_total": "ccmon_window_contacts_answered",
+    "ccmon_contacts_abandoned_total": "ccmon_window_contacts_abandoned",
+    "ccmon_contacts_blocked_total": "ccmon_window_contacts_blocked",
+    "ccmon_tickets_created_total": "ccmon_window_tickets_created",
+}
+
+
+def verify_window(samples: Samples, day: Expected, window: str = "today") -> list[str]:
+    """Every channel x queue's counts of ``window`` against the recount of the events whose
+    event time falls in it (``day``: the tally of the last UTC day for "today"), exactly."""
+    got: dict[tuple[str, str, str], float] = {}
+    for (name, labels), value in samples.items():
+        d = dict(labels)
+        if d.get("window") == window and "queue" in d:
+            key = (name, d["channel"], d["queue"])
+            got[key] = got.get(key, 0.0) + value
+    problems = []
+    for (channel, queue), counters in sorted(day.by_queue.items()):
+        for counter, name in WINDOW_OF.items():
+            want = counters.get(counter, 0)
+            if (value := got.get((name, channel, queue), 0.0)) != want:
+                problems.append(
+                    f"{name}{{channel={channel},queue={queue},window={window}}}"
+                    f" = {value:g}, want {want}"
+                )
+    if not day.by_queue:
+        problems.append(f"no event in the window {window}: nothing was checked")
     return _capped(problems)
 
 

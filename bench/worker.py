@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bench.events import EVENT_COUNTERS
 from bench.services import ROOT, BenchError
-from ccmon.agents.devkit.launcher import WorkerError, WorkerProcess
+from ccmon.agents.devkit.launcher import WorkerError, WorkerProcess, owned_partitions
 from ccmon.agents.partitions.statestore import StateStore
 
 Labels = tuple[tuple[str, str], ...]
@@ -114,9 +114,10 @@ class Worker:
         ).start()
         return self
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 120.0, owns: int = 0) -> None:
+        """Until /healthz answers and the worker owns at least ``owns`` partitions."""
         try:
-            self.proc.wait_ready(timeout)
+            self.proc.wait_ready(timeout, lambda health: owned_partitions(health) >= owns)
         except WorkerError:
             raise BenchError(f"worker {self.name} not ready:\n{self.log_tail()}") from None
 

@@ -13,6 +13,7 @@ Kafka and numbers
 Traffic
     traffic     contact-centre lifecycles carrying the personal-data marker
     resends     exact re-sends of events (what ccmon must call duplicates)
+    joining     two workers, the second joining mid-stream, with re-sends: duplicates vs replays
     rediscluster a local Redis Cluster seen from its nodes: primaries, replicas, pids
     simulation  simulator queues of the Erlang tests
     poison      malformed payloads at volume

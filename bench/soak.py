@@ -1,0 +1,286 @@
+"""``python -m bench soak``: a week in an hour (issue 22, item 4).
+
+Simulated days of traffic (:mod:`bench.week`) go through real Kafka and Redis to two
+``ccmon worker`` processes on the stream clock, hour by simulated hour. Each simulated day,
+at ``--restart-hour``, each worker in turn is stopped and started again while events keep
+flowing (a rolling restart: the other one owns every partition meanwhile). Once a simulated
+hour is counted (the state script's own count in Redis), the workers' resident memory and
+Redis's ``used_memory`` are sampled. At the end:
+
+- every per-queue counter of the whole run, summed over both workers' /metrics, equals the
+  tally of what was produced (:func:`bench.verify.verify`), and every channel x queue's
+  "today" window equals the tally of the last simulated day (:func:`bench.verify.verify_window`);
+- flat memory: the mean worker RSS and Redis memory of the last day are within
+  ``--flat-tolerance`` of the second day's (the first day fills the retention windows);
+- a plot of both per simulated hour (:mod:`bench.soakplot`) and a JSON result.
+
+Exit status: 0 exact and flat, 1 error, 2 a count or the memory check FAILed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from redis.asyncio import Redis
+
+from bench import report, soakplot
+from bench.events import TOPICS, queue_config, queue_names
+from bench.kafka import preload
+from bench.services import ROOT, BenchError, Services, running_services
+from bench.throughput import STALL_SECONDS, scrape_all
+from bench.verify import verify, verify_window
+from bench.week import DAY, Hour, Week
+from bench.worker import MB, Worker, counted_events
+from tests.support.kafka_io import ensure_topics
+
+SOURCE_PARTITIONS = 3
+LEAD_HOURS = 2  # simulated hours produced ahead of the counting: a backlog, never the week
+_began = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - _began:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench soak",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        epilog="Full size (docs/benchmarks.md, 'Soak'): --days 7 --events-per-day 2000000 "
+        "--plot docs/soak.png. Exit status: 0 exact and flat, 1 error, 2 FAIL.",
+    )
+    add = parser.add_argument
+    add("--days", type=int, default=7, help="simulated UTC days (default 7)")
+    add("--events-per-day", type=int, default=2_000_000, help="about (default 2,000,000)")
+    add("--queues", type=int, default=500, help="queues per channel (default 500)")
+    add("--partitions", type=int, default=8, help="CCMON_PARTITIONS (default 8)")
+    add("--workers", type=int, default=2, help="workers (default 2)")
+    add("--duplicates", type=float, default=0.05, help="share of exact re-sends (0.05)")
+    add("--restart-hour", type=int, default=12, help="simulated hour of the rolling restart")
+    add("--flat-tolerance", type=float, default=0.10, help="last day vs day 2 (0.10)")
+    add("--plot", type=Path, help="PNG (default bench/results/soak-<time>.png)")
+    add("--out", type=Path, help="JSON result (default bench/results/soak-<time>.json)")
+    add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    return parser
+
+
+@dataclass
+class Run:
+    """What the soak measured, hour by hour; the JSON result is this, as a dict."""
+
+    args: dict[str, Any]
+    hours: list[dict[str, Any]] = field(default_factory=list)
+    restarts: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    flat: dict[str, Any] = field(default_factory=dict)
+    events: int = 0
+    resends: int = 0
+    seconds: float = 0.0
+    services: dict[str, str] = field(default_factory=dict)
+
+
+def rss(workers: list[Worker]) -> list[int]:
+    out = []
+    for w in workers:
+        try:
+            out.append(psutil.Process(w.pid).memory_info().rss)
+        except (psutil.Error, BenchError):
+            out.append(0)
+    return out
+
+
+class Soak:
+    def __init__(self, services: Services, args: argparse.Namespace, run: Run) -> None:
+        self.services, self.args, self.run = services, args, run
+        run_id = uuid.uuid4().hex[:6]
+        self.app_id = f"soak-{run_id}"
+        midnight = int(time.time() // DAY) * DAY  # the week ends at the last UTC midnight
+        self.week = Week(
+            queue_names(args.queues), f"s{run_id}", args.days, args.events_per_day,
+            float(midnight), args.duplicates,
+        )  # fmt: skip
+        workdir = services.directory / "work"
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = queue_config(workdir, args.queues)
+        env = {
+            "CCMON_PARTITIONS": str(args.partitions),
+            "CCMON_CLOCK": "stream",
+            "CCMON_SESSION_TIMEOUT_SECONDS": "10",
+            **({"CCMON_QUEUE_CONFIG": str(config)} if config else {}),
+        }
+        self.workers = [
+            Worker(services.kafka, services.redis, workdir, self.app_id, ROOT, dict(env), f"w{i}")
+            for i in range(1, args.workers + 1)
+        ]
+        self.produced_through = -1  # the last simulated hour fully acknowledged by Kafka
+        self.cumulative: list[int] = []  # distinct events produced through each hour
+        self.wake = asyncio.Event()
+
+    async def produce(self, counted_through: list[int]) -> None:
+        """Hour after hour, at most LEAD_HOURS ahead of the last hour counted."""
+        quiet = lambda message: None  # noqa: E731 (preload's per-2s lines: one per hour here)
+        for index in range(self.week.hours()):
+            while index > counted_through[0] + LEAD_HOURS:
+                await self.wake.wait()
+                self.wake.clear()
+            hour: Hour = await asyncio.to_thread(self.week.hour, index)
+            await preload(self.services.kafka, hour.records, quiet)
+            before = self.cumulative[-1] if self.cumulative else 0
+            self.cumulative.append(before + hour.events)
+            self.produced_through = index
+
+    async def rolling_restart(self, index: int) -> None:
+        day = index // 24 + 1
+        for w in self.workers:
+            began = time.monotonic()
+            await asyncio.to_thread(w.stop)
+            stopped = time.monotonic() - began
+            w.start()
+            await asyncio.to_thread(w.wait_ready, 180.0, 1)
+            seconds = time.monotonic() - began
+            self.run.restarts.append(
+                {
+                    "day": day,
+                    "hour": index,
+                    "worker": w.name,
+                    "stop_s": stopped,
+                    "back_owning_s": seconds,
+                }
+            )
+            log(f"day {day}: {w.name} restarted (stopped in {stopped:.1f}s, owns partitions "
+                f"again {seconds:.1f}s after the stop began)")  # fmt: skip
+
+    async def count(self, redis: Redis) -> None:
+        counted_through = [-1]
+        producer = asyncio.create_task(self.produce(counted_through))
+        try:
+            await self._follow(redis, counted_through, producer)
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, BenchError):
+                await producer
+
+    async def _follow(
+        self, redis: Redis, counted_through: list[int], producer: asyncio.Task[None]
+    ) -> None:
+        args, hours = self.args, self.week.hours()
+        last_move, seen, began = time.monotonic(), -1, time.monotonic()
+        index = 0
+        while index < hours:
+            await asyncio.sleep(0.2)
+            if producer.done():
+                producer.result()  # raises what stopped the producer
+            for w in self.workers:
+                w.check_alive()
+            done = await counted_events(redis, self.app_id, args.partitions)
+            now = time.monotonic()
+            if done != seen:
+                seen, last_move = done, now
+            elif now - last_move > STALL_SECONDS:
+                raise BenchError(
+                    f"no progress for {STALL_SECONDS:.0f}s:\n{self.workers[0].log_tail()}"
+                )
+            while index <= self.produced_through and done >= self.cumulative[index]:
+                await self._sample(redis, index, done, now - began)
+                counted_through[0] = index
+                self.wake.set()
+                if index % 24 == args.restart_hour:
+                    await self.rolling_restart(index)
+                    last_move = time.monotonic()
+                index += 1
+
+    async def _sample(self, redis: Redis, index: int, done: int, elapsed: float) -> None:
+        memory = await redis.info("memory")
+        sizes = [round(s / MB, 1) for s in rss(self.workers)]
+        sample: dict[str, Any] = {
+            "hour": index,
+            "counted": done,
+            "elapsed_s": round(elapsed, 1),
+            "rss_mb": sizes,
+            "redis_used_mb": round(int(memory["used_memory"]) / MB, 1),
+            "redis_rss_mb": round(int(memory["used_memory_rss"]) / MB, 1),
+        }
+        self.run.hours.append(sample)
+        total_hours = self.week.hours()
+        rate = done / max(elapsed, 1e-9)
+        eta = (self.week.events_per_day * self.args.days - done) / max(rate, 1e-9)
+        log(
+            f"day {index // 24 + 1}/{self.args.days} hour {index % 24:02d} "
+            f"({index + 1}/{total_hours}): counted {done:,} ({rate:,.0f} ev/s, ETA "
+            f"{max(eta, 0) / 60:.0f} min); RSS {' + '.join(f'{m:,.0f}' for m in sizes)}"
+            f" MB; Redis {sample['redis_used_mb']:,.0f} MB"
+        )
+
+    async def main(self) -> None:
+        run = self.run
+        await ensure_topics(self.services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
+        log(
+            f"{self.app_id}: {self.args.days} simulated days of ~{self.args.events_per_day:,} "
+            f"events over {self.args.queues} queues x 3 channels, {len(self.workers)} workers, "
+            f"{self.args.partitions} partitions; logs in {self.workers[0].workdir}"
+        )
+        for w in self.workers:
+            w.start()
+        for w in self.workers:
+            await asyncio.to_thread(w.wait_ready, 180.0)
+        redis = Redis.from_url(self.services.redis)
+        try:
+            began = time.monotonic()
+            await self.count(redis)
+            run.seconds = time.monotonic() - began
+            run.events, run.resends = self.week.total.events, self.week.total.duplicates
+            log(f"{run.events:,} events counted in {run.seconds / 60:.1f} min; verifying")
+            samples = await scrape_all(self.workers)
+            # Restarted workers: the per-process intake counters (received, duplicates) began
+            # again at each start; the per-queue counters and windows are the state's.
+            run.problems += verify(samples, self.week.total, windows=False, intake=False)
+            run.problems += verify_window(samples, self.week.last_day)
+        finally:
+            await redis.aclose()
+            for w in self.workers:
+                w.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.days < 2:
+        raise SystemExit("--days must be at least 2 (memory is judged against day 2)")
+    if not 0 <= args.restart_hour < 24:
+        raise SystemExit("--restart-hour must be 0..23")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    results = ROOT / "bench" / "results"
+    out = args.out or results / f"soak-{stamp}.json"
+    plot = args.plot or results / f"soak-{stamp}.png"
+    run = Run({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()})
+    status = 0
+    try:
+        with running_services(args.keep, log) as services:
+            run.services = services.versions()
+            asyncio.run(Soak(services, args, run).main())
+    except KeyboardInterrupt:
+        log("interrupted; services stopped")
+        return 130
+    except BenchError as exc:
+        log(f"error: {exc}")
+        run.problems.append(f"error: {str(exc).splitlines()[0]}")
+        status = 1
+    if run.hours:
+        run.flat = soakplot.flatness(run.hours, args.flat_tolerance)
+        soakplot.draw(run.hours, run.restarts, run.flat, plot)
+        log(f"plot written to {plot}")
+    report.write(out, run.__dict__)
+    print(soakplot.summary(run.__dict__))
+    log(f"results written to {out}")
+    if status == 0 and (run.problems or not run.flat.get("flat")):
+        status = 2
+    return status
