@@ -106,6 +106,15 @@ def summary(result: dict[str, Any]) -> str:
             f"{name}: daily means {', '.join(f'd{d} {v:,.0f}' for d, v in daily.items())}; "
             f"last day vs day 2 {_change(entry)} ({'ok' if entry.get('flat') else 'FAIL'})"
         )
+    hours = result["hours"]
+    if len(hours) > 1 and hours[-1]["counted"] > hours[0]["counted"]:
+        events = hours[-1]["counted"] - hours[0]["counted"]
+        seconds = hours[-1]["elapsed_s"] - hours[0]["elapsed_s"]
+        redis_cpu = hours[-1]["redis_cpu_s"] - hours[0]["redis_cpu_s"]
+        lines.append(
+            f"after the first hour: {events / max(seconds, 1e-9):,.0f} ev/s, Redis "
+            f"{1000 * redis_cpu / events:.3f} ms CPU per event"
+        )
     if result["restarts"]:
         back = [r["back_owning_s"] for r in result["restarts"]]
         lines.append(f"restarts: back owning partitions in {min(back):.1f}-{max(back):.1f} s")

@@ -97,6 +97,15 @@ class Timeline:
     repartition_records: int = 0
     cpu_started: float = 0.0  # CPU seconds of the workers at ``started`` and at the end
     cpu_ended: float = 0.0
+    redis_cpu_started: float = 0.0  # the Redis server's CPU seconds, the same two moments
+    redis_cpu_ended: float = 0.0
+
+
+async def redis_cpu_seconds(redis: Redis) -> float:
+    """CPU time of the Redis server (``INFO cpu``: main thread and background, user and
+    system): the server is single-threaded for commands, so this is its first limit."""
+    cpu = await redis.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 async def scrape_all(workers: list[Worker]) -> Samples:
@@ -113,6 +122,7 @@ async def _drain(
     workers: list[Worker],
     offsets: Offsets,
     counted: Callable[[], Awaitable[int]],
+    redis: Redis,
     app_id: str,
     sources: list[str],
     n: int,
@@ -132,6 +142,7 @@ async def _drain(
         records, done = await offsets.end([by_queue]), await counted()
         if records and not tl.started:
             tl.started, tl.cpu_started = now, cpu_seconds([w.pid for w in workers])
+            tl.redis_cpu_started = await redis_cpu_seconds(redis)
         if done and not tl.first_write:
             tl.first_write = now
         if not tl.ingested and tl.started:
@@ -156,6 +167,7 @@ async def _drain(
         if done >= n:
             tl.ended, tl.repartition_records = now, records
             tl.cpu_ended = cpu_seconds([w.pid for w in workers])
+            tl.redis_cpu_ended = await redis_cpu_seconds(redis)
             if not tl.ingested:
                 tl.ingested = now
             return tl
@@ -196,6 +208,7 @@ def _timings(result: DrainResult, tl: Timeline, spawned: float, n: int) -> None:
         events_per_repartition_record=n / max(tl.repartition_records, 1),
         cpu_ms_per_event=1000 * (tl.cpu_ended - tl.cpu_started) / n,
         cpu_percent=100 * (tl.cpu_ended - tl.cpu_started) / max(result.seconds, 1e-9),
+        redis_cpu_ms_per_event=1000 * (tl.redis_cpu_ended - tl.redis_cpu_started) / n,
     )
 
 
@@ -233,7 +246,15 @@ async def run_ccmon(
                     scraper.start()
                 try:
                     tl = await _drain(
-                        workers, offsets, counted, app_id, sources, expected.events, sampler, log
+                        workers,
+                        offsets,
+                        counted,
+                        redis,
+                        app_id,
+                        sources,
+                        expected.events,
+                        sampler,
+                        log,
                     )
                 finally:
                     if cfg.scrape_every:
