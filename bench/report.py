@@ -127,6 +127,7 @@ def scaling(drains: list[dict[str, Any]]) -> dict[str, Any]:
             "cpu_ms_per_event": cpu,
             "cpu_vs_one": cpu / base_cpu,
             "redis_cpu_ms_per_event": d["extra"].get("redis_cpu_ms_per_event", 0.0),
+            "broker_cpu_ms_per_event": d["extra"].get("broker_cpu_ms_per_event", 0.0),
         }
     worst = max(abs(r["cpu_vs_one"] - 1) for r in rows.values())
     return {"workers": rows, "tolerance": SCALE_TOLERANCE, "within": worst <= SCALE_TOLERANCE}
@@ -141,7 +142,8 @@ def _scaling_lines(scale: dict[str, Any] | None) -> list[str]:
             f"  {n} worker{'s' if int(n) > 1 else ' '}: {r['rate']:>8,.0f} ev/s "
             f"({r['speedup']:.2f}x), {r['cores_used']:.2f} cores, "
             f"{r['cpu_ms_per_event']:.3f} ms CPU/event ({r['cpu_vs_one']:.3f} of one worker's); "
-            f"Redis {r['redis_cpu_ms_per_event']:.3f} ms CPU/event"
+            f"Redis {r['redis_cpu_ms_per_event']:.3f}, Kafka broker "
+            f"{r['broker_cpu_ms_per_event']:.3f} ms CPU/event"
         )
     verdict = "PASS" if scale["within"] else "FAIL"
     lines.append(

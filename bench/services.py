@@ -39,6 +39,13 @@ class Services:
     def redis(self) -> str:
         return self.env["redis"]["REDIS_URL"]
 
+    def pid(self, service: str) -> int | None:
+        """The server's process (its pid file, deploy.local.stack's), for its CPU time."""
+        try:
+            return int((self.directory / f"{service}.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def versions(self) -> dict[str, str]:
         return {
             "kafka": self.env.get("kafka", {}).get("KAFKA_VERSION", "?"),

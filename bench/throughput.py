@@ -99,6 +99,8 @@ class Timeline:
     cpu_ended: float = 0.0
     redis_cpu_started: float = 0.0  # the Redis server's CPU seconds, the same two moments
     redis_cpu_ended: float = 0.0
+    broker_cpu_started: float = 0.0  # the Kafka broker's (the whole JVM), the same two moments
+    broker_cpu_ended: float = 0.0
 
 
 async def redis_cpu_seconds(redis: Redis) -> float:
@@ -123,6 +125,7 @@ async def _drain(
     offsets: Offsets,
     counted: Callable[[], Awaitable[int]],
     redis: Redis,
+    broker: list[int],
     app_id: str,
     sources: list[str],
     n: int,
@@ -143,6 +146,7 @@ async def _drain(
         if records and not tl.started:
             tl.started, tl.cpu_started = now, cpu_seconds([w.pid for w in workers])
             tl.redis_cpu_started = await redis_cpu_seconds(redis)
+            tl.broker_cpu_started = cpu_seconds(broker)
         if done and not tl.first_write:
             tl.first_write = now
         if not tl.ingested and tl.started:
@@ -168,6 +172,7 @@ async def _drain(
             tl.ended, tl.repartition_records = now, records
             tl.cpu_ended = cpu_seconds([w.pid for w in workers])
             tl.redis_cpu_ended = await redis_cpu_seconds(redis)
+            tl.broker_cpu_ended = cpu_seconds(broker)
             if not tl.ingested:
                 tl.ingested = now
             return tl
@@ -209,6 +214,7 @@ def _timings(result: DrainResult, tl: Timeline, spawned: float, n: int) -> None:
         cpu_ms_per_event=1000 * (tl.cpu_ended - tl.cpu_started) / n,
         cpu_percent=100 * (tl.cpu_ended - tl.cpu_started) / max(result.seconds, 1e-9),
         redis_cpu_ms_per_event=1000 * (tl.redis_cpu_ended - tl.redis_cpu_started) / n,
+        broker_cpu_ms_per_event=1000 * (tl.broker_cpu_ended - tl.broker_cpu_started) / n,
     )
 
 
@@ -250,6 +256,7 @@ async def run_ccmon(
                         offsets,
                         counted,
                         redis,
+                        [pid for pid in (services.pid("kafka"),) if pid],
                         app_id,
                         sources,
                         expected.events,
