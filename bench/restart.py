@@ -33,7 +33,7 @@ Log = Any
 SPAN_SECONDS = 115 * 60
 SOURCE_PARTITIONS = 3
 DEADLINE_SECONDS = 120.0
-_LOADED = re.compile(r"partition (\d+): state loaded in ([\d.]+)s")
+LOADED = re.compile(r"partition (\d+): state loaded in ([\d.]+)s")
 
 
 @dataclass
@@ -109,7 +109,7 @@ async def run(services: Services, cfg: RestartConfig, log: Log) -> dict[str, Any
                 await asyncio.sleep(0.25)
             loads = {
                 int(p): float(s)
-                for p, s in _LOADED.findall(second.log_path.read_text(errors="replace"))
+                for p, s in LOADED.findall(second.log_path.read_text(errors="replace"))
             }
         finally:
             second.stop()

@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 from bench import report, soakplot
 from bench.events import TOPICS, queue_config, queue_names
 from bench.kafka import preload
+from bench.restart import LOADED
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import STALL_SECONDS, redis_cpu_seconds, scrape_all
 from bench.verify import verify, verify_window
@@ -85,6 +86,7 @@ class Run:
     args: dict[str, Any]
     hours: list[dict[str, Any]] = field(default_factory=list)
     restarts: list[dict[str, Any]] = field(default_factory=list)
+    state_loads_s: list[float] = field(default_factory=list)  # per partition taken, any worker
     problems: list[str] = field(default_factory=list)
     flat: dict[str, Any] = field(default_factory=dict)
     events: int = 0
@@ -159,6 +161,7 @@ class Soak:
                     "worker": w.name,
                     "stop_s": stopped,
                     "back_owning_s": seconds,
+                    "redis_used_mb": self.run.hours[-1]["redis_used_mb"],
                 }
             )
             log(f"day {day}: {w.name} restarted (stopped in {stopped:.1f}s, owns partitions "
@@ -267,6 +270,10 @@ class Soak:
             await redis.aclose()
             for w in self.workers:
                 w.stop()
+                # Every start of the worker appends to one log: each partition it took over,
+                # at a start or in a rebalance, logged the time its state took to load.
+                text = w.log_path.read_text(errors="replace") if w.log_path.exists() else ""
+                run.state_loads_s += [float(s) for _, s in LOADED.findall(text)]
 
 
 def main(argv: list[str] | None = None) -> int:

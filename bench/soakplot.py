@@ -117,5 +117,10 @@ def summary(result: dict[str, Any]) -> str:
         )
     if result["restarts"]:
         back = [r["back_owning_s"] for r in result["restarts"]]
-        lines.append(f"restarts: back owning partitions in {min(back):.1f}-{max(back):.1f} s")
+        loads = sorted(result.get("state_loads_s") or [0.0])
+        lines.append(
+            f"restarts: back owning partitions in {min(back):.1f}-{max(back):.1f} s; "
+            f"{len(loads)} partition state loads, median {loads[len(loads) // 2]:.2f} s, "
+            f"max {loads[-1]:.2f} s"
+        )
     return "\n".join(lines)
