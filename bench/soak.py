@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 from bench import report, soakplot
 from bench.events import TOPICS, queue_config, queue_names
 from bench.kafka import preload
+from bench.memory import inventory
 from bench.restart import LOADED
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import STALL_SECONDS, redis_cpu_seconds, scrape_all
@@ -72,7 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--workers", type=int, default=2, help="workers (default 2)")
     add("--duplicates", type=float, default=0.05, help="share of exact re-sends (0.05)")
     add("--restart-hour", type=int, default=12, help="simulated hour of the rolling restart")
-    add("--flat-tolerance", type=float, default=0.10, help="last day vs day 2 (0.10)")
+    add("--flat-tolerance", type=float, default=0.10, help="last day vs the baseline (0.10)")
+    add(
+        "--flat-from-day",
+        type=int,
+        default=2,
+        help="the baseline day of the memory check (default 2; state kept N days grows for N)",
+    )
     add("--plot", type=Path, help="PNG (default bench/results/soak-<time>.png)")
     add("--out", type=Path, help="JSON result (default bench/results/soak-<time>.json)")
     add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
@@ -87,6 +94,9 @@ class Run:
     hours: list[dict[str, Any]] = field(default_factory=list)
     restarts: list[dict[str, Any]] = field(default_factory=list)
     state_loads_s: list[float] = field(default_factory=list)  # per partition taken, any worker
+    # At the end of each simulated day: Redis's bytes by key class (bench.memory.inventory),
+    # to tell what grows from what is bounded by its retention.
+    days: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     flat: dict[str, Any] = field(default_factory=dict)
     events: int = 0
@@ -201,6 +211,14 @@ class Soak:
                 await self._sample(redis, index, done, now - began)
                 counted_through[0] = index
                 self.wake.set()
+                if index % 24 == 23:
+                    found = await inventory(redis, self.app_id)
+                    self.run.days.append({"day": index // 24 + 1, **found})
+                    log(f"day {index // 24 + 1} ends: Redis by key class, MB: " + ", ".join(
+                        f"{k} {v['bytes'] / MB:,.1f}" for k, v in found["classes"].items()
+                        if v["bytes"] >= MB
+                    ))  # fmt: skip
+                    last_move = time.monotonic()
                 if index % 24 == args.restart_hour:
                     await self.rolling_restart(index)
                     last_move = time.monotonic()
@@ -278,8 +296,8 @@ class Soak:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.days < 2:
-        raise SystemExit("--days must be at least 2 (memory is judged against day 2)")
+    if not 1 <= args.flat_from_day < args.days:
+        raise SystemExit("--flat-from-day must be a day before the last (--days)")
     if not 0 <= args.restart_hour < 24:
         raise SystemExit("--restart-hour must be 0..23")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -300,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         run.problems.append(f"error: {str(exc).splitlines()[0]}")
         status = 1
     if run.hours:
-        run.flat = soakplot.flatness(run.hours, args.flat_tolerance)
-        soakplot.draw(run.hours, run.restarts, run.flat, plot)
+        run.flat = soakplot.flatness(run.hours, args.flat_tolerance, args.flat_from_day)
+        soakplot.draw(run.hours, run.restarts, run.days, run.flat, plot)
         log(f"plot written to {plot}")
     report.write(out, run.__dict__)
     print(soakplot.summary(run.__dict__))

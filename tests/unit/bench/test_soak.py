@@ -93,6 +93,10 @@ def test_memory_is_flat_when_the_last_day_stays_within_the_tolerance_of_day_two(
     grown = flatness(_hours([100, 200, 205, 209], [50, 80, 90, 88.1]), 0.10)
     assert not grown["flat"] and not grown["redis_used_mb"]["flat"]
     assert not flatness(_hours([100, 200], [50, 80]), 0.10)["flat"]  # day 2 is the last
+    # State kept for days (daily buckets, closed intervals) grows until it is full: judged
+    # from a later baseline, the same run is flat.
+    filling = _hours([100, 200, 205, 209], [50, 80, 90, 92])
+    assert not flatness(filling, 0.10)["flat"] and flatness(filling, 0.10, baseline=3)["flat"]
 
 
 def _drain(workers: int, rate: float, cpu_ms: float, variant: str = "") -> dict[str, Any]:
