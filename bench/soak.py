@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import psutil
 from redis.asyncio import Redis
 
 from bench import report, soakplot
+from bench.cli import log
 from bench.events import TOPICS, queue_config, queue_names
 from bench.kafka import preload
 from bench.memory import inventory
@@ -51,11 +51,6 @@ SOURCE_PARTITIONS = 3
 # deeper than the minute buckets' retention (2 h) would let one partition run that far ahead
 # of another and turn the other's events late.
 LEAD_HOURS = 1
-_began = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
