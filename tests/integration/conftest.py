@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.expect import Measured
 from tests.support.personal import Watch
 from tests.support.prometheus import Prometheus, fast_rules, prometheus_config
 from tests.support.services import OwnService, PrometheusServer
@@ -41,6 +42,17 @@ def watch(tmp_path: Path, unique_name: str) -> Iterator[Watch]:
     watched.stop_all()
     leaks = watched.leaks()
     assert not leaks, "personal data in /metrics or worker logs:\n" + "\n".join(leaks)
+
+
+@pytest.fixture
+def measured(record_property: Callable[[str, Any], None]) -> Measured:
+    """``measured(what, figures)``: report a test's measured figures (tests.support.expect)."""
+
+    def report(what: str, figures: dict[str, Any]) -> None:
+        record_property("figures", figures)
+        print(f"{what} figures: {figures}")
+
+    return report
 
 
 @pytest.fixture

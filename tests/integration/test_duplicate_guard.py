@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,12 +15,11 @@ import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.expect import Measured, poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Producer, create_topics, produce, uncommitted
+from tests.support.kafka_io import Producer, produce, uncommitted
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -39,10 +37,9 @@ def _event(topic: str, event_id: str, kind: str, queue: str, contact: str) -> An
 
 
 def test_the_same_id_in_two_channels_is_two_events(
-    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, unique_name: str
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=1)
+    topics = watch.source_topics(kafka.bootstrap, 1)
     produce(
         kafka.bootstrap,
         [
@@ -52,7 +49,7 @@ def test_the_same_id_in_two_channels_is_two_events(
             _event(topics["ticket"], "1002", "created", "sales", "k4"),
         ],
     )
-    worker = watch.worker(kafka.bootstrap, redis_server.url, golden_env(topics, unique_name))
+    worker = watch.worker(kafka.bootstrap, redis_server.url, golden_env(topics, watch.app_id))
     worker.start()
     wait_until_equal(
         worker.samples,
@@ -101,38 +98,33 @@ def reset_offsets_to_earliest(bootstrap: str, group: str, topics: list[str]) -> 
 
 
 def test_records_read_again_after_the_guard_forgot_them_are_not_counted_again(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = golden_env(topics, unique_name)
+    topics = watch.source_topics(kafka.bootstrap, 3)
+    env = golden_env(topics, watch.app_id)
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start(all_partitions=True)
     items = lifecycles(seed=61, contacts=1500, end=time.time(), span=20 * 60, prefix="g")
     Producer(kafka.bootstrap, as_records(topics, items)).send_all()
     expected = expected_samples_of(recount_events(items))
     wait_until_equal(worker.samples, expected, timeout=120)
-    internal = [*topics.values(), f"{unique_name}-events-by-queue"]
+    internal = [*topics.values(), f"{watch.app_id}-events-by-queue"]
     poll(
         "every offset committed",
-        lambda: uncommitted(kafka.bootstrap, unique_name, internal) == 0,
+        lambda: uncommitted(kafka.bootstrap, watch.app_id, internal) == 0,
         30,
     )
     worker.stop()
 
-    forgotten = forget_guards(redis_server.url, unique_name)
+    forgotten = forget_guards(redis_server.url, watch.app_id)
     assert forgotten > 0
-    reset_offsets_to_earliest(kafka.bootstrap, unique_name, internal)
-    assert uncommitted(kafka.bootstrap, unique_name, internal) > 0
+    reset_offsets_to_earliest(kafka.bootstrap, watch.app_id, internal)
+    assert uncommitted(kafka.bootstrap, watch.app_id, internal) > 0
     began = time.monotonic()
     again = watch.worker(kafka.bootstrap, redis_server.url, env, name="w2").start()
     # Every record read again, none counted again: the numbers do not move.
     poll(
         "everything read again",
-        lambda: uncommitted(kafka.bootstrap, unique_name, internal) == 0,
+        lambda: uncommitted(kafka.bootstrap, watch.app_id, internal) == 0,
         120,
     )
     wait_until_equal(again.samples, expected, timeout=30)
@@ -142,5 +134,4 @@ def test_records_read_again_after_the_guard_forgot_them_are_not_counted_again(
         "reread_s": round(time.monotonic() - began, 1),
         "replayed": total(again.samples(), "ccmon_events_replayed_total"),
     }
-    record_property("figures", figures)
-    print(f"re-read beyond the guard figures: {figures}")
+    measured("re-read beyond the guard", figures)

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.expect import sample, wait_until_equal
+from tests.support.expect import Measured, sample, wait_until_equal
 from tests.support.golden import golden_env
-from tests.support.kafka_io import create_topics, produce
+from tests.support.kafka_io import produce
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
-from tests.support.topology import source_topics
 from tests.support.traffic import PLAIN_QUEUES, call, plain_queues
 
 pytestmark = pytest.mark.integration
@@ -42,15 +40,9 @@ def _expired(samples: dict[Any, float]) -> float:
 
 
 def test_a_backlog_answered_after_20_s_has_no_phantom_expiries_on_the_wall_clock(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    tmp_path: Path,
-    record_property: Callable[[str, Any], None],
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, tmp_path: Path, measured: Measured
 ) -> None:
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     rng = random.Random(7)
     now = time.time()
     calls = 12_000
@@ -68,7 +60,7 @@ def test_a_backlog_answered_after_20_s_has_no_phantom_expiries_on_the_wall_clock
     produce(kafka.bootstrap, records)
     env = golden_env(
         topics,
-        unique_name,
+        watch.app_id,
         CCMON_CLOCK="wall",
         CCMON_QUEUE_CONFIG=str(plain_queues(tmp_path, 60)),
         CCMON_TICK_INTERVAL_SECONDS="0.5",  # several ticks while the backlog is read
@@ -79,22 +71,16 @@ def test_a_backlog_answered_after_20_s_has_no_phantom_expiries_on_the_wall_clock
     drained = time.monotonic() - began
     assert _expired(worker.samples()) == 0
     figures = {"calls": calls, "drained_s": round(drained, 1), "expired": 0}
-    record_property("figures", figures)
-    print(f"backlog expiry figures: {figures}")
+    measured("backlog expiry", figures)
 
 
 def test_closed_markers_outlive_a_backlog_older_than_their_15_minutes(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    tmp_path: Path,
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, tmp_path: Path
 ) -> None:
     """Answers that overtook their offers (another source partition, a slow producer): the
     offer, read later in the backlog, must find the contact's closed marker, not open a
     waiting contact that never ends."""
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
+    topics = watch.source_topics(kafka.bootstrap, 3)
     now = time.time()
     calls = 6_000
     per_queue = dict.fromkeys(QUEUES, 0)
@@ -120,7 +106,7 @@ def test_closed_markers_outlive_a_backlog_older_than_their_15_minutes(
     produce(kafka.bootstrap, answers + fillers + offers)
     env = golden_env(
         topics,
-        unique_name,
+        watch.app_id,
         CCMON_CLOCK="wall",
         CCMON_QUEUE_CONFIG=str(plain_queues(tmp_path, 60)),
         CCMON_TICK_INTERVAL_SECONDS="0.5",

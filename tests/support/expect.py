@@ -1,6 +1,7 @@
 """Waiting and reading numbers: integration tests wait for eventually-consistent numbers
 (:func:`poll`, :func:`wait_until_equal`), never sleep a fixed time, and read /metrics
-samples (:func:`sample`, :func:`value`, :func:`total`, :func:`combined`)."""
+samples (:func:`sample`, :func:`value`, :func:`total`, :func:`combined`). A test reports
+what it measured through the ``measured`` fixture (:data:`Measured`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from typing import Any, TypeVar
 from tests.support.worker import Sample, Worker
 
 T = TypeVar("T")
+
+# ``measured("redis outage", {"detected_s": 0.6, ...})``: the figures a fault test measured,
+# kept as its JUnit property ``figures`` and printed as ``<what> figures: {...}`` (read with
+# ``pytest -rP`` or in tests/stress/repeat.sh's logs), where docs/reliability.md's ranges
+# come from. The fixture is in tests/integration/conftest.py.
+Measured = Callable[[str, dict[str, Any]], None]
 
 
 def poll(

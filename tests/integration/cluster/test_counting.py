@@ -6,12 +6,9 @@ scenario on one Redis server: tests/integration/rebalance/test_duplicates.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
-from tests.support.expect import total
+from tests.support.expect import Measured, total
 from tests.support.joining import count_across_a_join
 from tests.support.personal import Watch
 from tests.support.rediscluster import keys_per_primary
@@ -26,20 +23,18 @@ def test_two_workers_count_exactly_on_a_cluster_across_a_rebalance(
     request: pytest.FixtureRequest,
     kafka: KafkaServer,
     watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    measured: Measured,
 ) -> None:
     cluster: RedisClusterServer = request.getfixturevalue(server)
     joined = count_across_a_join(watch, kafka.bootstrap, cluster.url)
     assert joined.duplicates == joined.resends, joined.figures
     assert all(total(w.samples(), "ccmon_redis_up") == 1 for w in joined.workers)
     assert all(len((w.health() or {}).get("partitions", [])) > 0 for w in joined.workers)
-    spread = keys_per_primary(cluster.ports, unique_name)
+    spread = keys_per_primary(cluster.ports, watch.app_id)
     assert len(spread) == 3 and all(spread.values()), spread  # the state is on every primary
     figures = {
         "server": f"{cluster.server} {cluster.version}",
         **joined.figures,
         "keys_per_primary": sorted(spread.values()),
     }
-    record_property("figures", figures)
-    print(f"cluster counting figures: {figures}")
+    measured("cluster counting", figures)

@@ -11,12 +11,11 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from deploy.local.resp import call
-from tests.support.expect import poll, total, wait_until_equal
+from tests.support.expect import Measured, poll, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Producer, read_back
 from tests.support.personal import Watch
@@ -35,18 +34,14 @@ def _seq(port: int, key: str) -> int:
 
 
 def test_a_primary_killed_while_events_flow_fails_over_and_counts_stay_exact(
-    own: Callable[..., OwnService],
-    kafka: KafkaServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
 ) -> None:
     cluster = own("redis-cluster")
     url = cluster.env["REDIS_CLUSTER_URL"]
     ports = tuple(int(p) for p in cluster.env["REDIS_CLUSTER_PORTS"].split(","))
     directory = Path(cluster.env["REDIS_CLUSTER_DIR"])
     topics = watch.source_topics(kafka.bootstrap, partitions=3)
-    env = golden_env(topics, unique_name, CCMON_PARTITIONS=str(PARTITIONS))
+    env = golden_env(topics, watch.app_id, CCMON_PARTITIONS=str(PARTITIONS))
     worker = watch.worker(kafka.bootstrap, url, env).start(all_partitions=True)
     end = time.time()
     before = lifecycles(seed=51, contacts=600, end=end - 120, span=20 * 60, prefix="a")
@@ -55,7 +50,7 @@ def test_a_primary_killed_while_events_flow_fails_over_and_counts_stay_exact(
     wait_until_equal(worker.samples, expected_samples_of(recount_events(before)), 120)
 
     # The busiest partition's primary: its writes go on while the fault is set up.
-    metas = [f"{{{unique_name}:{p}}}:meta" for p in range(PARTITIONS)]
+    metas = [f"{{{watch.app_id}:{p}}}:meta" for p in range(PARTITIONS)]
     busiest = max(metas, key=lambda key: _seq(primary_of(ports, key).port, key))
     target = primary_of(ports, busiest)
     replica = replica_of(ports, target)
@@ -103,5 +98,4 @@ def test_a_primary_killed_while_events_flow_fails_over_and_counts_stay_exact(
         "records_reread": total(got, "ccmon_redis_records_reread_total"),
         "exact_after_last_record_s": round(exact_after, 1),
     }
-    record_property("figures", figures)
-    print(f"cluster failover figures: {figures}")
+    measured("cluster failover", figures)

@@ -8,15 +8,13 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from ccmon.streams.contract.events import REASONS
-from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.expect import Measured, poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Outgoing as Record
 from tests.support.kafka_io import Producer, consume_all
@@ -44,14 +42,10 @@ def _interleave(seed: int, first: list[Record], second: list[Record]) -> list[Re
 
 
 def test_ten_thousand_poison_payloads_dead_lettered_valid_events_counted_exactly(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
     topics = watch.source_topics(kafka.bootstrap, 3)
-    env = golden_env(topics, unique_name)
+    env = golden_env(topics, watch.app_id)
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     pid = worker.pid
     now = time.time()
@@ -87,8 +81,7 @@ def test_ten_thousand_poison_payloads_dead_lettered_valid_events_counted_exactly
         "reasons": dict(reasons.most_common()),
         "all_counted_s": round(seconds, 1),
     }
-    record_property("figures", figures)
-    print(f"poison figures: {figures}")
+    measured("poison", figures)
 
 
 def _rss_mb(worker: WatchedWorker) -> float:
@@ -98,17 +91,12 @@ def _rss_mb(worker: WatchedWorker) -> float:
 
 
 def test_a_hundred_thousand_queue_names_stay_within_the_cap_and_bounded_memory(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    tmp_path: Path,
-    record_property: Callable[[str, Any], None],
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, tmp_path: Path, measured: Measured
 ) -> None:
     topics = watch.source_topics(kafka.bootstrap, 3)
     config = tmp_path / "queues.yaml"
     config.write_text(f"limits: {{max_queues: {QUEUE_CAP}}}\nqueues: {{vip: {{}}}}\n")
-    env = golden_env(topics, unique_name, CCMON_QUEUE_CONFIG=str(config))
+    env = golden_env(topics, watch.app_id, CCMON_QUEUE_CONFIG=str(config))
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     now_ms = int(time.time() * 1000)
 
@@ -179,5 +167,4 @@ def test_a_hundred_thousand_queue_names_stay_within_the_cap_and_bounded_memory(
         "rss_mb_before_half_second_half": [round(x, 1) for x in rss],
         "all_counted_s": round(seconds, 1),
     }
-    record_property("figures", figures)
-    print(f"label flood figures: {figures}")
+    measured("label flood", figures)

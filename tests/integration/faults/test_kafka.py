@@ -8,13 +8,12 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
 
 import faust
 import pytest
 
 from deploy.local.stack_services import kafka_libs
-from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.expect import Measured, poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Producer, consume_all, read_back
 from tests.support.personal import Watch, WatchedWorker
@@ -34,15 +33,11 @@ def _kafka_down(worker: WatchedWorker) -> bool:
 
 
 def test_broker_restart_mid_stream_loses_nothing_and_needs_no_worker_restart(
-    own: Callable[..., OwnService],
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    own: Callable[..., OwnService], redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
     broker = own("kafka")
     topics = watch.source_topics(broker.bootstrap, 3)
-    env = golden_env(topics, unique_name)
+    env = golden_env(topics, watch.app_id)
     worker = watch.worker(broker.bootstrap, redis_server.url, env).start()
     pid = worker.pid
     end = time.time()
@@ -94,8 +89,7 @@ def test_broker_restart_mid_stream_loses_nothing_and_needs_no_worker_restart(
         "producer_duplicates": duplicates,
         "records_read": total(got, "ccmon_events_total"),
     }
-    record_property("figures", figures)
-    print(f"broker restart figures: {figures}")
+    measured("broker restart", figures)
 
 
 def _produce_quota(bootstrap: str, rate: int | None) -> None:
@@ -131,13 +125,12 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
     own: Callable[..., OwnService],
     redis_server: RedisServer,
     watch: Watch,
-    unique_name: str,
     alerting_on: Callable[..., Prometheus],
-    record_property: Callable[[str, Any], None],
+    measured: Measured,
 ) -> None:
     kafka = own("kafka")  # a quota left behind by a failed test must not slow others
     topics = watch.source_topics(kafka.bootstrap, 3)
-    env = golden_env(topics, unique_name, CCMON_PRODUCE_TIMEOUT_SECONDS="2")
+    env = golden_env(topics, watch.app_id, CCMON_PRODUCE_TIMEOUT_SECONDS="2")
     worker = watch.worker(kafka.bootstrap, redis_server.url, env).start()
     prometheus = alerting_on(worker, {LAG_ALERT: "5s"}, {"consumer_lag_limit": LAG_LIMIT})
     end = time.time()
@@ -187,5 +180,4 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
         "exact_after_unstuck_s": round(exact_after, 1),
         "dead_lettered": len(rejected),
     }
-    record_property("figures", figures)
-    print(f"stuck downstream figures: {figures}")
+    measured("stuck downstream", figures)

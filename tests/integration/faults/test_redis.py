@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
-from tests.support.expect import per_queue_counters, poll, sample, total, wait_until_equal
+from tests.support.expect import Measured, per_queue_counters, poll, sample, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Item, Producer, read_back
 from tests.support.personal import Watch, WatchedWorker
@@ -39,16 +38,15 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
     own: Callable[..., OwnService],
     kafka: KafkaServer,
     watch: Watch,
-    unique_name: str,
     tmp_path: Path,
     alerting_on: Callable[..., Prometheus],
-    record_property: Callable[[str, Any], None],
+    measured: Measured,
 ) -> None:
     config = tmp_path / "redis-aof.conf"
     config.write_text("appendonly yes\nappendfsync always\n")  # Redis as run in production
     store = own("redis", config)
     topics = watch.source_topics(kafka.bootstrap, 3)
-    worker = watch.worker(kafka.bootstrap, store.url, golden_env(topics, unique_name)).start()
+    worker = watch.worker(kafka.bootstrap, store.url, golden_env(topics, watch.app_id)).start()
     prometheus = alerting_on(worker, {ALERT: "5s"})
     end = time.time()
     before = lifecycles(seed=21, contacts=1500, end=end - 120, span=20 * 60, prefix="r")
@@ -106,8 +104,7 @@ def test_redis_outage_pauses_counting_alerts_and_resumes_exactly(
         "exact_after_restart_s": round(exact_after, 1),
         "events": len(truth),
     }
-    record_property("figures", figures)
-    print(f"redis outage figures: {figures}")
+    measured("redis outage", figures)
 
 
 def _renamed(items: list[Item], seen_before: set[str]) -> list[Item]:
@@ -123,16 +120,12 @@ def _renamed(items: list[Item], seen_before: set[str]) -> list[Item]:
 
 
 def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
-    own: Callable[..., OwnService],
-    kafka: KafkaServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
 ) -> None:
     store = own("redis")  # no persistence: a restart loses every key
     topics = watch.source_topics(kafka.bootstrap, 3)
     # Ticks every second: a quiet partition learns of the loss within one (its meta).
-    env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    env = golden_env(topics, watch.app_id, CCMON_TICK_INTERVAL_SECONDS="1")
     worker = watch.worker(kafka.bootstrap, store.url, env).start()
     end = time.time()
     before = lifecycles(seed=31, contacts=1200, end=end - 120, span=10 * 60, prefix="p")
@@ -140,7 +133,7 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     wait_until_equal(worker.samples, expected_samples_of(recount_events(before)), timeout=120)
     owned = sorted((worker.health() or {})["partitions"])  # type: ignore[arg-type]
     client = redis.Redis.from_url(store.url)
-    fences = [f"{{{unique_name}:{p}}}:meta" for p in owned]
+    fences = [f"{{{watch.app_id}:{p}}}:meta" for p in owned]
     assert all(client.exists(f) for f in fences)
 
     # A key no worker writes: its absence proves the loss (the workers may well have
@@ -153,7 +146,7 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
     # With no event at all, every owned partition is written back within a tick or two,
     # and the shared stream clock is raised again by the worker's next sync (0.5 s): a
     # worker that joins later ends its windows at the same "now" (CCMON_CLOCK=stream).
-    rebuilt = [*fences, f"{unique_name}:stream-time"]
+    rebuilt = [*fences, f"{watch.app_id}:stream-time"]
     poll("every partition re-seeded", lambda: all(client.exists(k) for k in rebuilt), 30)
     reseeded = time.monotonic() - lost_at
     # The proof: a new worker loads what was written back, and finds the same numbers.
@@ -178,5 +171,4 @@ def test_redis_restart_without_its_data_rebuilds_counts_from_the_workers(
         "duplicates_counted_again": len(offers),
         "duplicates_recognised": 30,
     }
-    record_property("figures", figures)
-    print(f"redis data loss figures: {figures}")
+    measured("redis data loss", figures)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import redis
 
-from tests.support.expect import combined, poll, total, wait_until_equal
+from tests.support.expect import Measured, combined, poll, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Item, Producer, create_topics, uncommitted
+from tests.support.kafka_io import Item, Producer, uncommitted
 from tests.support.personal import Watch, WatchedWorker
 from tests.support.services import KafkaServer, OwnService
-from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
 from tests.support.worker import Sample
 
@@ -67,23 +65,18 @@ def _snapshot_then_lose(client: redis.Redis, store: OwnService) -> None:
 
 
 def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
-    own: Callable[..., OwnService],
-    kafka: KafkaServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
 ) -> None:
     store = own("redis")  # persists only what SAVE writes (dump.rdb)
     client = redis.Redis.from_url(store.url)
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = golden_env(topics, unique_name)
+    topics = watch.source_topics(kafka.bootstrap, 3)
+    env = golden_env(topics, watch.app_id)
     worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
     items = lifecycles(seed=41, contacts=2400, end=time.time(), span=20 * 60, prefix="a")
     half = _half_then_snapshot(kafka, worker, topics, client, items)
     Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
     wait_until_equal(worker.samples, _expected(items), timeout=120)
-    poll("every offset committed", lambda: _all_committed(kafka, unique_name, topics), 30)
+    poll("every offset committed", lambda: _all_committed(kafka, watch.app_id, topics), 30)
 
     _snapshot_then_lose(client, store)
     worker.kill()  # before it could write anything: the next owner must find the loss
@@ -102,22 +95,16 @@ def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
         "records_reread": reread,
         "exact_after_restart_s": round(exact_after, 1),
     }
-    record_property("figures", figures)
-    print(f"redis partial loss + worker restart figures: {figures}")
+    measured("redis partial loss + worker restart", figures)
 
 
 def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
-    own: Callable[..., OwnService],
-    kafka: KafkaServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
 ) -> None:
     store = own("redis")
     client = redis.Redis.from_url(store.url)
-    topics = source_topics(unique_name)
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+    topics = watch.source_topics(kafka.bootstrap, 3)
+    env = golden_env(topics, watch.app_id, CCMON_TICK_INTERVAL_SECONDS="1")
     first = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
     items = lifecycles(seed=42, contacts=2600, end=time.time(), span=20 * 60, prefix="b")
     half = _half_then_snapshot(kafka, first, topics, client, items)
@@ -148,5 +135,4 @@ def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
         "partitions_that_found_the_loss": lost,
         "exact_after_loss_s": round(exact_after, 1),
     }
-    record_property("figures", figures)
-    print(f"redis partial loss after a rebalance figures: {figures}")
+    measured("redis partial loss after a rebalance", figures)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.support.expect import sample, wait_until_equal
+from tests.support.expect import Measured, sample, wait_until_equal
 from tests.support.golden import golden_env
 from tests.support.kafka_io import create_topics, produce
 from tests.support.netfault import ReplyDropper
@@ -31,14 +30,9 @@ MAX_WAIT = 600.0
 
 
 def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    tmp_path: Path,
-    record_property: Callable[[str, Any], None],
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, tmp_path: Path, measured: Measured
 ) -> None:
-    topics = source_topics(unique_name)
+    topics = source_topics(watch.app_id)
     # One source partition: read in event-time order, so that the expiry timer (on the stream
     # clock) never meets an offer whose answer is still unread (docs/reliability.md, "What
     # is not guaranteed": source partitions read unevenly).
@@ -82,7 +76,7 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     try:
         env = golden_env(
             topics,
-            unique_name,
+            watch.app_id,
             CCMON_QUEUE_CONFIG=str(queues),
             CCMON_TICK_INTERVAL_SECONDS="0.2",
             CCMON_BATCH_MAX_EVENTS="200",  # more writes, more of them lost
@@ -99,5 +93,4 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     again = watch.worker(kafka.bootstrap, redis_server.url, env, name="w2").start()
     wait_until_equal(again.samples, expected, timeout=60)
     figures = {"events": len(timed), "replies_lost": dropped}
-    record_property("figures", figures)
-    print(f"lost replies figures: {figures}")
+    measured("lost replies", figures)

@@ -10,18 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
-from tests.support.expect import poll, total, wait_until_equal
+from tests.support.expect import Measured, poll, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Producer, create_topics
+from tests.support.kafka_io import Producer
 from tests.support.netfault import LinkHolder
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, OwnService
-from tests.support.topology import source_topics
 from tests.support.traffic import as_records, lifecycles
 
 pytestmark = pytest.mark.integration
@@ -50,9 +48,8 @@ def test_failover_to_a_replica_that_lagged_recounts_exactly(
     own: Callable[..., OwnService],
     kafka: KafkaServer,
     watch: Watch,
-    unique_name: str,
     tmp_path: Path,
-    record_property: Callable[[str, Any], None],
+    measured: Measured,
 ) -> None:
     primary = own("redis")
     link = LinkHolder("127.0.0.1", primary.port).start()
@@ -72,10 +69,9 @@ def test_failover_to_a_replica_that_lagged_recounts_exactly(
         clients = [redis.Redis(port=s.port) for s in sentinels]
         poll("sentinels know each other and the replica", lambda: _sentinels_ready(clients), 60)
 
-        topics = source_topics(unique_name)
-        create_topics(kafka.bootstrap, topics.values(), partitions=3)
+        topics = watch.source_topics(kafka.bootstrap, 3)
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in sentinels)
-        env = golden_env(topics, unique_name, CCMON_TICK_INTERVAL_SECONDS="1")
+        env = golden_env(topics, watch.app_id, CCMON_TICK_INTERVAL_SECONDS="1")
         url = f"redis+sentinel://{hosts}/{NAME}/0"
         worker = watch.worker(kafka.bootstrap, url, env).start(all_partitions=True)
         items = lifecycles(seed=71, contacts=2400, end=time.time(), span=20 * 60, prefix="f")
@@ -112,7 +108,6 @@ def test_failover_to_a_replica_that_lagged_recounts_exactly(
             "partitions_that_found_the_loss": total(got, "ccmon_redis_writes_lost_total"),
             "records_reread": total(got, "ccmon_redis_records_reread_total"),
         }
-        record_property("figures", figures)
-        print(f"sentinel failover figures: {figures}")
+        measured("sentinel failover", figures)
     finally:
         link.stop()

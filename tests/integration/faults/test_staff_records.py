@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.expect import poll, sample, total, wait_until_equal
+from tests.support.expect import Measured, poll, sample, total, wait_until_equal
 from tests.support.golden import golden_env
 from tests.support.kafka_io import create_topics, produce
 from tests.support.personal import Watch
@@ -80,20 +80,16 @@ def _env(topics: dict[str, str], unique_name: str, **extra: str) -> dict[str, st
 
 
 def test_staff_records_of_agents_in_200_long_named_queues_fit_kafka_requests(
-    kafka: KafkaServer,
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    kafka: KafkaServer, redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
-    topics = _topics(unique_name)
+    topics = _topics(watch.app_id)
     create_topics(kafka.bootstrap, topics.values(), partitions=2)
     # The longest names the contract admits: 200-character agent ids, 100-character queues.
     agents = [f"{n:04d}-" + "a" * 195 for n in range(40)]
     queues = [f"{n:03d}-" + "q" * 96 for n in range(200)]
     records, expected = _staffing(topics["agent"], agents, queues, changes=5, seed=3)
     produce(kafka.bootstrap, records)  # a backlog: hop 1 meets it in large batches
-    worker = watch.worker(kafka.bootstrap, redis_server.url, _env(topics, unique_name))
+    worker = watch.worker(kafka.bootstrap, redis_server.url, _env(topics, watch.app_id))
     began = time.monotonic()
     worker.start()
     wait_until_equal(worker.samples, expected, timeout=180)
@@ -104,26 +100,21 @@ def test_staff_records_of_agents_in_200_long_named_queues_fit_kafka_requests(
         "staff_records": len(records) * len(queues),
         "exact_after_s": round(time.monotonic() - began, 1),
     }
-    record_property("figures", figures)
-    print(f"staff records figures: {figures}")
+    measured("staff records", figures)
 
 
 def test_staff_records_wait_out_a_broker_outage_longer_than_a_send_may_take(
-    own: Callable[..., OwnService],
-    redis_server: RedisServer,
-    watch: Watch,
-    unique_name: str,
-    record_property: Callable[[str, Any], None],
+    own: Callable[..., OwnService], redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
     broker = own("kafka")
-    topics = _topics(unique_name)
+    topics = _topics(watch.app_id)
     create_topics(broker.bootstrap, topics.values(), partitions=2)
     agents = [f"agent-{n}" for n in range(300)]
     queues = [f"q{n}" for n in range(12)]
     records, expected = _staffing(topics["agent"], agents, queues, changes=40, seed=4)
     produce(broker.bootstrap, records)
     # A send waits 3 s at most before it fails (and is sent again, or not).
-    env = _env(topics, unique_name, CCMON_PRODUCE_TIMEOUT_SECONDS="3")
+    env = _env(topics, watch.app_id, CCMON_PRODUCE_TIMEOUT_SECONDS="3")
     worker = watch.worker(broker.bootstrap, redis_server.url, env).start()
     pid = worker.pid
     poll(
@@ -150,5 +141,4 @@ def test_staff_records_wait_out_a_broker_outage_longer_than_a_send_may_take(
         "broker_down_s": round(down, 1),
         "exact_after_broker_back_s": round(time.monotonic() - back_at, 1),
     }
-    record_property("figures", figures)
-    print(f"staff records through a broker outage figures: {figures}")
+    measured("staff records through a broker outage", figures)
