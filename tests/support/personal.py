@@ -8,8 +8,7 @@ import re
 import uuid
 from pathlib import Path
 
-from tests.support.kafka_io import create_topics
-from tests.support.topology import source_topics
+from tests.support.topology import create_source_topics
 from tests.support.worker import Worker
 
 
@@ -74,9 +73,7 @@ class Watch:
 
     def source_topics(self, kafka: str, partitions: int) -> dict[str, str]:
         """The test's source topics, named after it, made on ``kafka``; channel -> topic."""
-        topics = source_topics(self.app_id)
-        create_topics(kafka, topics.values(), partitions)
-        return topics
+        return create_source_topics(kafka, self.app_id, partitions)
 
     def leaks(self) -> list[str]:
         return [line for w in self.workers for line in w.leaks()]

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -299,12 +300,25 @@ GRACE_SECONDS = 60.0
 END_MARK = THREE_DAY_START + THREE_DAYS + 7200.0
 
 
-def records_env(topics: dict[str, str], app: str, queue_config: str) -> dict[str, str]:
+# The queues of the three days, as the workers read them (THREE_DAY_RULES writes them again).
+RECORDS_QUEUES = Path(__file__).parents[1] / "integration" / "data" / "records-queues.yaml"
+
+
+def three_day_recount(
+    events: list[tuple[float, str, dict[str, Any]]],
+) -> dict[Key, dict[str, float]]:
+    """The closed records that the three-day ``events`` must give once the end mark passed."""
+    return recount([(c, e) for _, c, e in events], THREE_DAY_RULES, END_MARK - GRACE_SECONDS)
+
+
+def records_env(
+    topics: dict[str, str], app: str, queue_config: Path = RECORDS_QUEUES
+) -> dict[str, str]:
     from tests.support.topology import topic_settings
 
     return topic_settings(topics, f"{app}.dlq") | {
         "CCMON_CLOCK": "stream",
-        "CCMON_QUEUE_CONFIG": queue_config,
+        "CCMON_QUEUE_CONFIG": str(queue_config),
         "CCMON_TICK_INTERVAL_SECONDS": "1",
         "CCMON_RECORD_GRACE_SECONDS": str(GRACE_SECONDS),
         "CCMON_RECORD_REVISION_DAYS": "35",
@@ -321,11 +335,42 @@ def source_records(
 
 
 def end_mark(topics: dict[str, str]) -> list[tuple[str, bytes | None, bytes]]:
+    """The event after the three days whose stream time closes every one of their periods."""
     import orjson
 
     event = {"event_id": "end-mark", "type": "offered", "queue": "sales",
              "contact_id": "end-mark", "occurred_at": round(END_MARK * 1000)}  # fmt: skip
     return [(topics["call"], b"end-mark", orjson.dumps(event))]
+
+
+def three_day_sources(
+    topics: dict[str, str], events: list[tuple[float, str, dict[str, Any]]]
+) -> list[tuple[str, bytes | None, bytes]]:
+    """The events' Kafka records, then the end mark."""
+    return [*source_records(topics, events), *end_mark(topics)]
+
+
+@dataclass
+class ThreeDays:
+    """A records test's three days: its source topics (made on Kafka), the workers'
+    settings, the events and the records they must give."""
+
+    topics: dict[str, str]
+    env: dict[str, str]
+    events: list[tuple[float, str, dict[str, Any]]]
+    expected: dict[Key, dict[str, float]]
+
+    @property
+    def sources(self) -> list[tuple[str, bytes | None, bytes]]:
+        return three_day_sources(self.topics, self.events)
+
+
+def three_days(bootstrap: str, app: str, partitions: int = 3, seed: int = 26) -> ThreeDays:
+    from tests.support.topology import create_source_topics
+
+    topics = create_source_topics(bootstrap, app, partitions)
+    events = three_day_events(seed)
+    return ThreeDays(topics, records_env(topics, app), events, three_day_recount(events))
 
 
 def latest_records(bootstrap: str, topic: str, first: str, last: str) -> dict[Key, dict[str, Any]]:

@@ -34,6 +34,15 @@ def source_topics(name: str, channels: Iterable[str] = CONTACTS) -> dict[str, st
     return {c: f"{name}.{c}s" for c in channels}
 
 
+def create_source_topics(
+    bootstrap: str, name: str, partitions: int, channels: Iterable[str] = CONTACTS
+) -> dict[str, str]:
+    """Create ``<name>.<channel>s`` for each channel on Kafka; channel -> topic."""
+    topics = source_topics(name, channels)
+    create_topics(bootstrap, topics.values(), partitions)
+    return topics
+
+
 def topic_settings(topics: Mapping[str, str], dead_letter: str | None) -> dict[str, str]:
     """The ``CCMON_TOPIC_*`` settings of these source topics (channel -> topic) and of the
     dead-letter topic (``None``: the default one)."""

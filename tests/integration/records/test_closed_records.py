@@ -11,39 +11,23 @@ import re
 from pathlib import Path
 
 from tests.support.cli import run_ccmon
-from tests.support.kafka_io import create_topics, produce, topic_config
+from tests.support.kafka_io import produce, topic_config
 from tests.support.paths import ROOT
-from tests.support.records import (
-    END_MARK,
-    GRACE_SECONDS,
-    THREE_DAY_RULES,
-    differences,
-    end_mark,
-    records_env,
-    recount,
-    settled_records,
-    source_records,
-    three_day_events,
-)
+from tests.support.records import differences, settled_records, three_days
 from tests.support.services import KafkaServer, RedisServer
 from tests.support.wall import ARTIFACTS, chromium, publish_readme_shot, screenshot
 from tests.support.worker import Worker
-
-DATA = Path(__file__).parents[1] / "data"
 
 
 def test_three_days_of_records_equal_the_recount_and_the_report_prints_them(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = records_env(topics, unique_name, str(DATA / "records-queues.yaml"))
-    events = three_day_events()
-    expected = recount([(c, e) for _, c, e in events], THREE_DAY_RULES, END_MARK - GRACE_SECONDS)
-    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env).start()
+    days = three_days(kafka.bootstrap, unique_name)
+    expected = days.expected
+    worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=days.env)
+    worker.start()
     try:
-        produce(kafka.bootstrap, source_records(topics, events))
-        produce(kafka.bootstrap, end_mark(topics))
+        produce(kafka.bootstrap, days.sources)
         found = settled_records(kafka.bootstrap, f"{unique_name}-records", set(expected))
         samples = worker.samples()
     finally:

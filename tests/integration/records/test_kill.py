@@ -10,35 +10,19 @@ from pathlib import Path
 
 import orjson
 
-from tests.support.kafka_io import consume_all, create_topics, produce
-from tests.support.records import (
-    END_MARK,
-    GRACE_SECONDS,
-    THREE_DAY_RULES,
-    differences,
-    end_mark,
-    records_env,
-    recount,
-    settled_records,
-    source_records,
-    three_day_events,
-)
+from tests.support.kafka_io import consume_all, produce
+from tests.support.records import differences, settled_records, three_days
 from tests.support.services import KafkaServer, RedisServer
 from tests.support.worker import Worker
-
-DATA = Path(__file__).parents[1] / "data"
 
 
 def test_kill_9_while_closing_records_leaves_them_exact_and_sent_once_per_revision(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
+    days = three_days(kafka.bootstrap, unique_name, seed=9)
     records_topic = f"{unique_name}-records"
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    env = records_env(topics, unique_name, str(DATA / "records-queues.yaml"))
-    events = three_day_events(seed=9)
-    expected = recount([(c, e) for _, c, e in events], THREE_DAY_RULES, END_MARK - GRACE_SECONDS)
-    produce(kafka.bootstrap, [*source_records(topics, events), *end_mark(topics)])
+    env, expected = days.env, days.expected
+    produce(kafka.bootstrap, days.sources)
     kills = 0
     for _ in range(3):  # killed as soon as it has sent some records, three times
         worker = Worker(kafka.bootstrap, redis_server.url, tmp_path, unique_name, env=env)

@@ -9,22 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ccmon.agents.domain.records import encode
-from tests.support.kafka_io import create_topics, produce
-from tests.support.records import (
-    END_MARK,
-    GRACE_SECONDS,
-    THREE_DAY_RULES,
-    end_mark,
-    records_env,
-    recount,
-    settled_records,
-    source_records,
-    three_day_events,
-)
+from tests.support.kafka_io import produce
+from tests.support.records import records_env, settled_records, three_days
 from tests.support.services import KafkaServer, OwnService, RedisServer
 from tests.support.worker import Worker
-
-DATA = Path(__file__).parents[1] / "data"
 
 
 def test_a_fresh_deployment_replaying_the_sources_writes_the_same_records(
@@ -34,18 +22,13 @@ def test_a_fresh_deployment_replaying_the_sources_writes_the_same_records(
     unique_name: str,
     tmp_path: Path,
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
-    create_topics(kafka.bootstrap, topics.values(), partitions=3)
-    events = three_day_events(seed=5)
-    expected = set(
-        recount([(c, e) for _, c, e in events], THREE_DAY_RULES, END_MARK - GRACE_SECONDS)
-    )
-    produce(kafka.bootstrap, [*source_records(topics, events), *end_mark(topics)])
-    config = str(DATA / "records-queues.yaml")
+    days = three_days(kafka.bootstrap, unique_name, seed=5)
+    expected = set(days.expected)
+    produce(kafka.bootstrap, days.sources)
     runs = []
     for n, redis_url in ((1, redis_server.url), (2, own("redis").url)):
         app = f"{unique_name}-{n}"
-        env = records_env(topics, app, config)
+        env = records_env(days.topics, app)
         # Different partition counts too: which worker state holds which queue changes,
         # the records do not.
         env["CCMON_PARTITIONS"] = "4" if n == 1 else "6"

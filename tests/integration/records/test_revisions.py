@@ -11,22 +11,21 @@ from pathlib import Path
 import orjson
 
 from tests.support.cli import run_ccmon
-from tests.support.kafka_io import consume_all, create_topics, produce
+from tests.support.kafka_io import consume_all, produce
 from tests.support.records import records_env, settled_records
 from tests.support.services import KafkaServer, RedisServer
+from tests.support.topology import create_source_topics
 from tests.support.traffic import answered_call
 from tests.support.worker import Worker
 
-DATA = Path(__file__).parents[1] / "data"
 MONDAY = 1795993200.0  # 2026-11-30T00:00:00+01:00 (Paris), a Monday
 
 
 def test_a_late_event_after_the_day_closed_writes_revision_2(
     kafka: KafkaServer, redis_server: RedisServer, unique_name: str, tmp_path: Path
 ) -> None:
-    topics = {c: f"{unique_name}.{c}s" for c in ("call", "chat", "ticket")}
-    create_topics(kafka.bootstrap, topics.values(), partitions=1)
-    env = records_env(topics, unique_name, str(DATA / "records-queues.yaml"))
+    topics = create_source_topics(kafka.bootstrap, unique_name, 1)
+    env = records_env(topics, unique_name)
     records_topic = f"{unique_name}-records"
     day = ("call", "sales", "day", "2026-11-30T00:00+01:00")
     morning = MONDAY + 10 * 3600  # 10:00, the office is open
