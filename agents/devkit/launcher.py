@@ -7,7 +7,6 @@ port on 127.0.0.1, its output in a log file, and it dies with its parent.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -18,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ccmon.agents.devkit.procs import Child, ChildError, free_port, log_tail, spawn
+from ccmon.agents.devkit.procs import Child, ChildError, WebChild, free_port, log_tail, spawn
 
 Health = dict[str, object]
 
@@ -28,7 +27,7 @@ class WorkerError(ChildError):
 
 
 @dataclass
-class WorkerProcess:
+class WorkerProcess(WebChild):
     """``settings`` are CCMON_* variables (added to this process' environment); ``tree``
     runs the ccmon of another source tree (the benchmark's ``--commit``); ``profile``
     writes cProfile stats of the main thread there when the worker stops."""
@@ -43,14 +42,6 @@ class WorkerProcess:
     new_session: bool = False
     child: Child | None = None
     started_at: float = 0.0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / f"{self.name}.log"
 
     @property
     def pid(self) -> int:
@@ -111,13 +102,6 @@ class WorkerProcess:
                 return self
             time.sleep(0.2)
         raise WorkerError(f"worker {self.name} not ready in {timeout:.0f}s:\n{self.log_tail()}")
-
-    def health(self) -> Health | None:
-        try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                return dict(json.loads(r.read()))
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
 
     def metrics_text(self, timeout: float = 30.0) -> str:
         with urllib.request.urlopen(self.url + "/metrics", timeout=timeout) as r:

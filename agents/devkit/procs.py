@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +54,31 @@ def log_tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+class WebChild:
+    """What a worker and a wall server share as child processes: a web port on 127.0.0.1,
+    a log file named after the child in its working directory, and ``/healthz``."""
+
+    port: int
+    name: str
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def health(self) -> dict[str, object] | None:
+        """``/healthz``'s document, or None while it does not answer."""
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                return dict(json.loads(r.read()))
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
 
 
 @dataclass

@@ -7,17 +7,14 @@ its output to a log file and dies with its parent.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ccmon.agents.devkit.procs import Child, ChildError, free_port, spawn
+from ccmon.agents.devkit.procs import Child, ChildError, WebChild, free_port, spawn
 
 
 class WallError(ChildError):
@@ -25,7 +22,7 @@ class WallError(ChildError):
 
 
 @dataclass
-class WallProcess:
+class WallProcess(WebChild):
     redis: str
     prefix: str
     workdir: Path
@@ -35,14 +32,6 @@ class WallProcess:
     name: str = "wall"
     new_session: bool = False
     child: Child | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / f"{self.name}.log"
 
     def command(self) -> list[str]:
         return [
@@ -65,13 +54,6 @@ class WallProcess:
         except ChildError as exc:
             raise WallError(str(exc)) from None
         return self
-
-    def health(self) -> dict[str, object] | None:
-        try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                return dict(json.loads(r.read()))
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         if self.child is not None:
