@@ -23,8 +23,10 @@ from tests.support.services import (
     PrometheusServer,
     RedisServer,
     alive,
+    assert_stack_stopped,
     stack,
     stack_cli,
+    stack_started,
 )
 
 pytestmark = pytest.mark.integration
@@ -139,25 +141,18 @@ def test_alertmanager_answers_amtool(
 
 
 def test_cli_start_is_idempotent_and_stop_is_clean(tmp_path: Path) -> None:
-    def run(action: str) -> subprocess.CompletedProcess[str]:
-        return stack_cli(action, "redis", tmp_path)
-
-    started = run("start")
-    assert started.returncode == 0, started.stderr
-    env = dict(line.split("=", 1) for line in started.stdout.splitlines())
+    output, env = stack_started("redis", tmp_path)
     pid = int((tmp_path / "redis.pid").read_text())
     try:
         with redis.Redis.from_url(env["REDIS_URL"]) as client:
             assert client.ping() is True
-        assert run("start").stdout == started.stdout  # already running: same server
-        assert run("env").stdout == started.stdout
+        assert stack_cli("start", "redis", tmp_path).stdout == output  # already running
+        assert stack_cli("env", "redis", tmp_path).stdout == output
     finally:
-        stopped = run("stop")
-    assert stopped.returncode == 0, stopped.stderr
-    assert "redis: stopped" in stopped.stderr  # went on SIGTERM, no SIGKILL needed
+        stopped = stack_cli("stop", "redis", tmp_path)
+    assert_stack_stopped("redis", tmp_path, stopped)
     assert not alive(pid)
     assert not (tmp_path / "redis.pid").exists()
-    assert run("env").returncode == 1
 
 
 def test_failed_start_explains_itself(tmp_path: Path) -> None:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from ccmon.streams.store.connect import redis_client
-from tests.support.services import RedisClusterServer, alive, stack_cli
+from tests.support.services import (
+    RedisClusterServer,
+    alive,
+    assert_stack_stopped,
+    stack_cli,
+    stack_started,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -52,12 +57,7 @@ async def _round_trip(url: str) -> None:
 
 
 def test_redis_cluster_starts_whole_and_stops_every_node(tmp_path: Path) -> None:
-    def run(action: str) -> subprocess.CompletedProcess[str]:
-        return stack_cli(action, "redis-cluster", tmp_path)
-
-    started = run("start")
-    assert started.returncode == 0, started.stderr
-    env = dict(line.split("=", 1) for line in started.stdout.splitlines())
+    output, env = stack_started("redis-cluster", tmp_path)
     ports = [int(p) for p in env["REDIS_CLUSTER_PORTS"].split(",")]
     supervisor = int((tmp_path / "redis-cluster.pid").read_text())
     nodes = json.loads((tmp_path / "redis-cluster" / "nodes.json").read_text())
@@ -72,14 +72,13 @@ def test_redis_cluster_starts_whole_and_stops_every_node(tmp_path: Path) -> None
         # Checked from the outside at once: start returned only when it was whole.
         assert _roles(ports) == {"primaries": 3, "replicas": 3}
         asyncio.run(_round_trip(env["REDIS_CLUSTER_URL"]))
-        assert run("start").stdout == started.stdout  # already running: the same cluster
+        # Already running: the same cluster.
+        assert stack_cli("start", "redis-cluster", tmp_path).stdout == output
     finally:
-        stopped = run("stop")
-    assert stopped.returncode == 0, stopped.stderr
-    assert "redis-cluster: stopped" in stopped.stderr
+        stopped = stack_cli("stop", "redis-cluster", tmp_path)
+    assert_stack_stopped("redis-cluster", tmp_path, stopped)
     assert not alive(supervisor)
     assert not any(alive(pid) for pid in nodes.values())
-    assert run("env").returncode == 1
 
 
 async def test_valkey_cluster_answers_as_a_cluster(valkey_cluster: RedisClusterServer) -> None:

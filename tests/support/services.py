@@ -110,6 +110,23 @@ def stack_cli(action: str, service: str, directory: Path) -> subprocess.Complete
     )
 
 
+def stack_started(service: str, directory: Path) -> tuple[str, dict[str, str]]:
+    """``start`` through :func:`stack_cli`, which must succeed: its output (``KEY=value``
+    lines, what ``eval`` reads) and those settings."""
+    started = stack_cli("start", service, directory)
+    assert started.returncode == 0, started.stderr
+    return started.stdout, dict(line.split("=", 1) for line in started.stdout.splitlines())
+
+
+def assert_stack_stopped(
+    service: str, directory: Path, stopped: subprocess.CompletedProcess[str]
+) -> None:
+    """``stop`` succeeded on SIGTERM alone, and ``env`` no longer finds the service."""
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"{service}: stopped" in stopped.stderr  # no SIGKILL was needed
+    assert stack_cli("env", service, directory).returncode == 1
+
+
 def alive(pid: int) -> bool:
     """A process that runs, not a zombie (the CLI that started it has exited, so init reaps
     it later: that one is gone)."""
