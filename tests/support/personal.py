@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
-from tests.support.topology import create_source_topics
+from tests.support.topology import CONTACTS, create_source_topics
 from tests.support.worker import Worker
 
 
@@ -71,9 +72,11 @@ class Watch:
         self.workers.append(w)
         return w
 
-    def source_topics(self, kafka: str, partitions: int) -> dict[str, str]:
+    def source_topics(
+        self, kafka: str, partitions: int, channels: Iterable[str] = CONTACTS
+    ) -> dict[str, str]:
         """The test's source topics, named after it, made on ``kafka``; channel -> topic."""
-        return create_source_topics(kafka, self.app_id, partitions)
+        return create_source_topics(kafka, self.app_id, partitions, channels)
 
     def leaks(self) -> list[str]:
         return [line for w in self.workers for line in w.leaks()]

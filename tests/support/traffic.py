@@ -88,6 +88,15 @@ def call(topic: str, n: int, kind: str, at: float, queue: str, **fields: Any) ->
     return (topic, f"c{n}".encode(), orjson.dumps(body))
 
 
+def agent_event(
+    topic: str, event_id: str, kind: str, at: float, agent: str, **fields: Any
+) -> Outgoing:
+    """The Kafka record of one event of ``agent`` at ``at``, keyed by agent (one agent's
+    events in order, as on the ACD's agent feed)."""
+    body = {"event_id": event_id, "type": kind, "occurred_at": int(at * 1000), "agent_id": agent}
+    return (topic, agent.encode(), orjson.dumps({**body, **fields}))
+
+
 def answered_call(topic: str, n: int, at: float, wait: float, queue: str) -> list[Outgoing]:
     """Call ``c<n>`` offered ``wait`` seconds before ``at`` and answered at ``at``."""
     return [

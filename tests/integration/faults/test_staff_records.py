@@ -10,30 +10,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import pytest
 
 from tests.support.expect import Measured, poll, sample, total, wait_until_equal
 from tests.support.golden import golden_env
-from tests.support.kafka_io import create_topics, produce
+from tests.support.kafka_io import produce
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, OwnService, RedisServer
-from tests.support.topology import source_topics
+from tests.support.topology import EVERY_CHANNEL
+from tests.support.traffic import agent_event
 
 pytestmark = pytest.mark.integration
 
 STATES = ("available", "on_contact", "after_contact_work")
-
-
-def _agent_event(topic: str, agent: str, n: int, kind: str, at: float, **fields: Any) -> Any:
-    body = {
-        "event_id": f"{agent[:150]}-{n}",
-        "type": kind,
-        "occurred_at": int(at * 1000),
-        "agent_id": agent,
-        **fields,
-    }
-    return (topic, agent.encode(), orjson.dumps(body))
 
 
 def _staffing(
@@ -47,14 +36,17 @@ def _staffing(
     last: dict[str, str] = {}
     skills = [{"channel": "call", "queue": q} for q in queues]
     for agent in agents:
-        records.append(_agent_event(topic, agent, 0, "logged_in", t0, queues=skills))
+        records.append(
+            agent_event(topic, f"{agent[:150]}-0", "logged_in", t0, agent, queues=skills)
+        )
         last[agent] = "available"
     for n in range(1, changes + 1):
         for agent in agents:
             state = rng.choice(STATES)
             extra = {"channel": "call"} if state == "on_contact" else {}
+            event_id = f"{agent[:150]}-{n}"
             records.append(
-                _agent_event(topic, agent, n, "state_changed", t0 + n, state=state, **extra)
+                agent_event(topic, event_id, "state_changed", t0 + n, agent, state=state, **extra)
             )
             last[agent] = state
     expected: dict[Any, float] = {}
@@ -71,25 +63,16 @@ def _staffing(
     return records, expected
 
 
-def _topics(unique_name: str) -> dict[str, str]:
-    return {**source_topics(unique_name), "agent": f"{unique_name}.agents"}
-
-
-def _env(topics: dict[str, str], unique_name: str, **extra: str) -> dict[str, str]:
-    return golden_env(topics, unique_name, CCMON_TOPIC_AGENTS=topics["agent"], **extra)
-
-
 def test_staff_records_of_agents_in_200_long_named_queues_fit_kafka_requests(
     kafka: KafkaServer, redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
-    topics = _topics(watch.app_id)
-    create_topics(kafka.bootstrap, topics.values(), partitions=2)
+    topics = watch.source_topics(kafka.bootstrap, 2, EVERY_CHANNEL)
     # The longest names the contract admits: 200-character agent ids, 100-character queues.
     agents = [f"{n:04d}-" + "a" * 195 for n in range(40)]
     queues = [f"{n:03d}-" + "q" * 96 for n in range(200)]
     records, expected = _staffing(topics["agent"], agents, queues, changes=5, seed=3)
     produce(kafka.bootstrap, records)  # a backlog: hop 1 meets it in large batches
-    worker = watch.worker(kafka.bootstrap, redis_server.url, _env(topics, watch.app_id))
+    worker = watch.worker(kafka.bootstrap, redis_server.url, golden_env(topics, watch.app_id))
     began = time.monotonic()
     worker.start()
     wait_until_equal(worker.samples, expected, timeout=180)
@@ -107,14 +90,13 @@ def test_staff_records_wait_out_a_broker_outage_longer_than_a_send_may_take(
     own: Callable[..., OwnService], redis_server: RedisServer, watch: Watch, measured: Measured
 ) -> None:
     broker = own("kafka")
-    topics = _topics(watch.app_id)
-    create_topics(broker.bootstrap, topics.values(), partitions=2)
+    topics = watch.source_topics(broker.bootstrap, 2, EVERY_CHANNEL)
     agents = [f"agent-{n}" for n in range(300)]
     queues = [f"q{n}" for n in range(12)]
     records, expected = _staffing(topics["agent"], agents, queues, changes=40, seed=4)
     produce(broker.bootstrap, records)
     # A send waits 3 s at most before it fails (and is sent again, or not).
-    env = _env(topics, watch.app_id, CCMON_PRODUCE_TIMEOUT_SECONDS="3")
+    env = golden_env(topics, watch.app_id, CCMON_PRODUCE_TIMEOUT_SECONDS="3")
     worker = watch.worker(broker.bootstrap, redis_server.url, env).start()
     pid = worker.pid
     poll(
