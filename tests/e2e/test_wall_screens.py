@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ccmon.agents.devkit.wallproc import WallProcess
 from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
 from tests.support.topology import EVERY_CHANNEL, Topology
@@ -19,6 +18,7 @@ from tests.support.wall import (
     Events,
     assert_fits,
     chromium,
+    configured_wall,
     designed_state,
     publish_readme_shot,
     screenshot,
@@ -72,20 +72,17 @@ def test_a_floor_rotates_its_screens_in_french_pages_and_sounds(
     topology: Topology, unique_name: str, tmp_path: Path
 ) -> None:
     topics = topology.create_topics(2, EVERY_CHANNEL)
-    topology.queues(QUEUES)
+    queues = topology.queues(QUEUES)
     topology.settings["CCMON_AGENT_BOARD"] = "true"
     worker = topology.worker().start()
-    (tmp_path / "wall.yaml").write_text(WALL, encoding="utf-8")
-    wall = WallProcess(
+    wall = configured_wall(
         topology.redis,
         unique_name,
         tmp_path,
-        settings={
-            "CCMON_WALL_CONFIG": str(tmp_path / "wall.yaml"),
-            "CCMON_QUEUE_CONFIG": topology.settings["CCMON_QUEUE_CONFIG"],
-            "CCMON_WALL_TOKEN": TOKEN,
-            "CCMON_WALL_TIMEZONE": "Europe/Paris",
-        },
+        WALL,
+        queues,
+        CCMON_WALL_TOKEN=TOKEN,
+        CCMON_WALL_TIMEZONE="Europe/Paris",
     ).start()
     try:
         produce(topology.kafka, designed_state(topics, unique_name).records)

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ccmon.agents.devkit.wallproc import WallProcess
 from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
 
@@ -252,3 +253,15 @@ def secrets_in(text: str) -> list[str]:
     # Event ids too: a source system may build them from a contact id ("c123-answered").
     ids = ("SECRET-CONTACT", "SECRET-AGENT", "-ev-", "contact_id", "agent_id", "event_id")
     return [s for s in ids if s in text]
+
+
+def configured_wall(
+    redis: str, prefix: str, workdir: Path, wall_yaml: str, queues: Path, **settings: str
+) -> WallProcess:
+    """A wall server (not started) on its configuration file, ``wall_yaml`` written to
+    ``workdir``/wall.yaml, and the workers' queue configuration ``queues``; ``settings``
+    are more CCMON_* variables."""
+    config = workdir / "wall.yaml"
+    config.write_text(wall_yaml, encoding="utf-8")
+    named = {"CCMON_WALL_CONFIG": str(config), "CCMON_QUEUE_CONFIG": str(queues)}
+    return WallProcess(redis, prefix, workdir, settings=named | settings)

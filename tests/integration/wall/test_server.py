@@ -17,7 +17,7 @@ import pytest
 from ccmon.agents.devkit.procs import free_port
 from ccmon.agents.devkit.wallproc import WallError, WallProcess
 from tests.support.services import RedisServer
-from tests.support.wall import wall_metrics
+from tests.support.wall import configured_wall, wall_metrics
 
 
 def status(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
@@ -176,18 +176,9 @@ def test_bad_screens_stop_the_wall_at_start_saying_why(
     settings: dict[str, str],
     said: str,
 ) -> None:
-    (tmp_path / "queues.yaml").write_text("queues: {sales: {}, support: {}}\n")
-    (tmp_path / "wall.yaml").write_text(wall_yaml)
-    wall = WallProcess(
-        redis_server.url,
-        unique_name,
-        tmp_path,
-        settings={
-            "CCMON_QUEUE_CONFIG": str(tmp_path / "queues.yaml"),
-            "CCMON_WALL_CONFIG": str(tmp_path / "wall.yaml"),
-            **settings,
-        },
-    )
+    queues = tmp_path / "queues.yaml"
+    queues.write_text("queues: {sales: {}, support: {}}\n")
+    wall = configured_wall(redis_server.url, unique_name, tmp_path, wall_yaml, queues, **settings)
     with pytest.raises(WallError) as failed:
         wall.start()
     assert said in str(failed.value), str(failed.value)
