@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -32,12 +32,15 @@ from ccmon.streams.calendar import ALWAYS, BusinessHours
 from ccmon.streams.calendarconfig import CalendarBlock, build_hours
 from ccmon.streams.configfile import (
     ConfigError,
+    Ratio,
+    Seconds,
     Section,
     TimeZone,
     fail,
     join,
     load,
     validate,
+    whole_between,
 )
 from ccmon.streams.policy import (
     ALWAYS_OPEN,
@@ -45,11 +48,14 @@ from ccmon.streams.policy import (
     CHANNELS,
     COMPARISONS,
     DEFAULT_MAX_QUEUES,
+    LEGACY_VARIANTS,
+    MAX_CONCURRENT,
     OVERFLOW_QUEUE,
     PROFILES,
     Channel,
     Comparison,
     IntervalMinutes,
+    LegacyVariant,
     Profile,
     QueueConfig,
     QueuePolicy,
@@ -60,7 +66,6 @@ __all__ = [
     "BUILTIN_DEFAULTS",
     "CHANNELS",
     "COMPARISONS",
-    "LEGACY_VARIANTS",
     "OVERFLOW_QUEUE",
     "PROFILES",
     "QueueConfig",
@@ -72,22 +77,6 @@ __all__ = [
 ]
 _MAX_QUEUE_NAME = 100  # the event contract's limit on `queue`
 
-# The names of ccmon 0.2 (`service_level.variant`), still read: what each one means now.
-LegacyVariant = Literal[
-    "answered_abandoned", "answered_abandoned_excl_short", "answered", "offered_within"
-]
-LEGACY_VARIANTS: dict[str, dict[str, Any]] = {
-    "answered_abandoned": {"profile": "answered_abandoned"},
-    "answered_abandoned_excl_short": {
-        "profile": "answered_abandoned",
-        "exclude_short_abandons": True,
-    },
-    "answered": {"profile": "answered"},
-    # Its denominator was every contact offered; all_exits divides by the contacts that left
-    # the queue, Amazon Connect's definition (the same once the queue is empty).
-    "offered_within": {"profile": "all_exits"},
-}
-
 
 class QueueConfigError(ConfigError):
     """A queue configuration that cannot be used; one line per problem, each naming the
@@ -97,18 +86,7 @@ class QueueConfigError(ConfigError):
 # ---- the file -----------------------------------------------------------------------------
 
 _B = BUILTIN_DEFAULTS
-Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
-
-def _ratio(value: object) -> object:
-    # NaN is neither in nor out of [0, 1]: pydantic's finite check names it.
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if number and (value < 0 or value > 1):  # type: ignore[operator]
-        raise fail("must be a ratio between 0 and 1 (0.8, not 80)")
-    return value
-
-
-Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_ratio)]
+_SLOTS = whole_between(1, MAX_CONCURRENT, "contacts per agent at once (calls: 1; chats 2-4)")
 
 
 class ServiceLevel(Section):
@@ -235,6 +213,11 @@ class PolicyBlock(Section):
     )
     max_wait_seconds: Seconds = Field(
         _B.max_wait_seconds, description="A waiting contact with no outcome after this expires."
+    )
+    max_concurrent: Annotated[int, BeforeValidator(_SLOTS)] = Field(
+        _B.max_concurrent,
+        description="Contacts one agent serves at once (slots): 1 for calls, typically 2-4 "
+        "for chats; an agent event's max_concurrent overrides it per agent.",
     )
     tickets: TicketTargets | None = None
     alerts: AlertLimits | None = None

@@ -23,14 +23,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: 500 queues with every key set take about 150 KB
@@ -121,6 +129,32 @@ def _zone(name: str) -> str:
 
 
 TimeZone = Annotated[str, AfterValidator(_zone)]
+
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+def _ratio(value: object) -> object:
+    # NaN is neither in nor out of [0, 1]: pydantic's finite check names it.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and (value < 0 or value > 1):  # type: ignore[operator]
+        raise fail("must be a ratio between 0 and 1 (0.8, not 80)")
+    return value
+
+
+def whole_between(low: int, high: int, what: str) -> Callable[[object], object]:
+    """A check that an integer is from ``low`` to ``high``, refused with one line that says
+    the range (a BeforeValidator: other types get pydantic's own message)."""
+
+    def check(value: object) -> object:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if whole and not low <= value <= high:  # type: ignore[operator]
+            raise fail(f"must be between {low} and {high} {what}")
+        return value
+
+    return check
+
+
+Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_ratio)]
 
 
 # ---- reading ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from ccmon.streams.calendar import ALWAYS, BusinessHours
@@ -31,6 +31,26 @@ COMPARISONS: tuple[str, ...] = get_args(Comparison)
 PROFILES: tuple[str, ...] = get_args(Profile)
 OVERFLOW_QUEUE = "other"  # where queues beyond max_queues are counted; not configurable
 DEFAULT_MAX_QUEUES = 500
+# Contacts one agent serves at once (docs/configuration.md, "Concurrency"): vendors allow up
+# to 10 chats (Amazon Connect) or a few more for messaging; 20 is past any real desk and
+# keeps a typo (50 for 5) from making every chat queue look overstaffed.
+MAX_CONCURRENT = 20
+
+# The names of ccmon 0.2 (`service_level.variant`), still read: what each one means now.
+LegacyVariant = Literal[
+    "answered_abandoned", "answered_abandoned_excl_short", "answered", "offered_within"
+]
+LEGACY_VARIANTS: dict[str, dict[str, Any]] = {
+    "answered_abandoned": {"profile": "answered_abandoned"},
+    "answered_abandoned_excl_short": {
+        "profile": "answered_abandoned",
+        "exclude_short_abandons": True,
+    },
+    "answered": {"profile": "answered"},
+    # Its denominator was every contact offered; all_exits divides by the contacts that left
+    # the queue, Amazon Connect's definition (the same once the queue is empty).
+    "offered_within": {"profile": "all_exits"},
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,9 @@ class QueuePolicy:
     interval_minutes: IntervalMinutes = 30
     closed_in_service_level: bool = False
     min_volume: int = 10
+    # Contacts an agent serves at once (slots): 1 for calls, typically 2-4 for chats. Staffing
+    # and forecasts only, in no closed record: left out of the configuration version.
+    max_concurrent: int = field(default=1, metadata={"shown_only": True})
     abandon_ratio: float = 0.10
     blocking_ratio: float = 0.02
     waiting_contacts: int = 10

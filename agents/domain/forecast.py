@@ -37,27 +37,53 @@ _WALK_UP = 50  # Erlang A above Erlang C's answer: bounded, a target of 1.0 is n
 class Inputs:
     offered: float
     traffic: float  # erlangs
-    aht: float  # seconds
+    aht: float  # seconds; with concurrency, the time a contact holds a slot
     patience: float | None  # seconds; None = no abandonment seen: Erlang C
-    staffed: int
+    staffed: int  # agents
+    # Servers of the model: contact slots of the staffed agents (agents x max_concurrent);
+    # None: one per agent.
+    slots: int | None = None
+    seconds: float = 0.0  # length of the window the rates are measured over
+    # Relative standard deviation of the estimate of A: sqrt(1/offered + 1/ended) from the
+    # window's counts (Poisson arrivals, exponential handle times); 0 for a known load.
+    spread: float = 0.0
+
+    @property
+    def servers(self) -> int:
+        return self.staffed if self.slots is None else self.slots
+
+    @property
+    def arrival_rate(self) -> float:
+        """Contacts offered per second (lambda)."""
+        return self.offered / self.seconds if self.seconds > 0 else self.traffic / self.aht
 
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    model: str  # erlang_a, erlang_c, or erlang_c_overloaded (N <= A: no finite answer)
+    # erlang_a, erlang_c, or erlang_c_overloaded (N <= A: no finite answer); with a
+    # "_slots" suffix where agents serve several contacts at once (slots are the servers).
+    model: str
     inputs: Inputs
     predicted: float | None  # service level with the staffed agents; None when overloaded
     required: int
     shortfall: int  # required - staffed (negative: agents to spare)
 
 
-def window_seconds(window: str, now: float) -> float:
-    """Elapsed length of a minute window ending now (its current minute is partial)."""
+def window_seconds(window: str, now: float, since: int | None = None) -> float:
+    """Elapsed length of a minute window ending now (its current minute is partial), from
+    ``since`` (the queue's first minute with data) when that is later than the window's
+    start: a queue counted for 4 minutes has 4 minutes of arrivals, not 30 (the demo's
+    forecast saw 1.8 erlangs of its 32)."""
     minutes = WINDOW_MINUTES[window]
-    return (minutes - 1) * 60.0 + (now - b.minute_of(now) * 60.0)
+    first = b.minute_of(now) - minutes + 1
+    if since is not None and since > first:
+        minutes = b.minute_of(now) - since + 1
+    return max(0.0, (minutes - 1) * 60.0 + (now - b.minute_of(now) * 60.0))
 
 
-def inputs(counts: Mapping[str, float], staffed: int, seconds: float) -> Inputs | None:
+def inputs(
+    counts: Mapping[str, float], staffed: int, seconds: float, slots: int | None = None
+) -> Inputs | None:
     g = counts.get
     offered, ended = g(b.OFFERED, 0.0), g(b.ENDED, 0.0)
     if ended <= 0 or seconds <= 0:
@@ -68,22 +94,42 @@ def inputs(counts: Mapping[str, float], staffed: int, seconds: float) -> Inputs 
     abandoned = g(b.ABANDONED, 0.0)
     waited = g(b.WAIT_SUM, 0.0) + g(b.ABANDON_WAIT_SUM, 0.0)
     patience = waited / abandoned if abandoned > 0 and waited > 0 else None
-    return Inputs(offered, offered / seconds * aht, aht, patience, staffed)
+    spread = math.sqrt(1.0 / offered + 1.0 / ended) if offered > 0 else 0.0
+    traffic = offered / seconds * aht
+    return Inputs(offered, traffic, aht, patience, staffed, slots, seconds, spread)
 
 
-def predicted_sl(n: int, x: Inputs, policy: QueuePolicy) -> float | None:
-    """Service level with ``n`` agents; None when Erlang C has no steady state (n <= A)."""
+def _plug_in(n: int, traffic: float, x: Inputs, policy: QueuePolicy) -> float | None:
+    """The model's service level with ``n`` servers offered ``traffic`` erlangs; None when
+    Erlang C has no steady state (n <= A)."""
     t = policy.threshold_seconds
     if x.patience is None:
-        if n <= x.traffic:
+        if n <= traffic:
             return None
-        return erlang.service_level(n, x.traffic, x.aht, t)
+        return erlang.service_level(n, traffic, x.aht, t)
     if n < 1:
         return 0.0
-    result = erlang.erlang_a(n, x.traffic, x.aht, x.patience, t)
+    result = erlang.erlang_a(n, traffic, x.aht, x.patience, t)
     # "answered" divides by answered contacts; the other profiles by every offered one
     # (abandons within the threshold, which Erlang A does not separate, count as missed).
     return result.service_level if policy.profile == "answered" else result.p_answered_within
+
+
+def predicted_sl(n: int, x: Inputs, policy: QueuePolicy) -> float | None:
+    """Service level with ``n`` servers; None when Erlang C has no steady state (n <= A).
+
+    A is estimated from one window, so it is off by a relative ``x.spread`` (about 14 % from
+    100 contacts), and the service level is concave in A near any target: the plain plug-in
+    SL(A^) reads low on average, by SL''(A) (A spread)^2 / 2 (4-9 points in the tests of
+    docs/metrics.md, "How close it is"). The second-order correction
+    2 SL(A^) - (SL(A^ + h) + SL(A^ - h)) / 2, h = A^ x spread, takes that bias out."""
+    plain = _plug_in(n, x.traffic, x, policy)
+    if plain is None or x.spread <= 0.0:
+        return plain
+    h = x.traffic * x.spread
+    up = _plug_in(n, x.traffic + h, x, policy) or 0.0
+    down = _plug_in(n, max(x.traffic - h, 1e-9), x, policy) or 0.0
+    return min(1.0, max(0.0, 2.0 * plain - (up + down) / 2.0))
 
 
 def _meets(n: int, x: Inputs, policy: QueuePolicy) -> bool:
@@ -106,12 +152,22 @@ def _erlang_c_required(x: Inputs, t: float, target: float) -> int:
 
 
 def required_agents(x: Inputs, policy: QueuePolicy) -> int:
+    """Agents required: the servers required, in agents of the staffed agents' mean slots
+    (the queue's max_concurrent when nobody is staffed)."""
+    servers = required_servers(x, policy)
+    if x.slots is None:
+        return servers
+    per_agent = x.slots / x.staffed if x.staffed > 0 and x.slots > 0 else policy.max_concurrent
+    return math.ceil(servers / per_agent - 1e-9)
+
+
+def required_servers(x: Inputs, policy: QueuePolicy) -> int:
     """The smallest N meeting the target: Erlang C's answer, and for Erlang A searched
     below it by bisection (SL grows with N), or walked up from it. An Erlang A evaluation
     costs ~2-5 ms: walking down from Erlang C's answer took 200 of them at 1,000 erlangs,
     0.9 s with the event loop held; bisection takes about log2(N)."""
     n = _erlang_c_required(x, policy.threshold_seconds, policy.target_ratio)
-    if x.patience is None:
+    if x.patience is None and x.spread <= 0.0:
         return n
     if _meets(n, x, policy):
         below, meets = 0, n  # the answer is in (below, meets]
@@ -130,13 +186,33 @@ def required_agents(x: Inputs, policy: QueuePolicy) -> int:
 
 
 def forecast(x: Inputs, policy: QueuePolicy) -> Forecast:
-    predicted = predicted_sl(x.staffed, x, policy)
+    predicted = predicted_sl(x.servers, x, policy)
     if x.patience is not None:
         model = "erlang_a"
     else:
         model = "erlang_c" if predicted is not None else "erlang_c_overloaded"
+    if x.slots is not None:
+        model += "_slots"
     required = required_agents(x, policy)
     return Forecast(model, x, predicted, required, required - x.staffed)
+
+
+def estimated_wait(waiting: int, ready: int, busy: int, x: Inputs) -> float | None:
+    """What a contact arriving now would wait, in seconds (docs/metrics.md, "Estimated
+    wait"): 0 with a slot free and nobody ahead; else, with k contacts ahead of it and all
+    c ready slots busy, each step forward is the first of c service ends (rate c/AHT) or of
+    the j contacts ahead abandoning (rate j/patience), so E[wait] = sum over j = 0..k of
+    1 / (c/AHT + j/patience): Erlang A's time to reach an agent, (k + 1) AHT / c without
+    abandonment (Erlang C). None without a ready slot: nobody would answer."""
+    if ready <= 0:
+        return None
+    ahead = waiting - max(0, ready - busy)
+    if ahead < 0:
+        return 0.0
+    rate, theta = ready / x.aht, 0.0 if x.patience is None else 1.0 / x.patience
+    if theta == 0.0:
+        return (ahead + 1) / rate
+    return math.fsum(1.0 / (rate + j * theta) for j in range(ahead + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +223,8 @@ class _Ask:
     staffed: int
     policy: QueuePolicy
     now: float
+    slots: int | None = None  # the staffed agents' slots, where the queue is concurrent
+    since: int | None = None  # the queue's first minute with data
 
 
 class Forecaster:
@@ -167,7 +245,7 @@ class Forecaster:
         self.refresh = refresh_seconds
         self.deferred = deferred
         self._inline_spent = 0.0
-        self._cache: dict[tuple[str, str], tuple[float, int, int, Forecast | None]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, object, int, Forecast | None]] = {}
         # What a due forecast is computed from, and since when (monotonic) it is due.
         self._due: dict[tuple[str, str], tuple[_Ask, float]] = {}
 
@@ -178,21 +256,27 @@ class Forecaster:
         staffed: int,
         policy: QueuePolicy,
         now: float,
+        slots: int | None = None,
+        since: int | None = None,
     ) -> Forecast | None:
+        """``slots``: the staffed agents' contact slots where the queue serves several
+        contacts at once (None: one per agent); ``since``: the queue's first minute with
+        data (the window begins no earlier)."""
         if key[0] not in ("call", "chat"):
             return None
         cached = self._cache.get(key)
         clock, minute = time.monotonic(), b.minute_of(now)
+        staffing = staffed if slots is None else (staffed, slots)
         if (
             cached is not None
-            and cached[1:3] == (staffed, minute)
+            and cached[1:3] == (staffing, minute)
             and clock - cached[0] < self.refresh
         ):
             return cached[3]
-        ask = _Ask(counts, staffed, policy, now)
+        ask = _Ask(counts, staffed, policy, now, slots, since)
         if self.deferred and self._inline_spent >= INLINE_BUDGET_SECONDS:
-            since = self._due[key][1] if key in self._due else clock
-            self._due[key] = (ask, since)
+            due = self._due[key][1] if key in self._due else clock
+            self._due[key] = (ask, due)
             return None if cached is None else cached[3]
         began = time.perf_counter()
         result = self._compute(key, ask)
@@ -211,9 +295,11 @@ class Forecaster:
 
     def _compute(self, key: tuple[str, str], ask: _Ask) -> Forecast | None:
         policy = ask.policy
-        x = inputs(ask.counts, ask.staffed, window_seconds(self.window, ask.now))
+        seconds = window_seconds(self.window, ask.now, ask.since)
+        x = inputs(ask.counts, ask.staffed, seconds, ask.slots)
         result = None if x is None or x.offered < policy.min_volume else forecast(x, policy)
-        self._cache[key] = (time.monotonic(), ask.staffed, b.minute_of(ask.now), result)
+        staffing = ask.staffed if ask.slots is None else (ask.staffed, ask.slots)
+        self._cache[key] = (time.monotonic(), staffing, b.minute_of(ask.now), result)
         return result
 
     async def work(self, budget_seconds: float) -> int:

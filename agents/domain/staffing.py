@@ -29,6 +29,30 @@ OUT = "out"
 # prefix never meets a contact id.
 STAFF_PREFIX = "\x01"
 SECONDS = "as:"  # + state: seconds spent in it (minute and day buckets)
+# Slot-seconds (docs/metrics.md, "Concurrency"): contact slots offered by agents ready to
+# serve, and those busy with a contact; occupancy is their ratio.
+SLOTS_BUSY = "sl:busy"
+SLOTS_READY = "sl:ready"
+BUSY_STATES = frozenset({"on_contact", "after_contact_work"})
+
+
+def slots_of(state: str, own: int | None, queue_slots: int, channel: str) -> int:
+    """Contact slots an agent offers a queue in ``state``: none when not ready or out; one
+    call at a time in a call queue (a queue's or an agent's limit is for its chats and
+    tickets); else the agent's own max_concurrent if it sent one, else the queue's."""
+    if state in (OUT, "not_ready"):
+        return 0
+    if channel == "call":
+        return 1
+    return own if own is not None else queue_slots
+
+
+def busy_of(state: str, busy: int | None, slots: int) -> int:
+    """Slots in use: what the agent event said, else one while on a contact or wrapping."""
+    if busy is None:
+        busy = 1 if state in BUSY_STATES else 0
+    return min(busy, slots)
+
 
 Record = dict[str, Any]
 
@@ -92,10 +116,13 @@ def apply_agent(ev: Event, src: str, fx: Effects, partitions: int) -> bool:
     new["e"] = ts
     if skills is not None:
         new.update(q=skills, qe=ts)
+    if ev.max_concurrent is not None:
+        new["m"] = ev.max_concurrent  # the agent's own limit holds until it says another
     if ev.type == "logged_out":
-        new.update(s=OUT, t=ts, r=None, c=None)
+        new.update(s=OUT, t=ts, r=None, c=None, n=None)
     elif ev.type in ("logged_in", "state_changed"):
         new.update(s=ev.state or "available", t=ts, r=ev.reason, c=ev.contact_channel)
+        new["n"] = ev.slots_busy
     fx.put(AGENT_CQ, agent, new)
     state_changed = ev.type != "skills_changed"
     for cq in sorted({*old_queues, *new["q"]}):
@@ -106,10 +133,22 @@ def apply_agent(ev: Event, src: str, fx: Effects, partitions: int) -> bool:
         if was_in and now_in and not state_changed:
             continue  # a kept skill: nothing changes in that queue
         record: Record = {"s": new["s"] if now_in else OUT, "t": ts, "r": new.get("r")}
-        if was_in:
-            record.update(ps=old_state, pt=float(entry["t"]) if entry is not None else ts)
+        _slots_fields(record, new)
+        if was_in and entry is not None:
+            record.update(ps=old_state, pt=float(entry["t"]))
+            _slots_fields(record, entry, "p")
+        elif was_in:
+            record.update(ps=old_state, pt=ts)
         _send(fx, partitions, _staff(ev.event_id, src, cq, agent, record, ts))
     return False
+
+
+def _slots_fields(record: Record, entry: Record, prefix: str = "") -> None:
+    """The agent's busy slots (n) and own limit (m), when known, into a staff record; with
+    ``prefix`` "p", those of the interval the record closes."""
+    for name in ("n", "m"):
+        if entry.get(name) is not None:
+            record[prefix + name] = entry[name]
 
 
 def _late_skills(
@@ -129,8 +168,10 @@ def _late_skills(
         if cq in old:  # closes its interval in that queue when the skills changed, if after
             record: Record = {"s": OUT, "t": max(ev.occurred_at, since), "r": None}
             record.update(ps=state, pt=since)
+            _slots_fields(record, entry, "p")
         else:
             record = {"s": state, "t": since, "r": entry.get("r")}
+            _slots_fields(record, entry)
         _send(fx, partitions, _staff(ev.event_id, src, cq, agent, record, last))
 
 
@@ -153,13 +194,14 @@ def expire_agents(fx: Effects, now: float, silence: float, partitions: int) -> i
         marker = f"silence:{agent}:{last!r}"
         for cq in entry["q"]:
             record = {"s": OUT, "t": now, "ps": entry["s"], "pt": float(entry["t"]), "r": None}
+            _slots_fields(record, entry, "p")
             _send(fx, partitions, _staff(marker, marker, cq, agent, record, now))
     return expired
 
 
-def apply_staff(record: Record, fx: Effects, tz: str, now: float) -> bool:
-    """Hop 2: an agent's new state in one queue. Returns True when its interval was late
-    (its minutes are gone)."""
+def apply_staff(record: Record, fx: Effects, tz: str, now: float, queue_slots: int = 1) -> bool:
+    """Hop 2: an agent's new state in one queue (whose agents serve ``queue_slots`` contacts
+    at once). Returns True when its interval was late (its minutes are gone)."""
     cq = b.cq_key(str(record["channel"]), str(record["queue"]))
     key = STAFF_PREFIX + str(record["agent_id"])
     entry = fx.live(cq, key)
@@ -168,27 +210,84 @@ def apply_staff(record: Record, fx: Effects, tz: str, now: float) -> bool:
         if record["s"] == OUT:
             fx.put(cq, key, {"k": "ago", "t": t, "e": e})
         else:
-            fx.put(cq, key, {"k": "ag", "s": record["s"], "r": record.get("r"), "t": t, "e": e})
+            live = {"k": "ag", "s": record["s"], "r": record.get("r"), "t": t, "e": e}
+            _slots_fields(live, record)
+            fx.put(cq, key, live)
     late = False
     if "ps" in record and t > float(record["pt"]):
-        late = _add_interval(fx, cq, str(record["ps"]), float(record["pt"]), t, tz, now)
+        state = str(record["ps"])
+        ready = slots_of(state, record.get("pm"), queue_slots, str(record["channel"]))
+        slots = (ready, busy_of(state, record.get("pn"), ready))
+        late = _add_interval(fx, cq, state, slots, float(record["pt"]), t, tz, now)
     return late
 
 
 def _add_interval(
-    fx: Effects, cq: str, state: str, start: float, end: float, tz: str, now: float
+    fx: Effects,
+    cq: str,
+    state: str,
+    slots: tuple[int, int],
+    start: float,
+    end: float,
+    tz: str,
+    now: float,
 ) -> bool:
     retention = fx.limits.bucket_retention_minutes
     cutoff = b.minute_of(now) - retention
-    name = SECONDS + state
     late = b.minute_of(start) <= cutoff
     for minute, seconds in _interval_seconds(start, end, retention).items():
+        counts = state_seconds(state, slots, seconds)
         if minute > cutoff:
-            fx.add(("m", str(minute)), cq, {name: seconds})
+            fx.add(("m", str(minute)), cq, counts)
         day = b.local_day(minute * 60.0, tz)
         if not b.day_is_expired(day, now, fx.limits.day_retention_days):
-            fx.add(("d", day), cq, {name: seconds})
+            fx.add(("d", day), cq, counts)
     return late
+
+
+def state_seconds(state: str, slots: tuple[int, int], seconds: float) -> dict[str, float]:
+    """What ``seconds`` in ``state`` with (ready, busy) slots add to a bucket."""
+    counts = {SECONDS + state: seconds}
+    if slots[0]:
+        counts[SLOTS_READY] = slots[0] * seconds
+    if slots[1]:
+        counts[SLOTS_BUSY] = slots[1] * seconds
+    return counts
+
+
+def agent_slots(live: dict[str, Any], queue_slots: int, channel: str) -> tuple[int, int, int]:
+    """(slots ready, slots busy, slots of every staffed agent) of one queue's live entries:
+    the gauges, and the servers of the forecast (N counts not-ready agents too)."""
+    ready = busy = staffed = 0
+    for entry in live.values():
+        if entry.get("k") != "ag":
+            continue
+        state, own = str(entry["s"]), entry.get("m")
+        slots = slots_of(state, own, queue_slots, channel)
+        ready += slots
+        busy += busy_of(state, entry.get("n"), slots)
+        staffed += slots_of("available", own, queue_slots, channel)
+    return ready, busy, staffed
+
+
+def live_seconds(
+    live: dict[str, Any], queue_slots: int, channel: str, now: float, starts: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """Per window (name -> its start), the seconds of the states still in progress, up to
+    ``now``: the closed intervals are in the buckets, these are not yet (docs/metrics.md,
+    "Occupancy")."""
+    out: dict[str, dict[str, float]] = {name: {} for name in starts}
+    for entry in live.values():
+        if entry.get("k") != "ag":
+            continue
+        state, since = str(entry["s"]), float(entry["t"])
+        ready = slots_of(state, entry.get("m"), queue_slots, channel)
+        slots = (ready, busy_of(state, entry.get("n"), ready))
+        for name, start in starts.items():
+            seconds = now - max(since, start)
+            if seconds > 0:
+                b.add_into(out[name], state_seconds(state, slots, seconds))
+    return out
 
 
 def agent_counts(live: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:

@@ -18,7 +18,7 @@ from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.forecast import REFRESH_SECONDS, Forecast, Forecaster
 from ccmon.agents.domain.periods import month_marker
 from ccmon.agents.domain.promises import PROMISES, RESOLUTION, promise_of
-from ccmon.agents.domain.staffing import AGENT_CQ, agent_counts
+from ccmon.agents.domain.staffing import AGENT_CQ, agent_counts, agent_slots, live_seconds
 from ccmon.agents.domain.state import PartitionState
 from ccmon.streams.config import QueuePolicy
 
@@ -50,7 +50,20 @@ class QueueView:
     month_days: tuple[int, int] | None = None
     agents: dict[str, int] = field(default_factory=dict)  # logged-in agents per state
     not_ready: dict[str, int] = field(default_factory=dict)  # not-ready agents per reason
+    # Contact slots (docs/metrics.md, "Concurrency"): of the agents ready to serve, and busy;
+    # of every staffed agent (the forecast's servers).
+    slots: int = 0
+    slots_busy: int = 0
+    slots_staffed: int = 0
+    first_minute: int | None = None  # the queue's oldest minute bucket: where its data begins
     forecast: Forecast | None = None  # set at each build (ccmon.agents.domain.forecast)
+
+    @property
+    def concurrent_slots(self) -> int | None:
+        """The forecast's servers where agents serve several contacts at once (configured,
+        or said by the agents), else None: one server per agent."""
+        several = self.policy.max_concurrent > 1 or self.slots_staffed != self.staffed
+        return self.slots_staffed if self.channel != "call" and several else None
 
     @property
     def staffed(self) -> int:
@@ -104,7 +117,17 @@ def view_of(state: PartitionState, cq: str, policy_for: PolicyFor, now: float) -
     if tally is not None:
         days = tally.get("days", {}).values()
         view.month_days = (sum(d[0] for d in days), sum(d[1] for d in days))
-    view.agents, view.not_ready = agent_counts(state.live.get(cq, {}))
+    live = state.live.get(cq, {})
+    view.agents, view.not_ready = agent_counts(live)
+    k = view.policy.max_concurrent
+    view.slots, view.slots_busy, view.slots_staffed = agent_slots(live, k, channel)
+    if view.agents:  # states in progress count up to now (occupancy)
+        starts = {w: m[0] * 60.0 for w, m in b.window_ranges(now, tz).items()}
+        starts["today"] = b.day_start(b.local_day(now, tz), tz)
+        for name, seconds in live_seconds(live, k, channel, now, starts).items():
+            b.add_into(view.windows.setdefault(name, {}), seconds)
+    minutes = state.minutes.get(cq)
+    view.first_minute = min(minutes) if minutes else None
     view.waiting = len(waiting)
     view.oldest_waiting_since = min(waiting) if waiting else None
     view.ticket_origins.sort()
@@ -195,6 +218,8 @@ class BuildRun:
                 view.staffed,
                 view.policy,
                 self.now,
+                view.concurrent_slots,
+                view.first_minute,
             )
             self.views[pair] = view
         self.done += pairs

@@ -233,8 +233,8 @@ class Counting:
             fx.writes.guards.append((gid, src))
             counted += 1
             if record.get("x") == "staff":
-                tz = runtime.policy(channel, str(record["queue"])).timezone
-                apply_staff(record, fx, tz, runtime.clock.now())
+                p = runtime.policy(channel, str(record["queue"]))
+                apply_staff(record, fx, p.timezone, runtime.clock.now(), p.max_concurrent)
                 continue
             ev = Event.from_dict(record)
             if record.get("x") == OFFER:

@@ -32,7 +32,8 @@ NOT_READY_REASONS = (
 )
 CONTACT_CHANNELS = frozenset({"call", "chat", "ticket"})
 MAX_AGENT_QUEUES = 200
-AGENT_REASONS = frozenset({"invalid_state", "invalid_channel", "invalid_queues"})
+MAX_SLOTS = 20  # the queue configuration's limit on max_concurrent (ccmon.streams.policy)
+AGENT_REASONS = frozenset({"invalid_state", "invalid_channel", "invalid_queues", "invalid_slots"})
 
 _REASON_SET = frozenset(NOT_READY_REASONS)
 _STATE_SET = frozenset(AGENT_STATES)
@@ -94,6 +95,18 @@ def _queues(
     return tuple(sorted(pairs))
 
 
+def _slots(obj: dict[str, Any], name: str, low: int) -> int | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if type(value) is not int or not low <= value <= MAX_SLOTS:
+        raise FieldError(
+            "invalid_slots",
+            f"{name} must be an integer from {low} to {MAX_SLOTS}, got {show(value)}",
+        )
+    return value
+
+
 def agent_fields(obj: dict[str, Any], type_: str, limits: ValidationLimits) -> AgentFields:
     """The normalised fields of one agent event (the envelope is checked by the caller)."""
     fields: AgentFields = {"agent_id": text(obj, "agent_id", limits.max_id_length)}
@@ -115,4 +128,14 @@ def agent_fields(obj: dict[str, Any], type_: str, limits: ValidationLimits) -> A
                 "invalid_channel", f"channel {show(channel)} is not one of call, chat, ticket"
             )
         fields["contact_channel"] = channel
+    # Concurrency (docs/events.md, "Agent events"): the agent's own limit of contacts at once,
+    # and how many of its slots are busy now; both optional, on any event.
+    for name, low in (("max_concurrent", 1), ("slots_busy", 0)):
+        value = _slots(obj, name, low)
+        if value is not None:
+            fields[name] = value
+    limit = fields.get("max_concurrent")
+    if limit is not None and fields.get("slots_busy", 0) > limit:
+        detail = f"slots_busy {fields['slots_busy']} is above max_concurrent {limit}"
+        raise FieldError("invalid_slots", detail)
     return fields

@@ -120,6 +120,8 @@ class Event:
     target_queue: str | None = None
     destination: str | None = None
     callback_within_seconds: float | None = None
+    max_concurrent: int | None = None  # the agent's own limit of contacts at once
+    slots_busy: int | None = None  # contacts the agent serves now
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for the internal repartition topic (orjson-serialisable). Fields that

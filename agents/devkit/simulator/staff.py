@@ -51,11 +51,15 @@ class AgentPool:
     def _state(self, now: float, agent: _Agent, state: str, **fields: Any) -> None:
         if state != agent.state or state == "on_contact":
             agent.state = state
+            if self.concurrency > 1:  # how many of its slots are busy (docs/events.md)
+                fields["slots_busy"] = agent.load
             self._event(now, agent, "state_changed", state=state, **fields)
 
     def _settle(self, now: float, agent: _Agent) -> None:
         """The state an agent's load and role imply, once a contact ended."""
         if agent.talking:
+            if self.concurrency > 1:  # still on a contact, one slot fewer busy
+                self._state(now, agent, "on_contact", channel=self.channel)
             return
         if agent.wrapping:
             self._state(now, agent, "after_contact_work")
@@ -101,7 +105,8 @@ class AgentPool:
         agent = _Agent(aid)
         self.agents[aid] = agent
         queues = [{"channel": self.channel, "queue": self.queue}]
-        self._event(now, agent, "logged_in", queues=queues, state="available")
+        limit = {"max_concurrent": self.concurrency} if self.concurrency > 1 else {}
+        self._event(now, agent, "logged_in", queues=queues, state="available", **limit)
         agent.state = "available"
         return agent
 

@@ -282,6 +282,9 @@ ERRORS = [
     ("queues: {' billing': {}}", "queues[' billing']", "' billing'"),
     (f"queues: {{{'q' * 101}: {{}}}}", "queues.qqq", "'qqq"),
     ("- just a list", "(top level)", "['just a list']"),
+    ("queues: {billing: {max_concurrent: 0}}", "queues.billing.max_concurrent", "0"),
+    ("queues: {billing: {overrides: {chat: {max_concurrent: 50}}}}", "max_concurrent", "50"),
+    ("defaults: {max_concurrent: 2.5}", "defaults.max_concurrent", "2.5"),
 ]
 
 
@@ -295,6 +298,21 @@ def test_errors_name_file_field_and_value(tmp_path: Path, text: str, path: str, 
     assert path in message
     if value:
         assert f"(got {value}" in message
+
+
+def test_max_concurrent_out_of_range_says_the_range(tmp_path: Path) -> None:
+    file = write(tmp_path, "queues: {billing: {max_concurrent: 50}}\n")
+    with pytest.raises(QueueConfigError) as caught:
+        load_queue_config(file)
+    assert str(caught.value) == (
+        f"{file}: queues.billing.max_concurrent: must be between 1 and 20 contacts per agent "
+        "at once (calls: 1; chats 2-4) (got 50)"
+    )
+    ok = load_queue_config(
+        write(tmp_path, "queues: {billing: {overrides: {chat: {max_concurrent: 3}}}}\n")
+    )
+    assert ok.policy("chat", "billing").max_concurrent == 3
+    assert ok.policy("call", "billing").max_concurrent == 1
 
 
 def test_duplicate_keys_are_errors(tmp_path: Path) -> None:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from ccmon.agents.domain import buckets as b
-from ccmon.agents.domain.forecast import Forecaster, Inputs, forecast, inputs, window_seconds
+from ccmon.agents.domain import erlang
+from ccmon.agents.domain.forecast import (
+    Forecaster,
+    Inputs,
+    estimated_wait,
+    forecast,
+    inputs,
+    predicted_sl,
+    window_seconds,
+)
 from ccmon.streams.config import QueuePolicy
 
 TEXTBOOK = QueuePolicy(threshold_seconds=20.0, comparison="<=", target_ratio=0.80, min_volume=20)
@@ -27,7 +37,9 @@ def textbook_counts(abandoned: float = 0.0, waited: float = 0.0) -> dict[str, fl
 def test_the_published_example_requires_14_agents() -> None:
     x = inputs(textbook_counts(), staffed=13, seconds=1800.0)
     assert x is not None and x.traffic == pytest.approx(10.0) and x.patience is None
-    at_13 = forecast(x, TEXTBOOK)
+    assert x.arrival_rate == pytest.approx(100 / 1800) and x.servers == 13
+    assert x.spread == pytest.approx(math.sqrt(2 / 100))  # 100 offered, 100 ended
+    at_13 = forecast(replace(x, spread=0.0), TEXTBOOK)  # the load known: the textbook
     assert at_13.model == "erlang_c"
     assert at_13.predicted == pytest.approx(0.7956, abs=5e-5)
     assert (at_13.required, at_13.shortfall) == (14, 1)
@@ -123,3 +135,55 @@ def test_erlang_a_required_agents_is_the_smallest_n_that_meets_in_log_n_evaluati
     assert meets(n, x, policy) and not meets(n - 1, x, policy)
     # Walking down from Erlang C's answer took ~60 evaluations at 300 erlangs (0.15 s).
     assert len(calls) <= 2 + math.ceil(math.log2(n + 60))
+
+
+def test_the_estimate_of_a_from_one_window_is_corrected_for_its_bias() -> None:
+    # SL is concave in A near the target: the plug-in SL(A^) reads low on average by about
+    # SL'' (A spread)^2 / 2; the correction adds that back, and nothing for a known load.
+    x = Inputs(100, 10.0, 180.0, None, 14, spread=math.sqrt(2 / 100))
+    plain = erlang.service_level(14, 10.0, 180.0, 20.0)
+    h = 10.0 * x.spread
+    side = (
+        erlang.service_level(14, 10.0 + h, 180.0, 20.0)
+        + erlang.service_level(14, 10 - h, 180.0, 20.0)
+    ) / 2
+    assert predicted_sl(14, x, TEXTBOOK) == pytest.approx(2 * plain - side)
+    assert plain < predicted_sl(14, x, TEXTBOOK) < 1.0  # type: ignore[operator]
+    assert predicted_sl(14, replace(x, spread=0.0), TEXTBOOK) == pytest.approx(plain)
+    assert predicted_sl(10, x, TEXTBOOK) is None  # overloaded stays said, not numbered
+
+
+def test_chats_are_forecast_in_slots_and_required_in_agents() -> None:
+    # 8 agents x 3 chats, A = 20 erlangs of 300 s chats: 24 servers, the published Erlang C.
+    x = Inputs(480, 20.0, 300.0, None, 8, slots=24)
+    fc = forecast(x, TEXTBOOK)
+    assert fc.model == "erlang_c_slots"
+    assert fc.predicted == pytest.approx(erlang.service_level(24, 20.0, 300.0, 20.0))
+    slots = next(n for n in range(21, 60) if erlang.service_level(n, 20.0, 300.0, 20.0) >= 0.8)
+    assert fc.required == math.ceil(slots / 3) == 9 and fc.shortfall == 1
+    # One server per agent would call it overloaded: the demo's "NEEDED 18" on 10 chat agents.
+    assert forecast(replace(x, slots=None), TEXTBOOK).model == "erlang_c_overloaded"
+    assert forecast(replace(x, patience=240.0), TEXTBOOK).model == "erlang_a_slots"
+
+
+def test_the_window_begins_with_the_queues_data() -> None:
+    # A queue counted for 4 minutes has 4 minutes of arrivals, not 30.
+    now = 1_800_000_000.0 + 30.0
+    assert window_seconds("30m", now, since=b.minute_of(now) - 3) == 3 * 60 + 30
+    assert window_seconds("30m", now, since=b.minute_of(now) - 100) == 29 * 60 + 30
+
+
+def test_estimated_wait() -> None:
+    x = Inputs(100, 10.0, 180.0, None, 14)
+    assert estimated_wait(0, 14, 13, x) == 0.0  # a free slot, nobody waiting
+    # two waiting, one takes the free slot: one ahead, so two service ends to wait for
+    assert estimated_wait(2, 14, 13, x) == pytest.approx(2 * 180.0 / 14)
+    assert estimated_wait(0, 14, 14, x) == pytest.approx(180.0 / 14)  # the first of 14 to end
+    assert estimated_wait(4, 14, 14, x) == pytest.approx(
+        5 * 180.0 / 14
+    )  # Erlang C: (k + 1) AHT / c
+    patient = replace(x, patience=300.0)
+    expected = sum(1.0 / (14 / 180.0 + j / 300.0) for j in range(5))
+    assert estimated_wait(4, 14, 14, patient) == pytest.approx(expected)
+    assert estimated_wait(4, 14, 14, patient) < estimated_wait(4, 14, 14, x)  # type: ignore[operator]
+    assert estimated_wait(3, 0, 0, x) is None  # nobody ready: no answer to give

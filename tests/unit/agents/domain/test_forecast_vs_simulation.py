@@ -1,97 +1,157 @@
-"""The forecast gauges against queueing theory: simulated contacts and agents go through the
-counting rules (contacts, agent states in both hops) and the read model, as in a worker; the
-forecast it exports every 5 minutes, averaged over the run, is compared with Erlang A/C at the
-simulation's true A, N and patience.
+"""The forecast against what it forecasts: simulated contacts and agents go through the
+counting rules (contacts, agent states in both hops) and the read model, as in a worker
+(tests.support.simulation.run_through_domain); the forecast it exports every 30 simulated
+minutes, averaged over the run, is compared with the service level the simulation really
+delivered (issue 25, item 3: within 3 points), for three steady states at a known load:
 
-Measured here (seed 1, 48 simulated hours, 30-minute window), and in docs/metrics.md:
-Erlang A (A = 20, N = 22, patience 300 s) averages 0.75 points below theory. Erlang C at the
-published point (A = 10, N = 14) averages ~4 points below theory: the plug-in estimate of
-A from 30 minutes is noisy (sd of (N - A)/sqrt(A) ~ sqrt(2 AHT / window) ~ 0.45 with
-exponential handle times) and SL is concave in A there, so the average sits below the value
-at the true A. Without abandonment nothing damps that, hence the looser bound for Erlang C.
+- calls with patience (Erlang A): A = 20 erlangs, N = 22, patience 300 s, 48 h;
+- calls without abandons (Erlang C): the published point A = 10, N = 14, a week;
+- chats, 3 at a time (Erlang C on slots): A = 20 erlangs of 300 s chats, 8 agents x 3, a week.
+
+The Erlang C runs are a week long because the simulated service level itself wanders: over
+48 h it came out 3.2 points under theory with one seed and 3.7 over with another; over a week
+within 1.4. The figures measured here are in docs/metrics.md, "How close it is". Nothing here
+runs Kafka: tests/integration/test_forecast_on_kafka.py holds a worker to the same bar.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
-from ccmon.agents.devkit.simulator import QueueModel, SimConfig, iter_events
+from ccmon.agents.devkit.simulator import QueueModel
 from ccmon.agents.domain import erlang
-from ccmon.agents.domain.contacts import apply_contact
-from ccmon.agents.domain.effects import Effects, StateLimits
-from ccmon.agents.domain.staffing import apply_agent, apply_staff
-from ccmon.agents.domain.state import PartitionState
-from ccmon.agents.readmodel.views import ReadModelBuilder
+from ccmon.agents.domain.forecast import Inputs, forecast
+from ccmon.agents.domain.servicelevel import queue_parts
+from ccmon.agents.metrics.staffing import wait_estimate
+from ccmon.agents.readmodel.views import QueueView
 from ccmon.streams.config import QueuePolicy
-from ccmon.streams.contract.events import Event, validate
-from tests.support.simulation import call_queue
+from tests.support.simulation import DomainRun, call_queue, chat_queue, run_through_domain
 
-START = 1_714_550_400.0
 T = 20.0
-POLICY = QueuePolicy(threshold_seconds=T, comparison="<=", target_ratio=0.8, min_volume=20)
 
 
-def forecasts(model: QueueModel, hours: float, every: float = 300.0) -> list[Any]:
-    """The read model's forecast every ``every`` simulated seconds after the first 30 min."""
-    import orjson
-
-    state = PartitionState(0)
-    limits = StateLimits()
-    builder = ReadModelBuilder(lambda c, q: POLICY, "30m")
-    out: list[Any] = []
-    due = START + 1800.0
-    config = SimConfig(queues=(model,), seed=1)
-    for t, channel, raw in iter_events(config, START, hours * 3600.0):
-        while t > due:
-            view = builder.build({0: state}, due).queues[("call", model.name)]
-            out.append(view.forecast)
-            due += every
-        ev = validate(orjson.dumps(raw), channel, t + 1.0)
-        assert isinstance(ev, Event), (raw, ev)
-        fx = Effects(state, limits)
-        if channel == "agent":
-            apply_agent(ev, f"a:{ev.event_id}", fx, 1)
-        else:
-            apply_contact(ev, fx, POLICY, t)
-        state.merge(fx.writes)
-        for records in fx.outbox.values():  # one partition: hop 2 is here too
-            for record in records:
-                fx2 = Effects(state, limits)
-                apply_staff(record, fx2, "UTC", t)
-                state.merge(fx2.writes)
-    return out
+def policy(**fields: float) -> QueuePolicy:
+    return QueuePolicy(
+        threshold_seconds=T, comparison="<=", target_ratio=0.8, min_volume=20, **fields
+    )  # type: ignore[arg-type]
 
 
-def mean_predicted(found: list[Any]) -> float:
-    assert found and all(f is not None for f in found)
-    return statistics.mean(f.predicted if f.predicted is not None else 0.0 for f in found)
+@dataclass(frozen=True)
+class Case:
+    model: QueueModel
+    policy: QueuePolicy
+    hours: float
+    truth: Inputs  # the simulation's true load, as the forecast's inputs
+    model_name: str
 
 
-def test_erlang_a_forecast_matches_theory_within_2_points() -> None:
-    model = call_queue(arrivals_per_hour=400.0, staff=22, patience_seconds=300.0)
-    found = forecasts(model, 48.0)
-    models = [f.model for f in found]
-    assert models.count("erlang_a") > 0.9 * len(found)  # a window without abandons: Erlang C
-    assert {f.inputs.staffed for f in found} == {22}  # N from the agent events
-    theory = erlang.erlang_a(22, 20.0, 180.0, 300.0, T).p_answered_within
-    print(f"Erlang A: forecast {mean_predicted(found):.4f}, theory {theory:.4f}")
-    assert mean_predicted(found) == pytest.approx(theory, abs=0.02)
-    patience = statistics.mean(f.inputs.patience for f in found if f.inputs.patience)
-    assert patience == pytest.approx(300.0, rel=0.10)
+CASES = {
+    "erlang_a": Case(
+        call_queue(arrivals_per_hour=400.0, staff=22, patience_seconds=300.0),
+        policy(),
+        48.0,
+        Inputs(400, 20.0, 180.0, 300.0, 22),
+        "erlang_a",
+    ),
+    "erlang_c": Case(call_queue(), policy(), 168.0, Inputs(200, 10.0, 180.0, None, 14), "erlang_c"),
+    "chat_slots": Case(
+        chat_queue(staff=8, handle=300.0, arrivals_per_hour=240.0),
+        policy(max_concurrent=3),
+        168.0,
+        Inputs(240, 20.0, 300.0, None, 8, slots=24),
+        "erlang_c_slots",
+    ),
+}
 
 
-def test_erlang_c_forecast_at_the_published_point() -> None:
-    model = call_queue()
-    found = forecasts(model, 48.0)
-    assert {f.inputs.staffed for f in found} == {14}
-    assert statistics.mean(f.inputs.traffic for f in found) == pytest.approx(10.0, rel=0.03)
-    theory = erlang.service_level(14, 10.0, 180.0, T)  # 0.8884
-    # The estimation bias of the module docstring: below theory, by less than 6 points.
-    print(f"Erlang C: forecast {mean_predicted(found):.4f}, theory {theory:.4f}")
-    assert theory - 0.06 < mean_predicted(found) < theory
-    required = [f.required for f in found]
-    print("required agents over the run:", sorted(set(required)), statistics.mean(required))
-    assert 13 <= statistics.mean(required) <= 15
+def delivered(run: DomainRun, pol: QueuePolicy) -> float:
+    """The service level the simulation delivered over the run, in the queue's profile."""
+    answered = [e for _, _, e in run.events if e["type"] == "answered"]
+    abandoned = sum(1 for _, _, e in run.events if e["type"] == "abandoned")
+    return sum(pol.within(e["wait_seconds"]) for e in answered) / (len(answered) + abandoned)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_forecast_agrees_with_the_service_level_it_forecasts(name: str) -> None:
+    case = CASES[name]
+    run = run_through_domain(case.model, case.policy, case.hours, every=1800.0, warmup=3600.0)
+    found = [s.view.forecast for s in run.samples]
+    assert all(f is not None for f in found)
+    predicted = [f.predicted if f.predicted is not None else 0.0 for f in found if f]
+    windows = [queue_parts(s.view.windows["30m"], case.policy) for s in run.samples]
+    observed = delivered(run, case.policy)
+    theory = forecast(case.truth, case.policy)
+    required = [f.required for f in found if f]
+    print(
+        f"{name}: {len(predicted)} windows, forecast {statistics.mean(predicted):.4f}, "
+        f"delivered {observed:.4f} (per window {statistics.mean(g / e for g, e in windows):.4f}),"
+        f" theory {theory.predicted:.4f}; required mean {statistics.mean(required):.2f} "
+        f"median {statistics.median(required)} (theory {theory.required})"
+    )
+    assert statistics.mean(predicted) == pytest.approx(observed, abs=0.03)
+    assert {f.inputs.staffed for f in found if f} == {case.truth.staffed}  # N from the agents
+    assert {f.inputs.servers for f in found if f} == {case.truth.servers}
+    models = [f.model.removesuffix("_overloaded") for f in found if f]
+    assert models.count(case.model_name) > 0.9 * len(models)
+    # The estimate of A moves with the window's noise (about 14 % from 100 contacts), and with
+    # it the agents required: at the true load they are the theory's (the test below); over
+    # the run their median is within one agent of it.
+    assert abs(statistics.median(required) - theory.required) <= 1.0
+
+
+def test_agents_required_is_the_theorys_answer_at_the_true_load() -> None:
+    # The smallest N meeting 80 % in 20 s, searched in the model directly.
+    def smallest(meets: Callable[[int], bool]) -> int:
+        return next(n for n in range(1, 500) if meets(n))
+
+    a = CASES["erlang_a"].truth
+    erlang_a = smallest(
+        lambda n: erlang.erlang_a(n, 20.0, 180.0, 300.0, T).p_answered_within >= 0.8
+    )
+    erlang_c = smallest(lambda n: n > 10 and erlang.service_level(n, 10.0, 180.0, T) >= 0.8)
+    slots = smallest(lambda n: n > 20 and erlang.service_level(n, 20.0, 300.0, T) >= 0.8)
+    assert forecast(a, CASES["erlang_a"].policy).required == erlang_a
+    assert forecast(CASES["erlang_c"].truth, CASES["erlang_c"].policy).required == erlang_c == 14
+    chats = forecast(CASES["chat_slots"].truth, CASES["chat_slots"].policy)
+    assert chats.required == math.ceil(slots / 3) == 9
+
+
+def test_the_estimated_wait_against_the_waits_arrivals_really_had() -> None:
+    # Calls without abandons (every wait is seen) and chats 3 at a time: what a contact
+    # arriving would have been told, against the wait it then had.
+    for name in ("erlang_c", "chat_slots"):
+        case = CASES[name]
+        told: dict[str, float] = {}
+
+        def at_offered(
+            t: float, contact: str, view: QueueView, told: dict[str, float] = told
+        ) -> None:
+            wait = wait_estimate(view)
+            if wait is not None:
+                told[contact] = wait
+
+        run = run_through_domain(
+            case.model, case.policy, 48.0, warmup=3600.0, at_offered=at_offered, offered_every=4
+        )
+        had = {
+            e["contact_id"]: e["wait_seconds"] for _, _, e in run.events if e["type"] == "answered"
+        }
+        pairs = [(told[c], had[c]) for c in told if c in had]
+        bias = statistics.mean(p - h for p, h in pairs)
+        mae = statistics.mean(abs(p - h) for p, h in pairs)
+        mean_wait = statistics.mean(h for _, h in pairs)
+        waited = [(p, h) for p, h in pairs if p > 0]
+        print(
+            f"{name}: {len(pairs)} arrivals, mean wait {mean_wait:.1f} s, estimate bias "
+            f"{bias:+.1f} s, mean absolute error {mae:.1f} s; told to wait: {len(waited)}, "
+            f"mean told {statistics.mean(p for p, _ in waited):.1f} s, "
+            f"had {statistics.mean(h for _, h in waited):.1f} s (absolute error "
+            f"{statistics.mean(abs(p - h) for p, h in waited):.1f} s)"
+        )
+        assert len(pairs) > 1000
+        assert abs(bias) < 0.15 * mean_wait + 1.0

@@ -11,6 +11,7 @@ from ccmon.agents.domain.effects import Effects, StateLimits
 from ccmon.agents.domain.partition import partition_for
 from ccmon.agents.domain.staffing import AGENT_CQ, apply_agent, apply_staff, expire_agents
 from ccmon.agents.domain.state import PartitionState
+from ccmon.agents.metrics.staffing import occupancy
 from ccmon.agents.readmodel.views import view_of
 from ccmon.streams.config import QueuePolicy
 from ccmon.streams.contract.events import Event
@@ -27,7 +28,8 @@ def agent_event(kind: str, t: float, agent: str = "a1", **kw: Any) -> Event:
 class Centre:
     """Every partition's state; staff records are delivered as the counting agent would."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy_for: Any = lambda c, q: QueuePolicy()) -> None:
+        self.policy_for = policy_for
         self.states = {p: PartitionState(p) for p in range(P)}
         self.limits = StateLimits(agent_silence_seconds=3600.0)
         self.in_flight: list[dict[str, Any]] = []
@@ -47,14 +49,15 @@ class Centre:
         for record in todo:
             state = self.states[partition_for(f"{record['channel']}|{record['queue']}", P)]
             fx = Effects(state, self.limits)
-            apply_staff(record, fx, "UTC", NOW)
+            slots = self.policy_for(record["channel"], record["queue"]).max_concurrent
+            apply_staff(record, fx, "UTC", NOW, slots)
             state.merge(fx.writes)
         if records is None:
             self.in_flight = []
 
     def view(self, cq: str) -> Any:
         state = self.states[partition_for(cq, P)]
-        return view_of(state, cq, lambda c, q: QueuePolicy(), NOW + 600)
+        return view_of(state, cq, self.policy_for, NOW + 600)
 
     def tick(self, now: float) -> int:
         n = 0
@@ -114,8 +117,9 @@ def test_a_login_overtaken_by_the_agents_first_contact_still_brings_its_skills()
     assert c.view(SALES).agents == {"available": 1}
     minutes = c.states[partition_for(SALES, P)].minutes[SALES]
     m0 = b.minute_of(NOW)
-    assert minutes[m0] == {"as:on_contact": 58.0}  # from the contact's start, not the login
-    assert minutes[m0 + 1] == {"as:on_contact": 2.0}
+    # from the contact's start, not the login; one slot busy of one
+    assert minutes[m0] == {"as:on_contact": 58.0, "sl:busy": 58.0, "sl:ready": 58.0}
+    assert minutes[m0 + 1] == {"as:on_contact": 2.0, "sl:busy": 2.0, "sl:ready": 2.0}
 
 
 def test_late_skills_newer_than_the_ones_held_move_the_agent_with_its_state() -> None:
@@ -174,9 +178,51 @@ def test_state_seconds_land_in_the_minutes_they_covered() -> None:
     c.agent(agent_event("state_changed", NOW + 130, state="available"))  # 10 s wrap
     minutes = c.states[partition_for(SALES, P)].minutes[SALES]
     m0 = b.minute_of(NOW)
-    assert minutes[m0] == {"as:available": 60.0}
-    assert minutes[m0 + 1] == {"as:available": 30.0, "as:on_contact": 30.0}
-    assert minutes[m0 + 2] == {"as:after_contact_work": 10.0}
+    assert minutes[m0] == {"as:available": 60.0, "sl:ready": 60.0}
+    assert minutes[m0 + 1] == {
+        "as:available": 30.0,
+        "as:on_contact": 30.0,
+        "sl:ready": 60.0,
+        "sl:busy": 30.0,
+    }
+    assert minutes[m0 + 2] == {"as:after_contact_work": 10.0, "sl:ready": 10.0, "sl:busy": 10.0}
+    # The view is at NOW + 600: the agent has been available for 470 s, still in progress.
     window = c.view(SALES).windows["30m"]
-    busy = window["as:on_contact"] + window["as:after_contact_work"]
-    assert busy / (busy + window["as:available"]) == 40 / 130
+    assert window["as:available"] == 90.0 + 470.0
+    assert occupancy(window) == 40 / 600
+
+
+def test_occupancy_counts_the_state_in_progress_up_to_now() -> None:
+    # Six of ten agents on a contact for the last 5 minutes, none ended yet: the occupancy the
+    # gauges show (60 %), not the 0 % of intervals that have not ended.
+    c = Centre()
+    for i in range(10):
+        c.agent(agent_event("logged_in", NOW + 300, f"a{i}", queues=(SALES,)))
+        if i < 6:
+            c.agent(agent_event("state_changed", NOW + 300, f"a{i}", state="on_contact"))
+    view = c.view(SALES)
+    assert view.agents == {"available": 4, "on_contact": 6}
+    assert occupancy(view.windows["5m"]) == occupancy(view.windows["today"]) == 0.6
+
+
+def test_a_chat_agent_counts_its_slots_and_its_own_limit() -> None:
+    # billing serves 2 chats per agent; a1 says it takes 3, a2 keeps the queue's 2, and a1's
+    # chat limit means nothing in the call queue.
+    c = Centre(lambda channel, queue: QueuePolicy(max_concurrent=2 if channel == "chat" else 1))
+    both = (SALES, BILLING)
+    c.agent(agent_event("logged_in", NOW, "a1", queues=both, max_concurrent=3))
+    c.agent(agent_event("logged_in", NOW, "a2", queues=(BILLING,)))
+    c.agent(agent_event("state_changed", NOW + 60, "a1", state="on_contact", slots_busy=2))
+    c.agent(agent_event("state_changed", NOW + 60, "a2", state="on_contact", slots_busy=1))
+    c.agent(agent_event("state_changed", NOW + 120, "a1", state="on_contact", slots_busy=3))
+    chats = c.view(BILLING)
+    assert (chats.slots, chats.slots_busy, chats.slots_staffed) == (5, 4, 5)
+    # In the call queue a chat limit means nothing: one slot, busy.
+    calls = c.view(SALES)
+    assert (calls.slots, calls.slots_busy) == (1, 1)
+    c.agent(agent_event("state_changed", NOW + 130, "a2", state="not_ready", reason="break"))
+    chats = c.view(BILLING)
+    assert (chats.slots, chats.slots_busy, chats.slots_staffed) == (3, 3, 5)
+    minutes = c.states[partition_for(BILLING, P)].minutes[BILLING]
+    m1 = b.minute_of(NOW) + 1  # a1 with 2 of its 3 slots busy, a2 with 1 of 2
+    assert (minutes[m1]["sl:busy"], minutes[m1]["sl:ready"]) == (60.0 * 3, 60.0 * 5)

@@ -290,6 +290,13 @@ REJECTIONS: list[tuple[str, str, bytes, str]] = [
         "invalid_channel",
     ),
     ("agent queues", "agent", raw("skills_changed", agent_id="a", queues=3), "invalid_queues"),
+    ("agent slots", "agent", raw("logged_in", agent_id="a", max_concurrent=50), "invalid_slots"),
+    (
+        "agent slots busy above its limit",
+        "agent",
+        raw("state_changed", agent_id="a", state="on_contact", max_concurrent=2, slots_busy=3),
+        "invalid_slots",
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ import orjson
 
 from ccmon.agents.devkit.simulator import QueueModel, Scenario, SimConfig, iter_events
 from ccmon.streams.contract.events import Event, validate
-from tests.support.simulation import call_queue
+from tests.support.simulation import call_queue, chat_queue
 
 START = 1_714_550_400.0
 HOUR = 3600.0
@@ -95,3 +95,30 @@ def test_agents_leaving_logs_agents_out_and_back_in() -> None:
 def test_agent_events_can_be_turned_off() -> None:
     events = run(SimConfig(queues=(sales(),), agent_events=False), 0.5)
     assert all(c != "agent" for _, c, _ in events)
+
+
+def test_chat_agents_say_how_many_of_their_slots_are_busy() -> None:
+    # 4 agents x 3 chats: after each instant, every agent's last slots_busy is the number of
+    # chats it is serving (answered by it, not yet ended).
+    model = chat_queue(staff=4, arrivals_per_hour=60.0)
+    events = run(SimConfig(queues=(model,)), 2.0)
+    logins = [e for _, c, e in events if c == "agent" and e["type"] == "logged_in"]
+    assert {e["max_concurrent"] for e in logins} == {3}
+    busy: dict[str, int] = {}
+    serving: dict[str, str] = {}  # chat -> agent
+    chats: Counter[str] = Counter()
+    checked = peak = 0
+    for i, (t, channel, e) in enumerate(events):
+        if channel == "agent" and e["type"] == "state_changed":
+            assert isinstance(validate(orjson.dumps(e), "agent", START + 3 * HOUR), Event), e
+            busy[e["agent_id"]] = e["slots_busy"]
+            peak = max(peak, e["slots_busy"])
+            if e["state"] == "on_contact" and e.get("contact_id"):
+                serving[e["contact_id"]] = e["agent_id"]
+                chats[e["agent_id"]] += 1
+        elif channel == "chat" and e["type"] == "ended":
+            chats[serving.pop(e["contact_id"])] -= 1
+        if i + 1 == len(events) or events[i + 1][0] > t:  # the instant is over
+            assert all(busy[a] == chats[a] <= 3 for a in busy), (t, busy, chats)
+            checked += 1
+    assert peak == 3 and checked > 50
