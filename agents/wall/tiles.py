@@ -132,6 +132,13 @@ def _contact_metrics(doc: Mapping[str, Any]) -> dict[str, Metric]:
     shortfall = _get(doc, "agents", "forecast", "shortfall")
     short = "info" if shortfall is None else ("alarm" if shortfall > 0 else "ok")
     out["agents_required"] = _metric(_get(doc, "agents", "forecast", "required"), short)
+    # Where agents serve several contacts at once (chats), free slots say who can take one:
+    # an agent with 1 of 3 chats is not "free" but has room (docs/wall.md).
+    agents = doc.get("agents")
+    if isinstance(agents, Mapping) and agents.get("concurrent") is True:
+        slots, busy = _get(doc, "agents", "slots"), _get(doc, "agents", "slots_busy")
+        free = None if slots is None or busy is None else max(0, slots - busy)
+        out["slots_free"] = _metric(free, "info")
     return out
 
 

@@ -23,7 +23,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain.servicelevel import queue_parts, ratio
 from ccmon.agents.domain.state import PartitionState
-from ccmon.agents.metrics.staffing import occupancy
+from ccmon.agents.metrics.staffing import occupancy, wait_estimate
 from ccmon.agents.readmodel.agentboard import board_documents
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
 from ccmon.agents.readmodel.views import QueueView, ReadModel
@@ -126,6 +126,11 @@ def agents_document(view: QueueView) -> dict[str, object]:
         "on_contact": view.agents.get("on_contact", 0),
         "after_contact_work": view.agents.get("after_contact_work", 0),
         "not_ready": dict(sorted(view.not_ready.items())),
+        # Slots (docs/metrics.md, "Concurrency"); ``concurrent``: agents serve several at once.
+        "slots": view.slots,
+        "slots_busy": view.slots_busy,
+        "concurrent": view.concurrent_slots is not None,
+        "estimated_wait_seconds": wait_estimate(view),
         "occupancy": {w: occupancy(view.windows.get(w, {})) for w in b.WINDOWS},
         "forecast": None
         if fc is None
@@ -137,6 +142,8 @@ def agents_document(view: QueueView) -> dict[str, object]:
             "offered_load_erlangs": fc.inputs.traffic,
             "handle_time_seconds": fc.inputs.aht,
             "patience_seconds": fc.inputs.patience,
+            "arrival_rate": fc.inputs.arrival_rate,
+            "servers": fc.inputs.servers,
         },
     }
 

@@ -270,7 +270,7 @@ def ops() -> dict[str, Any]:
         8,
     )
 
-    lay.row("Staffing (forecast: Erlang C/A)")
+    lay.row("Staffing (forecast: Erlang C/A, on slots for chats)")
     per_queue = "max by (channel, queue)"
     lay.add(
         graph(
@@ -302,6 +302,31 @@ def ops() -> dict[str, Any]:
             "percentunit",
             description="Predicted: Erlang A/C with the agents staffed now "
             "(ccmon_forecast_info says which); observed: the last 30 minutes.",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        graph(
+            "Contact slots and occupancy per queue",
+            [
+                target(f"{per_queue} (ccmon_agent_slots)", "slots {{channel}} {{queue}}"),
+                target(f"{per_queue} (ccmon_agent_slots_busy)", "busy {{channel}} {{queue}}"),
+            ],
+            "short",
+            description="Slots of the agents ready to serve (agents x max_concurrent) and "
+            "those busy (docs/metrics.md, 'Concurrency').",
+        ),
+        12,
+        8,
+    )
+    lay.add(
+        graph(
+            "Estimated wait of a contact arriving now",
+            [target(f"{per_queue} (ccmon_estimated_wait_seconds)", "{{channel}} {{queue}}")],
+            "s",
+            description="sum over j = 0..k of 1 / (c / AHT + j / patience): docs/metrics.md, "
+            "'Estimated wait'.",
         ),
         12,
         8,

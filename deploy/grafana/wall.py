@@ -171,19 +171,19 @@ def wall() -> dict[str, Any]:
         lay.add(threshold_stat(title, expr, steps, unit, decimals=decimals), 3, 6)
 
     # Agents and the live forecast (docs/metrics.md, "Agents and staffing").
+    # Slots free: what can take a chat (an agent with 1 of 3 chats is not available but has
+    # room); for calls, one slot per agent, so the free agents.
+    slots_free = f"{by_channel('ccmon_agent_slots')} - {by_channel('ccmon_agent_slots_busy')}"
     agents: list[tuple[str, str, Steps]] = [
-        ("Agents staffed", "ccmon_agents_logged_in", NEUTRAL),
-        ("Agents available", "ccmon_agents_available", NEUTRAL),
-        ("Agents required", "ccmon_agents_required", NEUTRAL),
-        ("Agents short", "ccmon_agents_shortfall", SHORTFALL),
+        ("Agents staffed", by_channel("ccmon_agents_logged_in"), NEUTRAL),
+        ("Agents available", by_channel("ccmon_agents_available"), NEUTRAL),
+        ("Slots free", slots_free, NEUTRAL),
+        ("Agents required", by_channel("ccmon_agents_required"), NEUTRAL),
+        ("Agents short", by_channel("ccmon_agents_shortfall"), SHORTFALL),
     ]
-    for title, metric, colours in agents:
+    for title, expr, colours in agents:
         lay.add(
-            stat_panel(
-                title, [target(by_channel(metric), "{{channel}}", instant=True)], "short", colours
-            ),
-            3,
-            6,
+            stat_panel(title, [target(expr, "{{channel}}", instant=True)], "short", colours), 3, 6
         )
     # Requested callbacks not placed yet (0 where the queue never had one).
     callbacks = (
@@ -209,10 +209,10 @@ def wall() -> dict[str, Any]:
                 target(by_channel("ccmon:service_level:ratio30m"), "observed {{channel}}"),
             ],
             "percentunit",
-            description="Predicted by Erlang A (or C) with the agents staffed now, at the "
-            "traffic and handle time of the last 30 minutes.",
+            description="Predicted by Erlang A (or C; on slots for chats) with the agents "
+            "staffed now, at the traffic and handle time of the last 30 minutes.",
         ),
-        9,
+        6,
         6,
     )
 

@@ -14,7 +14,7 @@
     return {
       sl_30m: f.pct, sl_today: f.pct, sl_predicted: f.pct, abandon_30m: f.pct1, blocking_30m: f.pct1,
       waiting: ints, callbacks_waiting: ints, offered_today: ints, handled_today: ints, backlog: ints, overdue: ints,
-      agents_staffed: ints, agents_available: ints, agents_required: ints,
+      agents_staffed: ints, agents_available: ints, agents_required: ints, slots_free: ints,
       oldest_waiting: f.duration, asa_30m: f.duration, aht_30m: f.duration, oldest_open: f.span,
     };
   }
@@ -117,6 +117,8 @@
       const state = t.metrics && Object.keys(t.metrics).length ? t.state : "none";
       el.dataset.state = state === "info" ? "ok" : state;
       el.classList.toggle("stale", !t.live);
+      // Chats: free slots instead of free agents (wall.css).
+      el.classList.toggle("concurrent", "slots_free" in m);
       el.querySelector(".badge .icon").textContent = ICONS[el.dataset.state];
       el.querySelector(".badge .word").textContent = f.t(el.dataset.state);
       for (const field of el.querySelectorAll("[data-field]")) {

@@ -218,6 +218,14 @@ def test_staffing_is_on_the_tile_and_a_shortfall_is_an_alarm() -> None:
     assert m["sl_predicted"] == {"value": 0.62, "state": "alarm"}
     d["agents"]["forecast"] = None  # no forecast (no traffic yet): shown as a dash
     assert tile(d)["metrics"]["agents_required"]["value"] is None
+    assert "slots_free" not in m  # one contact at a time: free agents say it
+
+
+def test_a_chat_tile_shows_its_free_slots() -> None:
+    # 10 agents x 2 chats, 13 chats going on: 7 slots free though only 1 agent is idle.
+    d = doc()
+    d["agents"] = {"staffed": 10, "available": 1, "slots": 20, "slots_busy": 13, "concurrent": True}
+    assert tile(d)["metrics"]["slots_free"] == {"value": 7.0, "state": "info"}
 
 
 def test_the_trend_is_the_days_closed_intervals_allow_listed_in_order() -> None:
