@@ -104,6 +104,7 @@ def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, obje
     visits: dict[tuple[str, str, str], tuple[str, float, bool, frozenset[str]]] = {}
     waiting: dict[tuple[str, str, str], float] = {}
     callbacks: dict[tuple[str, str, str], float | None] = {}  # deadline; None once placed
+    resolved: set[tuple[str, str, str]] = set()
 
     def add(channel: str, queue: str, t: float, what: str, value: float = 1.0) -> None:
         totals[(channel, queue, what)] += value
@@ -197,9 +198,11 @@ def recount_events(items: list[tuple[str, dict[str, object]]]) -> dict[str, obje
             add(channel, q, t, "ended")
         elif kind == "created":
             add(channel, q, t, "tickets_created")
-            waiting[("ticket", q, c)] = t
+            if ("ticket", q, c) not in resolved:  # a resolution read first closed it
+                waiting[("ticket", q, c)] = t
         elif kind == "resolved":
             add(channel, q, t, "tickets_resolved")
+            resolved.add(("ticket", q, c))
             waiting.pop(("ticket", q, c), None)
         elif kind == "reopened":
             add(channel, q, t, "tickets_reopened")
