@@ -10,7 +10,8 @@
   events with it;
 - :func:`consume_all`: a topic read from the start until a number of records arrived
   (records that are still on their way, such as the dead-letter topic's);
-- :func:`uncommitted`: how much of some topics a consumer group would read again.
+- :func:`uncommitted`: how much of some topics a consumer group would read again;
+- :func:`delete_records`: a topic emptied as retention would have.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import TopicPartition
@@ -294,5 +295,26 @@ def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
         ((error, message, _, _, entries),) = response.resources
         assert error == 0, f"{topic}: {message}"
         return {str(entry[0]): str(entry[1]) for entry in entries}
+
+    return asyncio.run(run())
+
+
+def delete_records(bootstrap: str, topic: str) -> dict[int, int]:
+    """Delete every record the topic holds now (Kafka's DeleteRecords, what retention does
+    to old segments): partition -> the offset the topic now starts at."""
+
+    async def run() -> dict[int, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        await admin.start()
+        await consumer.start()
+        try:
+            parts = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+            ends = await consumer.end_offsets(parts)
+            await admin.delete_records({tp: RecordsToDelete(ends[tp]) for tp in parts})
+            return {tp.partition: ends[tp] for tp in parts}
+        finally:
+            await consumer.stop()
+            await admin.close()
 
     return asyncio.run(run())

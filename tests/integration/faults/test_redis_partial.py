@@ -3,7 +3,8 @@
 ``everysec``'s last second. Redis comes back with the partition's older state, older fence
 tokens and older guards; the workers' copies and Kafka's committed offsets are newer. Both
 orders of the issue: the loss found by a worker that restarts, and by workers that keep
-counting after a rebalance. The recount at the end is exact (docs/reliability.md)."""
+counting after a rebalance. The recount at the end is exact (docs/reliability.md). And the
+case that cannot be: the records Redis lost are gone from the topic too, and it says so."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import redis
 
 from tests.support.expect import Measured, combined, poll, total, wait_until_equal
 from tests.support.golden import expected_samples_of, golden_env, recount_events
-from tests.support.kafka_io import Item, Producer, uncommitted
+from tests.support.kafka_io import Item, Producer, delete_records, uncommitted
 from tests.support.personal import Watch, WatchedWorker
 from tests.support.services import KafkaServer, OwnService
 from tests.support.traffic import as_records, lifecycles
@@ -136,3 +137,51 @@ def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
         "exact_after_loss_s": round(exact_after, 1),
     }
     measured("redis partial loss after a rebalance", figures)
+
+
+def test_lost_writes_the_topic_no_longer_holds_are_counted_as_lost_loudly(
+    own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
+) -> None:
+    """The case that cannot be exact (docs/reliability.md, "What is not guaranteed"): the
+    first scenario, but the repartition topic's records are gone (retention) before the new
+    owner could read them again. It says so: ccmon_state_unrecoverable_records equals the
+    records lost, /healthz names the partitions, one log line each; what it still has is
+    exact, and so is everything after."""
+    store = own("redis")
+    client = redis.Redis.from_url(store.url)
+    topics = watch.source_topics(kafka.bootstrap, 3)
+    env = golden_env(topics, watch.app_id)
+    worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    items = lifecycles(seed=43, contacts=2000, end=time.time() - 120, span=20 * 60, prefix="d")
+    later = lifecycles(seed=44, contacts=600, end=time.time(), span=10 * 60, prefix="e")
+    half = _half_then_snapshot(kafka, worker, topics, client, items)
+    internal = f"{watch.app_id}-events-by-queue"
+    # The snapshot's records go first, as retention would take them (they are counted and
+    # in the snapshot); where the topic ends now is where Redis will come back to.
+    at_snapshot = delete_records(kafka.bootstrap, internal)
+    Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
+    wait_until_equal(worker.samples, _expected(items), timeout=120)
+    poll("every offset committed", lambda: _all_committed(kafka, watch.app_id, topics), 30)
+
+    _snapshot_then_lose(client, store)
+    worker.kill()
+    gone = delete_records(kafka.bootstrap, internal)  # the records that Redis lost
+    lost = sum(gone.values()) - sum(at_snapshot.values())
+    restarted = watch.worker(kafka.bootstrap, store.url, env, name="w2").start(all_partitions=True)
+    poll(
+        "the loss counted",
+        lambda: total(restarted.samples(), "ccmon_state_unrecoverable_records") == lost,
+        60,
+    )
+    health = restarted.health() or {}
+    named = health.get("unrecoverable_records")
+    assert isinstance(named, dict) and sum(named.values()) == lost, health
+    assert "no longer in the repartition topic" in restarted.log_path.read_text()
+    # What Redis kept is exact, and what comes after is counted exactly on top of it.
+    wait_until_equal(restarted.samples, _expected(items[:half]), timeout=60)
+    Producer(kafka.bootstrap, as_records(topics, later)).send_all()
+    wait_until_equal(restarted.samples, _expected(items[:half] + later), timeout=120)
+    measured(
+        "redis partial loss beyond the topic's retention",
+        {"events": len(items) + len(later), "records_lost": lost, "partitions": len(named)},
+    )
