@@ -14,7 +14,14 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from tests.support.expect import Measured, combined, poll, total, wait_until_equal
+from tests.support.expect import (
+    Measured,
+    combined,
+    per_queue_counters,
+    poll,
+    total,
+    wait_until_equal,
+)
 from tests.support.golden import expected_samples_of, golden_env, recount_events
 from tests.support.kafka_io import Item, Producer, delete_records, uncommitted
 from tests.support.personal import Watch, WatchedWorker
@@ -177,8 +184,13 @@ def test_lost_writes_the_topic_no_longer_holds_are_counted_as_lost_loudly(
     named = health.get("unrecoverable_records")
     assert isinstance(named, dict) and sum(named.values()) == lost, health
     assert "no longer in the repartition topic" in restarted.log_path.read_text()
-    # What Redis kept is exact, and what comes after is counted exactly on top of it.
-    wait_until_equal(restarted.samples, _expected(items[:half]), timeout=60)
+    # What Redis kept is exact: its cumulative counters. Not yet its windows: they end at the
+    # stream clock, and a worker that has counted no event yet takes the shared stream time
+    # Redis came back with (the snapshot's, or none: then the wall clock), not the time of
+    # the last event it holds; the next events set it (DEVELOPERS.md, pitfall 35).
+    kept = per_queue_counters(_expected(items[:half]))
+    wait_until_equal(lambda: per_queue_counters(restarted.samples()), kept, timeout=60)
+    # What comes after is counted exactly on top of it, windows included.
     Producer(kafka.bootstrap, as_records(topics, later)).send_all()
     wait_until_equal(restarted.samples, _expected(items[:half] + later), timeout=120)
     measured(
