@@ -46,6 +46,7 @@ FAST_ALERTS = (
     "CcmonContactsWaitingAboveLimit",
     "CcmonBlockingRatioHigh",
     "CcmonAbandonRatioHigh",
+    "CcmonCallbackPromisesMissed",
     "CcmonUnderstaffed",
 )
 FAST_GROUPS = ("ccmon.slo.alerts", "ccmon.queue.alerts")
