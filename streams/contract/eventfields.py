@@ -8,6 +8,7 @@ the valid path free of result checks, and the exception never leaves `validate`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,29 @@ def text(obj: dict[str, Any], name: str, max_len: int) -> str:
         raise FieldError(
             "control_characters_in_id",
             f"{name} has control characters or leading/trailing whitespace: {show(value)}",
+        )
+    return value
+
+
+def one_of(
+    obj: dict[str, Any],
+    name: str,
+    allowed: Collection[str],
+    invalid: str,
+    missing: tuple[str, str] | None = None,
+) -> str | None:
+    """A field whose value is a word of a closed list (a block reason, a destination, a
+    priority): ``invalid`` is the rejection reason of any other value, ``missing`` the
+    (reason, detail) of an absent one where the type requires it (None: optional). The
+    message lists the words sorted, so that it reads the same whatever the set's order."""
+    value = obj.get(name)
+    if value is None:
+        if missing is not None:
+            raise FieldError(*missing)
+        return None
+    if type(value) is not str or value not in allowed:
+        raise FieldError(
+            invalid, f"{name} {show(value)} is not one of {', '.join(sorted(allowed))}"
         )
     return value
 

@@ -31,6 +31,7 @@ from ccmon.streams.contract.eventfields import (
     duration,
     kind,
     occurred_at,
+    one_of,
     schema_version,
     score,
     show,
@@ -170,15 +171,8 @@ def _with_wait(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Ev
 
 
 def _blocked(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
-    value = obj.get("reason")
-    if value is None:
-        raise FieldError("missing_reason", "blocked events need a reason")
-    if type(value) is not str or value not in BLOCK_REASONS:
-        raise FieldError(
-            "invalid_reason",
-            f"reason {show(value)} is not one of {', '.join(sorted(BLOCK_REASONS))}",
-        )
-    return Event(*base, reason=value)
+    missing = ("missing_reason", "blocked events need a reason")
+    return Event(*base, reason=one_of(obj, "reason", BLOCK_REASONS, "invalid_reason", missing))
 
 
 def _ended(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
@@ -206,14 +200,8 @@ def _callback_requested(obj: dict[str, Any], base: _Base, limits: ValidationLimi
 
 
 def _flowed_out(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
-    value = obj.get("destination")
-    if value is None:
-        raise FieldError("missing_field", "flowed_out events need a destination")
-    if type(value) is not str or value not in DESTINATIONS:
-        raise FieldError(
-            "invalid_destination",
-            f"destination {show(value)} is not one of {', '.join(sorted(DESTINATIONS))}",
-        )
+    missing = ("missing_field", "flowed_out events need a destination")
+    value = one_of(obj, "destination", DESTINATIONS, "invalid_destination", missing)
     # A target queue is read only where the contact goes to one (ignored otherwise, like any
     # field that does not apply).
     target = text(obj, "target_queue", limits.max_queue_length) if value == "queue" else None
@@ -238,13 +226,7 @@ def _chat_first_response(obj: dict[str, Any], base: _Base, limits: ValidationLim
 
 
 def _created(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
-    value = obj.get("priority")
-    if value is not None and (type(value) is not str or value not in PRIORITIES):
-        raise FieldError(
-            "invalid_priority",
-            f"priority {show(value)} is not one of {', '.join(sorted(PRIORITIES))}",
-        )
-    return Event(*base, priority=value)
+    return Event(*base, priority=one_of(obj, "priority", PRIORITIES, "invalid_priority"))
 
 
 def _resolved(obj: dict[str, Any], base: _Base, limits: ValidationLimits) -> Event:
