@@ -8,20 +8,19 @@ import io
 import os
 import platform
 import subprocess
-import sys
 import tarfile
 import time
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench import baselines, costs, freshness, profile, report, restart, wall
+from bench import baselines, costs, freshness, options, profile, report, restart, wall
 from bench.events import TOPICS, build_dataset, queue_config, queue_names
 from bench.kafka import preload
+from bench.options import log
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, DrainResult, run_ccmon
 from tests.support.kafka_io import ensure_topics
@@ -33,12 +32,6 @@ SNAPSHOT, TICK = "CCMON_SNAPSHOT_INTERVAL_SECONDS", "CCMON_TICK_INTERVAL_SECONDS
 SCRAPED = "scraped every 1 s"
 SOURCE_PARTITIONS = 3
 SPAN_SECONDS = 50 * 60  # event times of the preload: within the 1h window, usually one UTC day
-
-_began = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 100; duration --fresh-seconds, queues --fresh-queues)",
     )
     add("--skip", nargs="+", choices=PHASES, default=[], metavar="PHASE", help="leave out")
-    add("--out", type=Path, help="JSON result file (default bench/results/run-<time>.json)")
     add(
         "--tree",
         type=Path,
@@ -92,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="benchmark the worker of this commit (git archive of ccmon/, agents/, streams/ into "
         "the temporary directory), e.g. HEAD to ignore uncommitted changes, or HEAD~3",
     )
-    add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    options.add_output(parser, "run")
     return parser
 
 
@@ -254,11 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     args.fresh_seconds = args.fresh_seconds or 60.0
     if args.events < args.queues * 3 * 4:
         raise SystemExit(f"--events must be at least {args.queues * 12} for {args.queues} queues")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or ROOT / "bench" / "results" / f"run-{stamp}.json"
+    stamp = options.stamp()
+    out = options.result_path(args.out, "run", stamp)
     result: dict[str, Any] = {
         "started": stamp,
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "args": options.arguments(args),
         "machine": machine(),
         "source": source_state(args.tree.resolve()),
     }
@@ -273,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"error: {exc}")
         result["error"] = str(exc)
         status = 1
-    result["seconds"] = time.monotonic() - _began
+    result["seconds"] = options.elapsed()
     report.write(out, result)
     print(report.table(result))
     log(f"results written to {out}")

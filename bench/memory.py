@@ -20,19 +20,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import sys
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
+from bench import options
 from bench.events import TOPICS, build_dataset, queue_names
 from bench.kafka import preload
+from bench.options import log
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import DrainConfig, run_ccmon
 from tests.support.kafka_io import ensure_topics
@@ -150,9 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--events", type=int, default=1_000_000, help="records produced (default 1,000,000)")
-    add("--duplicates", type=float, default=0.05, help="share of exact re-sends (default 0.05)")
-    add("--queues", type=int, default=500, help="queues per channel (default 500)")
-    add("--partitions", type=int, default=8, help="CCMON_PARTITIONS (default 8)")
+    options.add_load(parser)
     add(
         "--span-minutes",
         type=float,
@@ -163,16 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--redis", help="only size this running Redis (or cluster) URL, with --prefix")
     add("--prefix", default="ccmon", help="with --redis: the key prefix (default ccmon)")
     add("--commit", help="run the worker of this commit (as python -m bench --commit)")
-    add("--out", type=Path, help="JSON result (default bench/results/memory-<time>.json)")
-    add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    options.add_output(parser, "memory")
     return parser
-
-
-_began = time.monotonic()
-
-
-def _log(message: str) -> None:
-    print(f"[{time.monotonic() - _began:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 async def _measure_running(url: str, prefix: str) -> dict[str, Any]:
@@ -192,7 +182,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
     if args.commit:
         result["source"] = export_commit(args.commit, services.directory / "source")
         tree = Path(result["source"]["tree"])
-    _log(f"generating {args.events:,} records ({args.duplicates:.0%} re-sends)")
+    log(f"generating {args.events:,} records ({args.duplicates:.0%} re-sends)")
     data = build_dataset(
         args.events,
         queue_names(args.queues),
@@ -202,15 +192,15 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
         duplicates=args.duplicates,
     )
     await ensure_topics(services.kafka, TOPICS.values(), SOURCE_PARTITIONS)
-    seconds = await preload(services.kafka, data.records, _log)
-    _log(f"preloaded {len(data.records):,} records in {seconds:.1f}s")
+    seconds = await preload(services.kafka, data.records, log)
+    log(f"preloaded {len(data.records):,} records in {seconds:.1f}s")
     queue_config = workdir / "queues.yaml"
     workdir.mkdir(parents=True, exist_ok=True)
     queue_config.write_text(f"limits:\n  max_queues: {args.queues + 1}\n", encoding="utf-8")
     cfg = DrainConfig(args.partitions, 1, run_id, workdir, tree, queue_config)
 
     async def inspect() -> dict[str, Any]:
-        _log("sizing every key in Redis")
+        log("sizing every key in Redis")
         redis = Redis.from_url(services.redis)
         try:
             return await inventory(redis, cfg.app_id)
@@ -218,7 +208,7 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
             await redis.aclose()
 
     cfg.inspect = inspect
-    drain = await run_ccmon(services, data.expected, cfg, _log)
+    drain = await run_ccmon(services, data.expected, cfg, log)
     found = drain.extra.pop("inspect", None)
     result["drain"] = asdict(drain)
     result["records"] = len(data.records)
@@ -236,11 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench.cli import source_state
 
     args = build_parser().parse_args(argv)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or ROOT / "bench" / "results" / f"memory-{stamp}.json"
+    stamp = options.stamp()
+    out = options.result_path(args.out, "memory", stamp)
     result: dict[str, Any] = {
         "started": stamp,
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "args": options.arguments(args),
         "source": source_state(ROOT),
     }
     if args.redis:
@@ -249,13 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     status = 0
     try:
-        with running_services(args.keep, _log) as services:
+        with running_services(args.keep, log) as services:
             result["services"] = services.versions()
             asyncio.run(_run(args, services, result))
     except KeyboardInterrupt:
         return 130
     except BenchError as exc:
-        _log(f"error: {exc}")
+        log(f"error: {exc}")
         result["error"] = str(exc)
         status = 1
     report.write(out, result)
@@ -267,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             f"worker RSS {result['drain']['rss_steady_mb']:.0f} MB; counts "
             + ("PASS" if result["drain"]["verified"] else "FAIL")
         )
-    _log(f"results written to {out}")
+    log(f"results written to {out}")
     if status == 0 and not result.get("drain", {}).get("verified"):
         status = 2
     return status

@@ -25,18 +25,17 @@ import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 from redis.asyncio import Redis
 
-from bench import report, soakplot
-from bench.cli import log
+from bench import options, report, soakplot
 from bench.events import TOPICS, queue_config, queue_names
 from bench.kafka import preload
 from bench.memory import inventory
+from bench.options import log
 from bench.restart import LOADED
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import STALL_SECONDS, redis_cpu_seconds, scrape_all
@@ -63,10 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--days", type=int, default=7, help="simulated UTC days (default 7)")
     add("--events-per-day", type=int, default=2_000_000, help="about (default 2,000,000)")
-    add("--queues", type=int, default=500, help="queues per channel (default 500)")
-    add("--partitions", type=int, default=8, help="CCMON_PARTITIONS (default 8)")
+    options.add_load(parser)
     add("--workers", type=int, default=2, help="workers (default 2)")
-    add("--duplicates", type=float, default=0.05, help="share of exact re-sends (0.05)")
     add("--restart-hour", type=int, default=12, help="simulated hour of the rolling restart")
     add("--flat-tolerance", type=float, default=0.10, help="last day vs the baseline (0.10)")
     add(
@@ -76,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the baseline day of the memory check (default 2; state kept N days grows for N)",
     )
     add("--plot", type=Path, help="PNG (default bench/results/soak-<time>.png)")
-    add("--out", type=Path, help="JSON result (default bench/results/soak-<time>.json)")
-    add("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    options.add_output(parser, "soak")
     return parser
 
 
@@ -295,11 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--flat-from-day must be a day before the last (--days)")
     if not 0 <= args.restart_hour < 24:
         raise SystemExit("--restart-hour must be 0..23")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    results = ROOT / "bench" / "results"
-    out = args.out or results / f"soak-{stamp}.json"
-    plot = args.plot or results / f"soak-{stamp}.png"
-    run = Run({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()})
+    stamp = options.stamp()
+    out = options.result_path(args.out, "soak", stamp)
+    plot = options.result_path(args.plot, "soak", stamp, "png")
+    run = Run(options.arguments(args))
     status = 0
     try:
         with running_services(args.keep, log) as services:
