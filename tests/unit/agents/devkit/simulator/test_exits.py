@@ -98,23 +98,17 @@ def test_a_queue_without_exits_draws_as_before() -> None:
 
 def _file(**exits: Any) -> dict[str, Any]:
     queue = {"name": "q", "arrivals_per_hour": 10, "handle_time": 60, "agents": 2}
-    return {"queues": [{**queue, "exits": exits}, {**queue, "name": "other"}]}
+    return {"queues": [{**queue, "exits": exits}, {**queue, "name": "overflow"}]}
 
 
 def test_the_exits_block_of_a_file() -> None:
+    # EXITS, every field set, as a file writes it (durations with their units).
     config = config_from_dict(
-        _file(callback=0.3, callback_within_seconds="30m", flow_out_after_seconds="2m",
-              flow_out_to="other", transfer=0.1, transfer_to="other", hold_abandon=0.02)
+        _file(callback=0.5, callback_within_seconds="30m", callback_delay_seconds="10m",
+              flow_out_after_seconds="1m30s", flow_out_to="overflow", transfer=0.1,
+              transfer_to="overflow", hold_abandon=0.05)
     )  # fmt: skip
-    assert config.queues[0].exits == Exits(
-        callback=0.3,
-        callback_within_seconds=1800.0,
-        flow_out_after_seconds=120.0,
-        flow_out_to="other",
-        transfer=0.1,
-        transfer_to="other",
-        hold_abandon=0.02,
-    )
+    assert config.queues[0].exits == EXITS
     assert config.queues[1].exits == Exits()
 
 
