@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 import redis
@@ -45,51 +46,66 @@ def _all_committed(kafka: KafkaServer, app_id: str, topics: dict[str, str]) -> b
     return uncommitted(kafka.bootstrap, app_id, [*topics.values(), internal]) == 0
 
 
-def _half_then_snapshot(
-    kafka: KafkaServer,
-    worker: WatchedWorker,
-    topics: dict[str, str],
-    client: redis.Redis,
-    items: list[Item],
-) -> int:
+@dataclass
+class _Scene:
+    """What each scenario starts from: a Redis of the test's own, which persists only what
+    SAVE writes (dump.rdb), the test's source topics, the golden settings and a first
+    worker on all of them."""
+
+    store: OwnService
+    client: redis.Redis
+    topics: dict[str, str]
+    env: dict[str, str]
+    worker: WatchedWorker
+
+
+def _scene(
+    own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, **settings: str
+) -> _Scene:
+    store = own("redis")
+    topics = watch.source_topics(kafka.bootstrap, 3)
+    env = golden_env(topics, watch.app_id, **settings)
+    worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    return _Scene(store, redis.Redis.from_url(store.url), topics, env, worker)
+
+
+def _half_then_snapshot(kafka: KafkaServer, scene: _Scene, items: list[Item]) -> int:
     """Count the first half of ``items``, then take a snapshot of Redis (SAVE), with a key
     written before it and one after it that tell later whether Redis came back on it."""
     half = len(items) // 2
-    Producer(kafka.bootstrap, as_records(topics, items[:half])).send_all()
-    wait_until_equal(worker.samples, _expected(items[:half]), timeout=120)
-    client.set("ccmon-test:before-snapshot", 1)
-    client.save()
-    client.set("ccmon-test:after-snapshot", 1)
+    Producer(kafka.bootstrap, as_records(scene.topics, items[:half])).send_all()
+    wait_until_equal(scene.worker.samples, _expected(items[:half]), timeout=120)
+    scene.client.set("ccmon-test:before-snapshot", 1)
+    scene.client.save()
+    scene.client.set("ccmon-test:after-snapshot", 1)
     return half
 
 
-def _snapshot_then_lose(client: redis.Redis, store: OwnService) -> None:
+def _snapshot_then_lose(scene: _Scene) -> None:
     """Kill -9 Redis and start it again on its last snapshot; prove that it lost what was
     written after the snapshot (a key written after it is gone, one before it is there)."""
-    store.kill()
-    store.start(keep_data=True)
-    assert client.exists("ccmon-test:before-snapshot")
-    assert not client.exists("ccmon-test:after-snapshot")
+    scene.store.kill()
+    scene.store.start(keep_data=True)
+    assert scene.client.exists("ccmon-test:before-snapshot")
+    assert not scene.client.exists("ccmon-test:after-snapshot")
 
 
 def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
     own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
 ) -> None:
-    store = own("redis")  # persists only what SAVE writes (dump.rdb)
-    client = redis.Redis.from_url(store.url)
-    topics = watch.source_topics(kafka.bootstrap, 3)
-    env = golden_env(topics, watch.app_id)
-    worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    scene = _scene(own, kafka, watch)
+    topics, worker = scene.topics, scene.worker
     items = lifecycles(seed=41, contacts=2400, end=time.time(), span=20 * 60, prefix="a")
-    half = _half_then_snapshot(kafka, worker, topics, client, items)
+    half = _half_then_snapshot(kafka, scene, items)
     Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
     wait_until_equal(worker.samples, _expected(items), timeout=120)
     poll("every offset committed", lambda: _all_committed(kafka, watch.app_id, topics), 30)
 
-    _snapshot_then_lose(client, store)
+    _snapshot_then_lose(scene)
     worker.kill()  # before it could write anything: the next owner must find the loss
     began = time.monotonic()
-    restarted = watch.worker(kafka.bootstrap, store.url, env, name="w2").start(all_partitions=True)
+    restarted = watch.worker(kafka.bootstrap, scene.store.url, scene.env, name="w2")
+    restarted.start(all_partitions=True)
     wait_until_equal(restarted.samples, _expected(items), timeout=120)
     exact_after = time.monotonic() - began
     got = restarted.samples()
@@ -109,17 +125,13 @@ def test_snapshot_more_events_redis_crash_then_worker_restart_recounts_exactly(
 def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
     own: Callable[..., OwnService], kafka: KafkaServer, watch: Watch, measured: Measured
 ) -> None:
-    store = own("redis")
-    client = redis.Redis.from_url(store.url)
-    topics = watch.source_topics(kafka.bootstrap, 3)
-    env = golden_env(topics, watch.app_id, CCMON_TICK_INTERVAL_SECONDS="1")
-    first = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    scene = _scene(own, kafka, watch, CCMON_TICK_INTERVAL_SECONDS="1")
     items = lifecycles(seed=42, contacts=2600, end=time.time(), span=20 * 60, prefix="b")
-    half = _half_then_snapshot(kafka, first, topics, client, items)
+    half = _half_then_snapshot(kafka, scene, items)
     # A second worker joins: every partition changes hands or is taken again, and each new
     # ownership is written to Redis after the snapshot.
-    second = watch.worker(kafka.bootstrap, store.url, env, name="w2").start()
-    workers = [first, second]
+    second = watch.worker(kafka.bootstrap, scene.store.url, scene.env, name="w2").start()
+    workers = [scene.worker, second]
     poll(
         "partitions shared",
         lambda: all(0 < len((w.health() or {}).get("partitions") or []) < 4 for w in workers),
@@ -127,9 +139,9 @@ def test_snapshot_rebalance_redis_crash_then_more_events_recounts_exactly(
     )
     wait_until_equal(lambda: combined(workers), _expected(items[:half]), timeout=120)
 
-    _snapshot_then_lose(client, store)
+    _snapshot_then_lose(scene)
     began = time.monotonic()
-    Producer(kafka.bootstrap, as_records(topics, items[half:])).send_all()
+    Producer(kafka.bootstrap, as_records(scene.topics, items[half:])).send_all()
     wait_until_equal(lambda: combined(workers), _expected(items), timeout=120)
     exact_after = time.monotonic() - began
     logs = "".join(w.log_path.read_text() for w in workers)
@@ -154,14 +166,11 @@ def test_lost_writes_the_topic_no_longer_holds_are_counted_as_lost_loudly(
     owner could read them again. It says so: ccmon_state_unrecoverable_records equals the
     records lost, /healthz names the partitions, one log line each; what it still has is
     exact, and so is everything after."""
-    store = own("redis")
-    client = redis.Redis.from_url(store.url)
-    topics = watch.source_topics(kafka.bootstrap, 3)
-    env = golden_env(topics, watch.app_id)
-    worker = watch.worker(kafka.bootstrap, store.url, env).start(all_partitions=True)
+    scene = _scene(own, kafka, watch)
+    topics, worker = scene.topics, scene.worker
     items = lifecycles(seed=43, contacts=2000, end=time.time() - 120, span=20 * 60, prefix="d")
     later = lifecycles(seed=44, contacts=600, end=time.time(), span=10 * 60, prefix="e")
-    half = _half_then_snapshot(kafka, worker, topics, client, items)
+    half = _half_then_snapshot(kafka, scene, items)
     internal = f"{watch.app_id}-events-by-queue"
     # The snapshot's records go first, as retention would take them (they are counted and
     # in the snapshot); where the topic ends now is where Redis will come back to.
@@ -170,11 +179,12 @@ def test_lost_writes_the_topic_no_longer_holds_are_counted_as_lost_loudly(
     wait_until_equal(worker.samples, _expected(items), timeout=120)
     poll("every offset committed", lambda: _all_committed(kafka, watch.app_id, topics), 30)
 
-    _snapshot_then_lose(client, store)
+    _snapshot_then_lose(scene)
     worker.kill()
     gone = delete_records(kafka.bootstrap, internal)  # the records that Redis lost
     lost = sum(gone.values()) - sum(at_snapshot.values())
-    restarted = watch.worker(kafka.bootstrap, store.url, env, name="w2").start(all_partitions=True)
+    restarted = watch.worker(kafka.bootstrap, scene.store.url, scene.env, name="w2")
+    restarted.start(all_partitions=True)
     poll(
         "the loss counted",
         lambda: total(restarted.samples(), "ccmon_state_unrecoverable_records") == lost,
