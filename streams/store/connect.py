@@ -36,7 +36,9 @@ from urllib.parse import unquote
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import AskError, RedisClusterException, RedisError, TryAgainError
 
 RedisClient = Redis | RedisCluster
@@ -51,6 +53,14 @@ SCHEMES = (
 )
 SENTINEL_PORT = 26379
 CHECK_TIMEOUT_SECONDS = 10.0
+# How long a cluster client retries a command on its own before the error reaches ccmon: at
+# most 0.1 + 0.2 + 0.2 s. redis-py's default (10 retries, jittered backoff up to 1 s each)
+# rides out 0 to about 4 s at random, as long as a failover takes, so whether a worker saw
+# (and said) that a primary was gone was a coin toss (tests/integration/cluster/
+# test_failover.py failed on it). ccmon's own loops wait and retry every Redis error and
+# report it (ccmon_redis_up, /healthz, one log line); the client only absorbs a blip.
+CLUSTER_RETRIES = 3
+CLUSTER_BACKOFF = ExponentialBackoff(cap=0.2, base=0.05)
 
 
 class RedisUrlError(ValueError):
@@ -133,6 +143,7 @@ def redis_client(
         kwargs.pop(name, None)
     if kwargs.pop("connection_class", None) is SSLConnection:
         kwargs["ssl"] = True
+    kwargs.setdefault("retry", Retry(CLUSTER_BACKOFF, CLUSTER_RETRIES))
     nodes = [ClusterNode(host, port) for host, port in seeds]
     client = ObservedCluster(startup_nodes=nodes, **kwargs)
     client.on_redirect = on_redirect

@@ -90,3 +90,19 @@ def test_a_sentinel_url_without_a_primary_or_sentinels_says_why_without_its_pass
     with pytest.raises(RedisUrlError, match="primary-name") as caught:
         redis_client(url.replace("//", "//u:pw@"))
     assert "pw" not in str(caught.value)
+
+
+def test_a_cluster_client_hands_an_outage_to_ccmon_within_half_a_second() -> None:
+    """A failover takes at least cluster-node-timeout (2 s in the dev kit, 15 s by default):
+    the client must give up well within it, so the worker's own loop says Redis is
+    unreachable every time, not when redis-py's jitter happened to run out first."""
+    client = redis_client("redis+cluster://127.0.0.1:7000")
+    assert isinstance(client, RedisCluster)
+    retries = client.retry.get_retries()
+    assert retries <= 3
+    backoff = client.retry._backoff
+    assert sum(backoff.compute(n) for n in range(1, retries + 1)) <= 0.5
+    # A caller's own policy wins.
+    mine = redis_client("redis+cluster://127.0.0.1:7000", retry=None)
+    assert isinstance(mine, RedisCluster)
+    assert mine.retry.get_retries() == 10
