@@ -342,9 +342,24 @@ class Counting:
                 break
         return missing
 
+    def resume_clock(self) -> None:
+        """Raise the stream clock to the latest event time each owned partition counted.
+
+        The clock is the largest event time seen, but it lives in memory (and in Redis, a
+        sync later): a worker killed after counting the stream's latest event and before the
+        sync took that time with it, and the event, read again by the next owner, is skipped
+        as counted before and raises nothing. Its partition's state kept that time
+        (``progress.ev``, written with the counts), so the clock resumes from there; without
+        it the periods that only that event's time closes never closed (an end-of-day mark,
+        the last event before a quiet night)."""
+        for state in self.owner.owned().values():
+            if state.progress.ev is not None:
+                self.runtime.clock.observe(state.progress.ev)
+
     async def expire(self) -> None:
         limits = self.runtime.state_limits
         stream = self.runtime.settings.clock == "stream"
+        self.resume_clock()
         for partition in sorted(self.owner.owned()):
             if partition not in self.owner.states:
                 continue

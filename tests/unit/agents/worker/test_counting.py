@@ -205,3 +205,21 @@ def test_routes_know_the_configured_queues_or_every_queue_without_a_list() -> No
     assert listed.known("call", "sales") and listed.known("chat", "care")
     assert not listed.known("call", "overflow-desk")
     assert Runtime(Settings()).routes.known("call", "anything")
+
+
+def test_the_stream_clock_resumes_from_the_latest_event_the_partitions_counted() -> None:
+    """A worker killed after counting the stream's latest event, before the shared clock's
+    sync, took that time with it; the next owner skips the event as read again. The state
+    kept the time, so the clock resumes from it (tests/integration/records/test_kill.py lost
+    the last periods of every queue 1 run in 5 without this)."""
+    c = counting()
+    for p, ev in ((0, NOW - 7200), (1, NOW), (2, None)):
+        state = PartitionState(p)
+        state.progress.ev = ev
+        c.owner.states[p] = state
+    assert c.runtime.clock.stream_time is None
+    c.resume_clock()
+    assert c.runtime.clock.now() == NOW
+    c.owner.states[1].progress.ev = NOW - 60  # never backwards
+    c.resume_clock()
+    assert c.runtime.clock.now() == NOW
