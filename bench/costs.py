@@ -18,7 +18,7 @@ from bench.kafka import producer
 from bench.services import Services
 from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
-from ccmon.agents.domain.partition import Writes, guard_id
+from ccmon.agents.domain.partition import Writes, guard_key
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
 from ccmon.agents.domain.tickets import apply_ticket
@@ -76,7 +76,7 @@ def _effects(events: Sequence[Event], batch: int) -> tuple[list[Writes], Partiti
     for start in range(0, len(events), batch):
         fx = Effects(state, runtime.state_limits)
         for ev in events[start : start + batch]:
-            fx.writes.guards.append((guard_id("call", ev.event_id), f"call:0:{start}"))
+            state.add_guard(fx.writes, guard_key("call", ev.event_id, ev.occurred_at), batch)
             policy = config.policy(ev.channel, ev.queue)
             if ev.type == "survey":
                 apply_survey(ev, fx, policy, now)
@@ -91,7 +91,8 @@ def _effects(events: Sequence[Event], batch: int) -> tuple[list[Writes], Partiti
 
 async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[str, float]:
     """The counting hop's two Redis round trips per batch, on a real server: the guard
-    lookup (MGET) and the state script (guards + coalesced increments + live entries)."""
+    lookup (HMGET per guard hash) and the state script (guards + coalesced increments + live
+    entries)."""
     redis = Redis.from_url(url)
     store = StateStore(redis, f"bench-costs-{time.time_ns()}", 600, {"m": 7200, "d": 86400})
     try:
@@ -99,9 +100,10 @@ async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[
         token = Token(1)
         lookup = apply = 0.0
         fields = 0
+        guard_index: dict[int, tuple[int, int]] = {}  # the guard minutes written so far
         for writes in batches:
             began = time.perf_counter()
-            await store.seen(0, [g for g, _ in writes.guards])
+            await store.seen(0, writes.guards, guard_index)
             lookup += time.perf_counter() - began
             began = time.perf_counter()
             wid = new_write_id()
@@ -109,6 +111,7 @@ async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[
             apply += time.perf_counter() - began
             assert outcome.status == "ok", outcome
             token = token.after(wid)
+            guard_index.update((m, (shards, 0)) for m, shards in writes.guard_shards.items())
             fields += sum(len(f) for f in writes.incr.values())
         return {
             "lookup_us": _per_event(lookup, n),

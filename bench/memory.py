@@ -46,6 +46,8 @@ CHUNK = 2000  # MEMORY USAGE calls per pipeline round trip
 CLASSES = {
     "seen": "guard",
     "g": "guard",
+    "dg": "guard",
+    "gi": "guard index",
     "t": "totals",
     "m": "minute buckets",
     "d": "day buckets",

@@ -36,6 +36,7 @@ class StateLimits:
     day_retention_days: int = 3
     closed_marker_seconds: float = 900.0
     closed_ticket_marker_seconds: float = 86400.0
+    dedupe_ttl_seconds: int = 86400  # the duplicate guard, in the partition's event time
     histogram_bounds: dict[str, list[float]] = field(default_factory=dict)
     agent_silence_seconds: float = 43200.0
     # How long the counts of a closed reporting interval are kept for revisions.

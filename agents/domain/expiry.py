@@ -67,6 +67,12 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
         ):
             fx.writes.drop.append((kind, when))
             removed["buckets"] += 1
+    # A guard bucket goes once its whole minute is older than the guard's memory, on the
+    # partition's own clock: a week of event time read in an hour keeps a day of guard.
+    for minute, (shards, _) in state.guard.items():
+        if (minute + 1) * 60 <= now - limits.dedupe_ttl_seconds:
+            fx.writes.guard_drop[minute] = shards
+            removed["guard_buckets"] += 1
 
     for cq, contacts in state.live.items():
         channel, queue = cq.split("|", 1)

@@ -36,6 +36,31 @@ def guard_id(channel: str, event_id: str) -> str:
     return f"{channel}:{event_id}"
 
 
+# The guard is kept per minute of event time (its bucket), so that it expires with the
+# partition's event time, as a whole (docs/architecture.md, "Decision record: the duplicate
+# guard"). An event is (guard id, event minute); a producer's retry repeats both.
+GuardKey = tuple[str, int]
+# Entries per guard hash the shards aim at: Redis keeps a hash of up to 128 short entries
+# (hash-max-listpack-entries) as one compact listpack, 12 bytes an entry here, against ~60 in
+# a hashtable; half of that leaves room for a minute twice as busy as the estimate.
+GUARD_SHARD_ENTRIES = 64
+GUARD_MAX_SHARDS = 4096
+
+
+def guard_key(channel: str, event_id: str, occurred_at: float) -> GuardKey:
+    return guard_id(channel, event_id), int(occurred_at // 60)
+
+
+def guard_shards(expected_entries: int) -> int:
+    """How many hashes a new guard bucket is split into (a power of two): enough for about
+    ``GUARD_SHARD_ENTRIES`` each at the expected number of entries. Fixed for the bucket's
+    life once written (a lookup finds an event by it)."""
+    shards = 1
+    while shards * GUARD_SHARD_ENTRIES < expected_entries and shards < GUARD_MAX_SHARDS:
+        shards *= 2
+    return shards
+
+
 # Positions of staff records (hop 1 -> hop 2): the hop-1 record's offset, the event's index
 # in it (a record holds at most 2,000 events) and the staff record's index among the
 # event's (an agent's old and new queues: at most 400), one integer, ordered like them.
@@ -91,7 +116,13 @@ class Writes:
     field), one value (or a deletion, ``None``) per live entry, the last position counted
     per origin."""
 
-    guards: list[tuple[str, str]] = field(default_factory=list)  # (guard_id, source position)
+    guards: list[GuardKey] = field(default_factory=list)  # events counted
+    # The source position of a counted record that has no position to be known by when read
+    # again (a staff record made by hop 1's timer): its guard holds it.
+    guard_src: dict[GuardKey, str] = field(default_factory=dict)
+    # Guard buckets (event minute -> shards): written by this batch, or dropped (expiry).
+    guard_shards: dict[int, int] = field(default_factory=dict)
+    guard_drop: dict[int, int] = field(default_factory=dict)
     incr: dict[Bucket, dict[str, float]] = field(default_factory=dict)  # field "cq|name"
     live: dict[tuple[str, str], dict[str, object] | None] = field(default_factory=dict)
     drop: list[Bucket] = field(default_factory=list)  # bucket hashes removed by expiry
@@ -106,6 +137,7 @@ class Writes:
     def empty(self) -> bool:
         return not (
             self.guards
+            or self.guard_drop
             or self.incr
             or self.live
             or self.drop
@@ -125,6 +157,7 @@ class RawPartition:
     live: dict[str, str]
     pos: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    guard: dict[int, tuple[int, int]] = field(default_factory=dict)  # minute -> shards, entries
 
 
 def live_field(cq: str, contact: str) -> str:

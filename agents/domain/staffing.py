@@ -195,7 +195,11 @@ def expire_agents(fx: Effects, now: float, silence: float, partitions: int) -> i
         for cq in entry["q"]:
             record = {"s": OUT, "t": now, "ps": entry["s"], "pt": float(entry["t"]), "r": None}
             _slots_fields(record, entry, "p")
-            _send(fx, partitions, _staff(marker, marker, cq, agent, record, now))
+            staff = _staff(marker, marker, cq, agent, record, now)
+            # Its guard's time: made again after a crash, at another "now", it must meet the
+            # guard of the first (it has no position: counting.py, _guard_of).
+            staff["g"] = last + silence
+            _send(fx, partitions, staff)
     return expired
 
 

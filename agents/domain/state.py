@@ -16,9 +16,11 @@ import orjson
 
 from ccmon.agents.domain.partition import (
     Bucket,
+    GuardKey,
     Progress,
     RawPartition,
     Writes,
+    guard_shards,
     parse_live_field,
 )
 
@@ -52,6 +54,9 @@ class PartitionState:
     # A closed record may have to be revised (a late event marked it; or the state was just
     # loaded and nobody has looked): the next tick looks (ccmon.agents.domain.records).
     records_dirty: bool = True
+    # The duplicate guard's buckets in Redis: event minute -> [shards, entries] (the events
+    # themselves stay in Redis: ccmon.agents.partitions.statestore).
+    guard: dict[int, list[int]] = field(default_factory=dict)
 
     @classmethod
     def from_raw(cls, partition: int, raw: RawPartition) -> PartitionState:
@@ -78,6 +83,7 @@ class PartitionState:
             gone=int(meta.get("gone") or 0),
             rec=float(meta["rec"]) if meta.get("rec") else None,
         )
+        state.guard = {minute: list(held) for minute, held in raw.guard.items()}
         return state
 
     def _bucket(self, cq: str, kind: str, when: str) -> Counters:
@@ -125,6 +131,29 @@ class PartitionState:
         self.pos.update(writes.pos)
         if writes.progress is not None:
             self.progress = writes.progress
+        for minute, shards in writes.guard_shards.items():
+            self.guard.setdefault(minute, [shards, 0])
+        for _, minute in writes.guards:
+            self.guard[minute][1] += 1
+        for minute in writes.guard_drop:
+            self.guard.pop(minute, None)
+
+    def add_guard(self, writes: Writes, key: GuardKey, in_step: int) -> None:
+        """Record a counted event's guard in ``writes``. A minute with no guard bucket yet
+        gets one, split for as many entries as the busiest of the last three minutes held,
+        or as the step brings (``in_step``), whichever is more."""
+        writes.guards.append(key)
+        minute = key[1]
+        if minute in writes.guard_shards:
+            return
+        held = self.guard.get(minute)
+        if held is not None:
+            writes.guard_shards[minute] = held[0]
+            return
+        recent = sorted(self.guard)[-3:]
+        writes.guard_shards[minute] = guard_shards(
+            max([in_step, *(self.guard[m][1] for m in recent)])
+        )
 
     def forget(self, bucket: Bucket) -> None:
         kind, when = bucket

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dataclasses import replace as replaced
 from typing import Protocol, TypeVar
 
-from ccmon.agents.domain.partition import Writes
+from ccmon.agents.domain.partition import GuardKey, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.statestore import (
     REDIS_ERRORS,
@@ -204,9 +204,13 @@ class Owner:
         self.states[partition] = state
         self.tokens[partition] = token
         committed = await self.group.committed(partition) if self.group else None
-        if "seq" not in meta and await self._migrate(partition, committed):
-            pass  # ccmon 0.2's state, counted up to the committed offset
-        elif committed is not None and state.progress.rp < committed:
+        # ccmon 0.2's state, counted up to the committed offset:
+        migrated = "seq" not in meta and await self._migrate(partition, committed)
+        if "seq" in meta and "gv" not in meta:
+            # ccmon 0.3's layout (whole minute buckets and live hash): moved to this one
+            # before anything is written in it; its guard is still read (statestore).
+            await self._write_back(partition, "moving ccmon 0.3's state to this layout")
+        if not migrated and committed is not None and state.progress.rp < committed:
             await self._read_again(partition, state.progress.rp, committed)
         self.generation += 1
         self.load_seconds[partition] = time.perf_counter() - started
@@ -268,10 +272,13 @@ class Owner:
             )
 
     # ---- the guard and writing ---------------------------------------------------------
-    async def seen(self, partition: int, guards: list[str]) -> list[str | None]:
+    async def seen(self, partition: int, guards: list[GuardKey]) -> list[str | None]:
         """The duplicate guard's answers; while Redis is unreachable, wait and ask again:
         an event is never counted without them."""
-        return await self._redis("duplicate guard", lambda: self.store.seen(partition, guards))
+        state = self.states[partition]
+        return await self._redis(
+            "duplicate guard", lambda: self.store.seen(partition, guards, state.guard)
+        )
 
     async def write(self, partition: int, writes: Writes) -> Outcome:
         """Write a step with our token; while Redis is unreachable, wait and retry

@@ -26,7 +26,13 @@ from ccmon.agents.domain.contacts import apply_contact
 from ccmon.agents.domain.effects import Effects
 from ccmon.agents.domain.exits import OFFER, ROUTING
 from ccmon.agents.domain.expiry import apply_tick, expiry_now
-from ccmon.agents.domain.partition import Progress, guard_id, origin_of, staff_position
+from ccmon.agents.domain.partition import (
+    GuardKey,
+    Progress,
+    guard_key,
+    origin_of,
+    staff_position,
+)
 from ccmon.agents.domain.staffing import apply_agent, apply_staff, expire_agents
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
@@ -91,6 +97,16 @@ class Tally:
         self.duplicates: Counter[str] = Counter()
         self.replayed: Counter[str] = Counter()
         self.late: Counter[str] = Counter()
+
+
+def _guard_of(record: Record) -> GuardKey:
+    """The guard of an event, or of a staff record (its event time is ``e``)."""
+    when = record.get("occurred_at")
+    return guard_key(
+        str(record["channel"]),
+        str(record["event_id"]),
+        float(record["e"] if when is None else when),
+    )
 
 
 def split_replays(
@@ -178,9 +194,7 @@ class Counting:
                 return False
             fresh, last, tally = split_replays(state, items)
             fresh.sort(key=lambda item: (item[0], item[1]))  # the order of units_of
-            guards = list(
-                dict.fromkeys(guard_id(str(r["channel"]), str(r["event_id"])) for *_, r in fresh)
-            )
+            guards = list(dict.fromkeys(_guard_of(r) for *_, r in fresh))
             seen = dict(zip(guards, await self.owner.seen(partition, guards), strict=True))
             # Read again from the last record when the step ended inside it. The offset
             # counted last, not the largest: a topic deleted and created again starts at 0.
@@ -207,7 +221,7 @@ class Counting:
         partition: int,
         state: PartitionState,
         items: list[Item],
-        seen: dict[str, str | None],
+        seen: dict[GuardKey, str | None],
         tally: Tally,
         last: dict[str, int],
         rp: int,
@@ -218,19 +232,22 @@ class Counting:
         id): skipped and counted as one; the same position, a record read again."""
         runtime = self.runtime
         first = dict(seen)
+        minutes = Counter(gid[1] for gid in seen)  # this step's events per guard bucket
         fx = Effects(state, runtime.state_limits)
         progress = state.progress
         newest, counted = progress.ev, 0
         routes = runtime.routes
         for offset, index, _, record in items:
             channel, src = str(record["channel"]), str(record["src"])
-            gid = guard_id(channel, str(record["event_id"]))
+            gid = _guard_of(record)
             prior = first.get(gid)
             if prior is not None:
+                # A guard of ccmon 0.3's layout holds the first source position; this one
+                # only that the event was counted ("").
                 (tally.replayed if prior == src else tally.duplicates)[channel] += 1
                 continue
             first[gid] = src
-            fx.writes.guards.append((gid, src))
+            state.add_guard(fx.writes, gid, minutes[gid[1]])
             counted += 1
             if record.get("x") == "staff":
                 p = runtime.policy(channel, str(record["queue"]))

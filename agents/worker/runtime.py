@@ -136,6 +136,7 @@ class Runtime:
             day_retention_days=self.settings.day_retention_days,
             agent_silence_seconds=self.settings.agent_silence_seconds,
             record_revision_days=self.settings.record_revision_days,
+            dedupe_ttl_seconds=self.settings.dedupe_ttl_seconds,
             histogram_bounds={
                 WAIT: histogram_bounds(thresholds, WAIT_LADDER),
                 HANDLE: histogram_bounds((), HANDLE_LADDER),

@@ -66,9 +66,14 @@ def test_the_same_id_in_two_channels_is_two_events(
 
 
 def forget_guards(url: str, prefix: str) -> int:
-    """What the guard's TTL does after a day: every event id forgotten (the counts stay)."""
+    """What the guard's expiry does after a day: every event id forgotten (the counts
+    stay); its index goes with it, as the owner's expiry drops both."""
     client = redis.Redis.from_url(url)
-    keys = [k for k in client.scan_iter(match=f"*{prefix}*") if b":seen:" in k or b"}:g:" in k]
+    keys = [
+        k
+        for k in client.scan_iter(match=f"*{prefix}*")
+        if any(part in k for part in (b":seen:", b"}:g:", b"}:dg:")) or k.endswith(b"}:gi")
+    ]
     if keys:
         client.delete(*keys)
     return len(keys)

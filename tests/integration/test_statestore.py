@@ -15,10 +15,11 @@ from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
 from tests.support.services import RedisServer
 
 TTL = {"m": 3600, "d": 86400}
+MINUTE = 29000000
 
 
 def batch(event_id: str, offset: int, offered: float = 1.0) -> Writes:
-    writes = Writes(guards=[(f"call:{event_id}", f"call:0:{offset}")])
+    writes = Writes(guards=[(f"call:{event_id}", MINUTE)], guard_shards={MINUTE: 1})
     writes.incr[("t", "")] = {"call|sales|off": offered}
     writes.incr[("m", "29000000")] = {"call|sales|off": offered}
     writes.live[("call|sales", event_id)] = {"k": "w", "t": 1.0}
@@ -37,7 +38,11 @@ async def _scenario(url: str, prefix: str) -> None:
         wid = new_write_id()
         assert (await store.apply(0, token, batch("e1", 10), wid)).status == "ok"
         token = token.after(wid)
-        assert await store.seen(0, ["call:e1", "ticket:e1"]) == ["call:0:10", None]
+        index = {MINUTE: (1, 1)}
+        assert await store.seen(0, [("call:e1", MINUTE), ("ticket:e1", MINUTE)], index) == [
+            "",
+            None,
+        ]
         # The same write again (its reply was lost): recognised, applied once.
         assert (await store.apply(0, Token(5), batch("e1", 10), wid)).status == "done"
         loaded = PartitionState.from_raw(0, await store.load(0))
@@ -185,3 +190,115 @@ def test_the_state_of_ccmon_0_2_is_moved_to_this_layout(
     redis_server: RedisServer, unique_name: str
 ) -> None:
     asyncio.run(_upgrade(redis_server.url, unique_name))
+
+
+async def _guard(url: str, prefix: str) -> None:
+    """The guard of this layout: digests in hashes per partition, minute of event time and
+    shard, compact (listpack), each event found in the shard its minute says; a minute
+    dropped (the owner's expiry, on event time) goes as a whole, index included."""
+    redis = aioredis.Redis.from_url(url)
+    store = StateStore(redis, prefix, 600, TTL)
+    try:
+        await store.take_ownership(0, 1)
+        state = PartitionState(0)
+        writes = Writes()
+        ids = [f"call:e{i}" for i in range(300)]
+        for gid in ids:
+            state.add_guard(writes, (gid, MINUTE), len(ids))
+        state.add_guard(writes, ("call:e0", MINUTE + 1), len(ids))  # the same id, next minute
+        assert writes.guard_shards == {MINUTE: 8, MINUTE + 1: 8}
+        wid = new_write_id()
+        assert (await store.apply(0, Token(1), writes, wid)).status == "ok"
+        state.merge(writes)
+        assert state.guard == {MINUTE: [8, 300], MINUTE + 1: [8, 1]}
+        loaded = await store.load(0)
+        assert loaded.guard == {MINUTE: (8, 300), MINUTE + 1: (8, 1)}
+        found = await store.seen(
+            0,
+            [(g, MINUTE) for g in ids] + [("call:e300", MINUTE), ("call:e1", MINUTE + 1)],
+            state.guard,
+        )
+        assert found == [""] * 300 + [None, None]
+        shards = [k async for k in redis.scan_iter(match=f"{{{prefix}:0}}:dg:{MINUTE}:*")]
+        assert len(shards) == 8
+        for key in shards:
+            assert await redis.object("encoding", key) == b"listpack"
+            assert 0 < await redis.ttl(key) <= 600 + 3600
+
+        # A record without a position (a staff record of hop 1's timer) keeps its source.
+        again = Writes()
+        state.add_guard(again, ("call:s1", MINUTE), 1)
+        again.guard_src[("call:s1", MINUTE)] = "silence:a1:1.0@call|sales"
+        token = Token(1).after(wid)
+        wid = new_write_id()
+        assert (await store.apply(0, token, again, wid)).status == "ok"
+        state.merge(again)
+        assert await store.seen(0, [("call:s1", MINUTE)], state.guard) == [
+            "silence:a1:1.0@call|sales"
+        ]
+
+        tick = Writes(guard_drop={MINUTE: 8})
+        assert (await store.apply(0, token.after(wid), tick, new_write_id())).status == "ok"
+        state.merge(tick)
+        assert state.guard == {MINUTE + 1: [8, 1]}
+        assert not [k async for k in redis.scan_iter(match=f"{{{prefix}:0}}:dg:{MINUTE}:*")]
+        assert (await store.load(0)).guard == {MINUTE + 1: (8, 1)}
+    finally:
+        await _forget(redis, prefix)
+        await redis.aclose()
+
+
+def test_the_guard_is_compact_per_minute_and_dropped_whole(
+    redis_server: RedisServer, unique_name: str
+) -> None:
+    asyncio.run(_guard(redis_server.url, unique_name))
+
+
+async def _upgrade_from_0_3(url: str, prefix: str) -> None:
+    """A partition that ccmon 0.3 wrote (one guard key per event, minute buckets and live
+    entries in one hash each): its first owner moves the state to this layout, and looks the
+    old guard up for the guard's TTL from then on (a later worker too)."""
+    redis = aioredis.Redis.from_url(url)
+    store = StateStore(redis, prefix, 600, TTL)
+    base = f"{{{prefix}:0}}"
+    try:
+        await store.take_ownership(0, 1)
+        await redis.hset(f"{base}:meta", mapping={"seq": 4, "wid": "w4", "rp": 5, "n": 5})
+        await redis.set(f"{base}:g:call:e1", "call:0:3", ex=600)
+        await redis.hset(f"{base}:t", mapping={"call|sales|off": 2})
+        await redis.hset(f"{base}:m:{MINUTE}", mapping={"call|sales|off": 2})
+        await redis.sadd(f"{base}:idx", f"{base}:m:{MINUTE}")
+        await redis.hset(f"{base}:l", '["call|sales","c9"]', '{"k":"w","t":1.0}')
+        owner = Owner(store, group=_Committed())
+        owner.assign([0], 2)
+        state = await owner.acquire(0)
+        assert state is not None
+        assert state.minutes["call|sales"][MINUTE] == {"off": 2.0}
+        assert state.live["call|sales"] == {"c9": {"k": "w", "t": 1.0}}
+        # Moved: nothing left in the whole keys, all of it in this layout's.
+        assert not await redis.exists(f"{base}:m:{MINUTE}", f"{base}:l")
+        moved = PartitionState.from_raw(0, await store.load(0))
+        assert moved.minutes == state.minutes and moved.live == state.live
+        assert moved.totals == state.totals and moved.progress.rp == 5
+        meta = await redis.hgetall(f"{base}:meta")
+        assert meta[b"gv"] == b"2" and float(meta[b"gl"]) > 0
+        asked = [("call:e1", MINUTE), ("call:e2", MINUTE)]
+        assert await owner.seen(0, asked) == ["call:0:3", None]
+        writes = batch("e2", 10)
+        assert (await owner.write(0, writes)).status == "ok"
+        state.merge(writes)
+        await owner.close()
+        # A worker started later still looks the old guard up, until its TTL is over.
+        later = StateStore(redis, prefix, 600, TTL)
+        again = PartitionState.from_raw(0, await later.load(0))
+        assert again.minutes["call|sales"][MINUTE] == {"off": 3.0}
+        assert await later.seen(0, asked, again.guard) == ["call:0:3", ""]
+    finally:
+        await _forget(redis, prefix)
+        await redis.aclose()
+
+
+def test_the_state_of_ccmon_0_3_is_moved_and_its_guard_read(
+    redis_server: RedisServer, unique_name: str
+) -> None:
+    asyncio.run(_upgrade_from_0_3(redis_server.url, unique_name))

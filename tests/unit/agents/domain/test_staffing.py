@@ -226,3 +226,16 @@ def test_a_chat_agent_counts_its_slots_and_its_own_limit() -> None:
     minutes = c.states[partition_for(BILLING, P)].minutes[BILLING]
     m1 = b.minute_of(NOW) + 1  # a1 with 2 of its 3 slots busy, a2 with 1 of 2
     assert (minutes[m1]["sl:busy"], minutes[m1]["sl:ready"]) == (60.0 * 3, 60.0 * 5)
+
+
+def test_the_timer_s_logout_has_the_same_guard_whenever_it_is_made() -> None:
+    """A staff record of the silence timer has no position: a crash before hop 1's write
+    makes it again at another "now", and only its guard (id and minute) tells it."""
+    made = []
+    for now in (NOW + 3601, NOW + 3900):
+        c = Centre()
+        c.agent(agent_event("logged_in", NOW, queues=("call|sales",)))
+        fx = Effects(c.states[partition_for("agent|a1", P)], c.limits)
+        expire_agents(fx, now, c.limits.agent_silence_seconds, P)
+        made += [(r["event_id"], r["g"]) for rs in fx.outbox.values() for r in rs]
+    assert made[0] == made[1] == (made[0][0], NOW + 3600)

@@ -59,3 +59,35 @@ def test_the_seed_is_the_whole_state() -> None:
     again.merge(Writes(live=seed.live))
     assert again.totals == state.totals and again.minutes == state.minutes
     assert again.days == state.days and again.live == state.live
+
+
+def test_guard_buckets_split_by_the_expected_entries_and_expire_on_event_time() -> None:
+    from ccmon.agents.domain.effects import Effects, StateLimits
+    from ccmon.agents.domain.expiry import apply_tick
+    from ccmon.agents.domain.partition import guard_shards
+    from ccmon.streams.config import QueueConfig
+
+    assert [guard_shards(n) for n in (0, 64, 65, 2000, 10**9)] == [1, 1, 2, 32, 4096]
+    state = PartitionState(0)
+    writes = Writes()
+    for i in range(2000):  # a busy first minute: split for what the step brings
+        state.add_guard(writes, (f"call:e{i}", 100), 2000)
+    state.add_guard(writes, ("call:late", 40), 1)
+    assert writes.guard_shards == {100: 32, 40: 1}
+    state.merge(writes)
+    nxt = Writes()
+    state.add_guard(nxt, ("call:next", 101), 1)  # the next minute: as busy as the last ones
+    assert nxt.guard_shards == {101: 32}
+    state.merge(nxt)
+    assert state.guard == {40: [1, 1], 100: [32, 2000], 101: [32, 1]}
+
+    limits = StateLimits(dedupe_ttl_seconds=3600)
+    fx = Effects(state, limits)
+    apply_tick(fx, 102 * 60 + 3600, QueueConfig().policy)
+    # Minutes whose end is an hour of event time behind the partition's clock go, whole.
+    assert fx.writes.guard_drop == {40: 1, 100: 32, 101: 32}
+    fx = Effects(state, limits)
+    apply_tick(fx, 101 * 60 + 3600, QueueConfig().policy)
+    assert fx.writes.guard_drop == {40: 1, 100: 32}
+    state.merge(fx.writes)
+    assert state.guard == {101: [32, 1]}

@@ -18,6 +18,7 @@ from ccmon.streams.settings import Settings
 from tests.support.golden import DATA
 
 NOW = 1_800_000_000.0
+MINUTE = int((NOW - 60) // 60)  # the records' guard bucket
 
 
 def record(
@@ -42,9 +43,12 @@ def counting() -> Counting:
 def count(
     state: PartitionState, records: list[dict[str, Any]], seen: dict[str, str | None]
 ) -> tuple[Any, Any]:
+    """``seen``: the guard's answers by guard id (all the records' event times are in one
+    minute)."""
     (items,) = units_of(7, records, 1000)
     fresh, last, tally = split_replays(state, items)
-    fx = counting().effects(0, state, fresh, seen, tally, last, 8)
+    answers = {(gid, MINUTE): prior for gid, prior in seen.items()}
+    fx = counting().effects(0, state, fresh, answers, tally, last, 8)
     return fx, tally
 
 
@@ -59,9 +63,11 @@ def test_new_replayed_and_duplicate_events() -> None:
         record("e1", "call:1:99"),  # e1 again from another record: a duplicate
         record("e4", "silence:a1:1.0@call|sales", contact="c4"),  # no position: by its guard
     ]
-    seen = {"call:e1": None, "call:e3": "call:0:3", "call:e4": "silence:a1:1.0@call|sales"}
+    # A guard of this layout answers "" (counted); one of ccmon 0.3's, the first position.
+    seen = {"call:e1": None, "call:e3": "", "call:e4": "silence:a1:1.0@call|sales"}
     fx, tally = count(state, records, seen)
-    assert fx.writes.guards == [("call:e1", "call:0:12")]
+    assert fx.writes.guards == [("call:e1", MINUTE)]
+    assert fx.writes.guard_shards == {MINUTE: 1}  # a new guard bucket, one hash
     assert fx.writes.incr[("t", "")] == {"call|sales|off": 1.0}
     assert fx.writes.pos == {"call:0": 12, "call:1": 99, "call:2": 5}
     assert tally.duplicates == {"call": 2}

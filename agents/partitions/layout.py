@@ -1,0 +1,110 @@
+"""Where a partition's state lives in Redis: key names, and how the two big kinds of data are
+split into hashes small enough for Redis's compact encoding.
+
+Redis keeps a hash of at most 128 entries of at most 64 bytes each (``hash-max-listpack-*``,
+the defaults of Redis 7 and Valkey) as one listpack: about 12 bytes an entry of the guard and
+30 of a minute bucket, against 60 and 80 in a hashtable, and a key costs about 100 bytes of
+its own. So the guard is split into hashes of about 64 events, and a minute bucket into
+``MINUTE_SHARDS`` hashes by channel x queue (docs/architecture.md, "Decision record: the
+duplicate guard"). Every key of partition ``p`` starts with its hash tag ``{P:p}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Mapping
+
+# A minute bucket's channel x queues go to one of this many hashes (crc32 of the pair): at
+# 187 pairs of a partition (1,500 over 8 partitions) and 9 counters each, 53 fields a hash.
+MINUTE_SHARDS = 32
+GUARD_DIGEST_BYTES = 8
+# Live calls and chats go to one of this many hashes by contact: at ~30,000 live entries of a
+# partition (a million events an hour, closed markers kept 15 minutes), 60 a hash.
+LIVE_SHARDS = 512
+
+
+def text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def texts(h: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    return {text(k): text(v) for k, v in h.items()}
+
+
+def guard_digest(gid: str) -> bytes:
+    """What the guard stores of an event id: 64 bits of BLAKE2b. Two distinct events of one
+    partition and minute agree on them with probability 2^-64 (docs/events.md gives what
+    that means for a centre's year)."""
+    return hashlib.blake2b(gid.encode(), digest_size=GUARD_DIGEST_BYTES).digest()
+
+
+def guard_shard(digest: bytes, shards: int) -> int:
+    return int.from_bytes(digest[:4], "little") & (shards - 1)
+
+
+def bucket_shard(cq: str) -> int:
+    return zlib.crc32(cq.encode()) % MINUTE_SHARDS
+
+
+def is_sharded(kind: str) -> bool:
+    """Minute buckets are split; totals, days and reporting intervals (a few keys each, and
+    the intervals keep lowest / highest values) are not."""
+    return kind == "m"
+
+
+def live_shard(cq: str, contact: str) -> int | None:
+    """The hash of a live entry: a call's or a chat's (a few dozen bytes) one of
+    ``LIVE_SHARDS``; a ticket's (hundreds of bytes: too long for the compact encoding, which
+    a whole hash loses for one long value) and ccmon's own markers (ids that start with a
+    control character: agents in a queue, closed records) stay in the partition's one hash
+    (None)."""
+    if contact[:1] < " " or not cq.startswith(("call|", "chat|")):
+        return None
+    return zlib.crc32(contact.encode()) % LIVE_SHARDS
+
+
+class Keys:
+    """The key names of one prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def base(self, partition: int) -> str:
+        return f"{{{self.prefix}:{partition}}}"
+
+    def meta(self, partition: int) -> str:
+        return f"{self.base(partition)}:meta"
+
+    def first(self, partition: int) -> list[str]:
+        """meta, idx, live, pos, guard index: the first KEYS of every script."""
+        base = self.base(partition)
+        return [f"{base}:meta", f"{base}:idx", f"{base}:l", f"{base}:pos", f"{base}:gi"]
+
+    def live(self, partition: int, shard: int | None) -> str:
+        base = self.base(partition)
+        return f"{base}:l" if shard is None else f"{base}:l:{shard}"
+
+    def lives(self, partition: int) -> list[str]:
+        """Every key of the partition's live entries, the one hash first."""
+        return [self.live(partition, s) for s in (None, *range(LIVE_SHARDS))]
+
+    def bucket(self, partition: int, kind: str, when: str) -> str:
+        """A bucket's name (in the index), and the key of an unsplit bucket."""
+        base = self.base(partition)
+        return f"{base}:t" if kind == "t" else f"{base}:{kind}:{when}"
+
+    def shard(self, name: str, shard: int) -> str:
+        return f"{name}:{shard}"
+
+    def shards(self, name: str) -> list[str]:
+        """Every key a split bucket of this name may have, its own name first (ccmon 0.3
+        wrote it whole there)."""
+        return [name, *(self.shard(name, s) for s in range(MINUTE_SHARDS))]
+
+    def guard(self, partition: int, minute: int, shard: int) -> str:
+        return f"{self.base(partition)}:dg:{minute}:{shard}"
+
+    def legacy_guard(self, partition: int, gid: str) -> str:
+        """ccmon 0.3's guard: one key per event, the first source position."""
+        return f"{self.base(partition)}:g:{gid}"
