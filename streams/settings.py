@@ -132,7 +132,13 @@ class Settings(BaseSettings):
         description="How long a closed interval or day record can be revised by a late event "
         "(its counts are kept that long); older events reach the cumulative counters only.",
     )
-    dedupe_ttl_seconds: int = Field(86400, ge=60, description="Duplicate-guard memory.")
+    dedupe_ttl_seconds: int = Field(
+        86400,
+        ge=60,
+        description="Duplicate-guard memory, in event time: a minute's guard is dropped once the "
+        "partition's event time (the wall clock when live) is this far past it; its Redis keys "
+        "also expire this plus an hour after their last write.",
+    )
     batch_max_events: int = Field(
         1000,
         ge=1,
