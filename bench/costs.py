@@ -94,7 +94,9 @@ async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[
     lookup (HMGET per guard hash) and the state script (guards + coalesced increments + live
     entries)."""
     redis = Redis.from_url(url)
-    store = StateStore(redis, f"bench-costs-{time.time_ns()}", 600, {"m": 7200, "d": 86400})
+    store = StateStore(
+        redis, f"bench-costs-{time.time_ns()}", 600, {"m": 7200, "d": 86400, "p": 86400}
+    )
     try:
         await store.take_ownership(0, 1)
         token = Token(1)

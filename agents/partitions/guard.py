@@ -92,11 +92,16 @@ class Guard:
         shards_of = writes.guard_shards
         by_key: dict[int, list[bytes]] = {}
         per_minute: Counter[int] = Counter()
+        indexes: dict[tuple[int, int], int] = {}
+        sources = writes.guard_src
         for gid, minute in writes.guards:
             digest = guard_digest(gid)
-            key = self.keys.guard(partition, minute, guard_shard(digest, shards_of[minute]))
-            value = writes.guard_src.get((gid, minute), "").encode()
-            by_key.setdefault(key_index(key), []).extend((digest, value))
+            where = (minute, guard_shard(digest, shards_of[minute]))
+            i = indexes.get(where)
+            if i is None:
+                i = indexes[where] = key_index(self.keys.guard(partition, *where))
+            value = sources.get((gid, minute), "").encode() if sources else b""
+            by_key.setdefault(i, []).extend((digest, value))
             per_minute[minute] += 1
         document["guards"] = [[i, len(d) // 2] for i, d in by_key.items()]
         document["gmap"] = [[str(m), shards_of[m], n] for m, n in sorted(per_minute.items())]

@@ -69,6 +69,7 @@ class Keys:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        self._lives: dict[int, list[str]] = {}
 
     def base(self, partition: int) -> str:
         return f"{{{self.prefix}:{partition}}}"
@@ -86,8 +87,14 @@ class Keys:
         return f"{base}:l" if shard is None else f"{base}:l:{shard}"
 
     def lives(self, partition: int) -> list[str]:
-        """Every key of the partition's live entries, the one hash first."""
-        return [self.live(partition, s) for s in (None, *range(LIVE_SHARDS))]
+        """Every key of the partition's live entries, the one hash first (made once: every
+        write looks its keys up here)."""
+        held = self._lives.get(partition)
+        if held is None:
+            held = self._lives[partition] = [
+                self.live(partition, s) for s in (None, *range(LIVE_SHARDS))
+            ]
+        return held
 
     def bucket(self, partition: int, kind: str, when: str) -> str:
         """A bucket's name (in the index), and the key of an unsplit bucket."""

@@ -123,6 +123,7 @@ class StateStore:
         self.keys = Keys(prefix)
         self.guard = Guard(redis, self.keys, guard_ttl_seconds)
         self.bucket_ttl = dict(bucket_ttl_seconds)  # "m" and "d": the safety-net TTL
+        self._shards: dict[str, int] = {}
         self._apply = redis.register_script(lua.APPLY)
         self._own = redis.register_script(lua.OWN)
         self._replace = redis.register_script(lua.REPLACE)
@@ -240,8 +241,9 @@ class StateStore:
             if not is_sharded(bucket[0]):
                 return {key_index(name): dict(fields)}
             out: dict[int, dict[str, float]] = {}
+            shards = self.keys.shards(name)  # [name, shard 0, shard 1, ...]
             for field, value in fields.items():
-                key = self.keys.shard(name, bucket_shard(field.rpartition("|")[0]))
+                key = shards[1 + self._shard_of(field.rpartition("|")[0])]
                 out.setdefault(key_index(key), {})[field] = value
             return out
 
@@ -337,14 +339,24 @@ class StateStore:
         }
         return _outcome(await self._replace(keys=keys, args=[orjson.dumps(document)]))
 
+    def _shard_of(self, cq: str) -> int:
+        """A channel x queue's minute-bucket shard (remembered: a step has thousands of
+        fields of a few hundred pairs)."""
+        shard = self._shards.get(cq)
+        if shard is None:
+            shard = self._shards[cq] = bucket_shard(cq)
+        return shard
+
     def _live(self, partition: int, writes: Writes, put: bool) -> list[tuple[str, list[str]]]:
         """The live entries a write sets (``put``: field, value, field, value...) or deletes
         (fields), by key."""
         by_key: dict[str, list[str]] = {}
+        keys = self.keys.lives(partition)  # [the one hash, shard 0, shard 1, ...]
         for (cq, contact), value in writes.live.items():
             if (value is not None) != put:
                 continue
-            flat = by_key.setdefault(self.keys.live(partition, live_shard(cq, contact)), [])
+            shard = live_shard(cq, contact)
+            flat = by_key.setdefault(keys[0 if shard is None else shard + 1], [])
             flat.append(live_field(cq, contact))
             if value is not None:
                 flat.append(orjson.dumps(value).decode())
