@@ -100,13 +100,12 @@ class Tally:
 
 
 def _guard_of(record: Record) -> GuardKey:
-    """The guard of an event, or of a staff record (its event time is ``e``)."""
-    when = record.get("occurred_at")
-    return guard_key(
-        str(record["channel"]),
-        str(record["event_id"]),
-        float(record["e"] if when is None else when),
-    )
+    """The guard of an event, or of a staff record: its event time is ``e``, or ``g`` for
+    one made by hop 1's timer (the same whenever the timer makes it again)."""
+    when = record.get("occurred_at", record.get("g"))
+    if when is None:
+        when = record["e"]
+    return guard_key(str(record["channel"]), str(record["event_id"]), float(when))
 
 
 def split_replays(
@@ -242,12 +241,14 @@ class Counting:
             gid = _guard_of(record)
             prior = first.get(gid)
             if prior is not None:
-                # A guard of ccmon 0.3's layout holds the first source position; this one
-                # only that the event was counted ("").
+                # The guard holds "" (counted), or the source of a record that has no
+                # position (and ccmon 0.3's guard the first position of every event).
                 (tally.replayed if prior == src else tally.duplicates)[channel] += 1
                 continue
             first[gid] = src
             state.add_guard(fx.writes, gid, minutes[gid[1]])
+            if origin_of(record) is None:
+                fx.writes.guard_src[gid] = src  # known by its guard only when read again
             counted += 1
             if record.get("x") == "staff":
                 p = runtime.policy(channel, str(record["queue"]))

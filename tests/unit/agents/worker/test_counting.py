@@ -12,7 +12,14 @@ import orjson
 
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.worker.counting import Counting, Item, split_replays, steps_of, units_of
+from ccmon.agents.worker.counting import (
+    Counting,
+    Item,
+    Tally,
+    split_replays,
+    steps_of,
+    units_of,
+)
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.settings import Settings
 from tests.support.golden import DATA
@@ -229,3 +236,33 @@ def test_the_stream_clock_resumes_from_the_latest_event_the_partitions_counted()
     c.owner.states[1].progress.ev = NOW - 60  # never backwards
     c.resume_clock()
     assert c.runtime.clock.now() == NOW
+
+
+def test_a_record_without_a_position_keeps_its_source_in_its_guard() -> None:
+    """A staff record of hop 1's silence timer: no position, so only its guard tells it when
+    it is made again; the guard's minute is its ``g``, not the tick's time."""
+    marker = "silence:a1:1.0@call|sales"
+    logout = {
+        "x": "staff",
+        "event_id": marker,
+        "src": marker,
+        "channel": "call",
+        "queue": "sales",
+        "agent_id": "a1",
+        "e": NOW,
+        "g": NOW - 3600,
+        "s": "out",
+        "t": NOW,
+        "ps": "available",
+        "pt": NOW - 4000,
+        "r": None,
+    }
+    (items,) = units_of(7, [logout], 1000)
+    fresh, last, tally = split_replays(PartitionState(0), items)
+    guard = (f"call:{marker}", int((NOW - 3600) // 60))
+    fx = counting().effects(0, PartitionState(0), fresh, {guard: None}, tally, last, 8)
+    assert fx.writes.guards == [guard]
+    assert fx.writes.guard_src == {guard: marker}
+    made_again = Tally()
+    again = counting().effects(0, PartitionState(0), fresh, {guard: marker}, made_again, last, 8)
+    assert not again.writes.guards and made_again.replayed == {"call": 1}
