@@ -197,7 +197,7 @@ def expire_agents(fx: Effects, now: float, silence: float, partitions: int) -> i
             _slots_fields(record, entry, "p")
             staff = _staff(marker, marker, cq, agent, record, now)
             # Its guard's time: made again after a crash, at another "now", it must meet the
-            # guard of the first (it has no position: counting.py, _guard_of).
+            # guard of the first (it has no position: counting.py, guard_of).
             staff["g"] = last + silence
             _send(fx, partitions, staff)
     return expired

@@ -99,7 +99,7 @@ class Tally:
         self.late: Counter[str] = Counter()
 
 
-def _guard_of(record: Record) -> GuardKey:
+def guard_of(record: Record) -> GuardKey:
     """The guard of an event, or of a staff record: its event time is ``e``, or ``g`` for
     one made by hop 1's timer (the same whenever the timer makes it again)."""
     when = record.get("occurred_at", record.get("g"))
@@ -193,7 +193,7 @@ class Counting:
                 return False
             fresh, last, tally = split_replays(state, items)
             fresh.sort(key=lambda item: (item[0], item[1]))  # the order of units_of
-            guards = list(dict.fromkeys(_guard_of(r) for *_, r in fresh))
+            guards = list(dict.fromkeys(guard_of(r) for *_, r in fresh))
             seen = dict(zip(guards, await self.owner.seen(partition, guards), strict=True))
             # Read again from the last record when the step ended inside it. The offset
             # counted last, not the largest: a topic deleted and created again starts at 0.
@@ -238,7 +238,7 @@ class Counting:
         routes = runtime.routes
         for offset, index, _, record in items:
             channel, src = str(record["channel"]), str(record["src"])
-            gid = _guard_of(record)
+            gid = guard_of(record)
             prior = first.get(gid)
             if prior is not None:
                 # The guard holds "" (counted), or the source of a record that has no

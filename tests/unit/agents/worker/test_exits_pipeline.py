@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 
 from ccmon.agents.domain import buckets as b
-from ccmon.agents.domain.partition import guard_id, partition_for
+from ccmon.agents.domain.partition import GuardKey, partition_for
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.readmodel.views import view_of
-from ccmon.agents.worker.counting import Counting, split_replays, units_of
+from ccmon.agents.worker.counting import Counting, guard_of, split_replays, units_of
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams.contract.events import Event, validate
 from ccmon.streams.settings import Settings
@@ -72,7 +72,7 @@ def test_the_golden_exits_through_the_counting_hop_equal_the_recount() -> None:
         logs[target].append(records)
 
     states = {p: PartitionState(p) for p in range(PARTITIONS)}
-    guards: dict[str, str] = {}
+    guards: dict[GuardKey, str] = {}
     read = dict.fromkeys(range(PARTITIONS), 0)
     rng = random.Random(25)
     twice = 0
@@ -90,11 +90,7 @@ def test_the_golden_exits_through_the_counting_hop_equal_the_recount() -> None:
         for attempt in range(1 + crashes + again):
             (items_,) = units_of(offset, records, 1000)
             fresh, last, tally = split_replays(state, items_)
-            seen = {
-                gid: guards.get(gid)
-                for *_, r in fresh
-                if (gid := guard_id(str(r["channel"]), str(r["event_id"])))
-            }
+            seen = {gid: guards.get(gid) for *_, r in fresh if (gid := guard_of(r))}
             fx = counting.effects(partition, state, fresh, seen, tally, last, offset + 1)
             for target, sent in fx.outbox.items():
                 logs[target].append(sent)  # the offers, acknowledged before the write
@@ -102,7 +98,7 @@ def test_the_golden_exits_through_the_counting_hop_equal_the_recount() -> None:
             if crashes and attempt == 0:
                 continue
             state.merge(fx.writes)
-            guards.update(dict(fx.writes.guards))
+            guards.update({g: fx.writes.guard_src.get(g, "") for g in fx.writes.guards})
         read[partition] = offset + 1
 
     while any(read[p] < len(logs[p]) for p in range(PARTITIONS)):
