@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Self
@@ -109,10 +110,20 @@ class Proxy:
             writer.close()
 
 
+def script_call(script: str) -> bytes:
+    """What a call of the Lua ``script`` carries on the wire, whatever its arguments say:
+    redis-py sends ``EVALSHA`` with the script's SHA1 (and loads the script once if Redis
+    lacks it). A marker taken from the arguments (a key name, a field of a JSON document)
+    silently stops matching when they change: the guard's TTL field renamed from ``ttl`` to
+    ``gttl`` left the lost-replies test with no fault at all."""
+    return hashlib.sha1(script.encode()).hexdigest().encode()
+
+
 class ReplyDropper(Proxy):
     """Of the requests that contain ``marker``, every ``every``-th is passed on, and the
     connection is cut as soon as the server answers it: the server did the work, the client
-    never hears so (its reply is lost). ``dropped`` counts them."""
+    never hears so (its reply is lost). ``seen`` counts the requests that matched,
+    ``dropped`` the replies lost."""
 
     def __init__(self, host: str, port: int, marker: bytes, every: int) -> None:
         super().__init__(host, port)

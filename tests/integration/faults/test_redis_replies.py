@@ -14,10 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
+from ccmon.agents.partitions.lua import APPLY
 from tests.support.expect import Measured, sample, wait_until_equal
 from tests.support.golden import golden_env
 from tests.support.kafka_io import create_topics, produce
-from tests.support.netfault import ReplyDropper
+from tests.support.netfault import ReplyDropper, script_call
 from tests.support.personal import Watch
 from tests.support.services import KafkaServer, RedisServer
 from tests.support.topology import source_topics
@@ -70,9 +71,9 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
     produce(kafka.bootstrap, [r for _, r in sorted(timed, key=lambda x: x[0])])
 
     host, port = redis_server.url.removeprefix("redis://").split("/")[0].split(":")
-    # Every fifth state write (the script document, which names the guard TTL: "ttl")
-    # has its reply lost; counting and the expiry timer both write.
-    proxy = ReplyDropper(host, int(port), b'"ttl":', every=5).start()
+    # Every fifth state write (a call of the state script, told by its SHA1) has its reply
+    # lost; counting and the expiry timer both write.
+    proxy = ReplyDropper(host, int(port), script_call(APPLY), every=5).start()
     try:
         env = golden_env(
             topics,
@@ -85,12 +86,13 @@ def test_writes_whose_replies_were_lost_count_once_in_the_copy_and_in_redis(
         worker = watch.worker(kafka.bootstrap, url, env).start()
         wait_until_equal(worker.samples, expected, timeout=120)
         dropped = proxy.dropped
-        assert dropped >= 5, f"only {dropped} replies lost: the fault did not happen"
+        seen = proxy.seen
+        assert dropped >= 5, f"{dropped} replies lost of {seen} state writes: no fault happened"
         worker.stop()
     finally:
         proxy.stop()
     # What Redis holds is what the worker exported: a new worker loads the same numbers.
     again = watch.worker(kafka.bootstrap, redis_server.url, env, name="w2").start()
     wait_until_equal(again.samples, expected, timeout=60)
-    figures = {"events": len(timed), "replies_lost": dropped}
+    figures = {"events": len(timed), "state_writes": seen, "replies_lost": dropped}
     measured("lost replies", figures)
