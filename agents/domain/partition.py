@@ -40,11 +40,17 @@ def guard_id(channel: str, event_id: str) -> str:
 # partition's event time, as a whole (docs/architecture.md, "Decision record: the duplicate
 # guard"). An event is (guard id, event minute); a producer's retry repeats both.
 GuardKey = tuple[str, int]
-# Entries per guard hash the shards aim at: Redis keeps a hash of up to 128 short entries
-# (hash-max-listpack-entries) as one compact listpack, 12 bytes an entry here, against ~60 in
-# a hashtable; half of that leaves room for a minute twice as busy as the estimate.
+# Entries per guard hash the shards aim at: Redis keeps a hash of up to 512 short entries
+# (hash-max-listpack-entries: 512 by default in Redis 7.0 and Valkey; an operator may lower
+# it, 128 is common) as one compact listpack, 12 bytes an entry here, against ~60 in a
+# hashtable; 64 leaves room for a minute twice as busy as the estimate even at 128.
 GUARD_SHARD_ENTRIES = 64
 GUARD_MAX_SHARDS = 4096
+# A new guard minute is split for the busiest minute held within this many minutes of it.
+# Not the last few minutes: in a backlog those are the least filled (answers and ends land
+# minutes after their offers; source partitions are read at different paces), and minutes of
+# 2,000 events were split in 4 hashes of 500-600 entries, past the listpack limit.
+GUARD_ESTIMATE_MINUTES = 15
 
 
 def guard_key(channel: str, event_id: str, occurred_at: float) -> GuardKey:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from ccmon.agents.domain.partition import (
+    GUARD_ESTIMATE_MINUTES,
     Bucket,
     GuardKey,
     Progress,
@@ -140,8 +141,9 @@ class PartitionState:
 
     def add_guard(self, writes: Writes, key: GuardKey, in_step: int) -> None:
         """Record a counted event's guard in ``writes``. A minute with no guard bucket yet
-        gets one, split for as many entries as the busiest of the last three minutes held,
-        or as the step brings (``in_step``), whichever is more."""
+        gets one, split for as many entries as the busiest minute held within
+        ``GUARD_ESTIMATE_MINUTES`` of it, or as the step brings (``in_step``), whichever is
+        more."""
         writes.guards.append(key)
         minute = key[1]
         if minute in writes.guard_shards:
@@ -150,10 +152,8 @@ class PartitionState:
         if held is not None:
             writes.guard_shards[minute] = held[0]
             return
-        recent = sorted(self.guard)[-3:]
-        writes.guard_shards[minute] = guard_shards(
-            max([in_step, *(self.guard[m][1] for m in recent)])
-        )
+        near = [n for m, (_, n) in self.guard.items() if abs(m - minute) <= GUARD_ESTIMATE_MINUTES]
+        writes.guard_shards[minute] = guard_shards(max([in_step, *near]))
 
     def forget(self, bucket: Bucket) -> None:
         kind, when = bucket

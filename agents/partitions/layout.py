@@ -1,8 +1,8 @@
 """Where a partition's state lives in Redis: key names, and how the two big kinds of data are
 split into hashes small enough for Redis's compact encoding.
 
-Redis keeps a hash of at most 128 entries of at most 64 bytes each (``hash-max-listpack-*``,
-the defaults of Redis 7 and Valkey) as one listpack: about 12 bytes an entry of the guard and
+Redis keeps a hash of at most 512 entries of at most 64 bytes each (``hash-max-listpack-*``,
+the defaults of Redis 7.0) as one listpack: about 12 bytes an entry of the guard and
 30 of a minute bucket, against 60 and 80 in a hashtable, and a key costs about 100 bytes of
 its own. So the guard is split into hashes of about 64 events, and a minute bucket into
 ``MINUTE_SHARDS`` hashes by channel x queue (docs/architecture.md, "Decision record: the

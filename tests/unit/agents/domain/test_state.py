@@ -80,6 +80,12 @@ def test_guard_buckets_split_by_the_expected_entries_and_expire_on_event_time() 
     assert nxt.guard_shards == {101: 32}
     state.merge(nxt)
     assert state.guard == {40: [1, 1], 100: [32, 2000], 101: [32, 1]}
+    # Not by the latest minutes held (101 holds one event, a backlog's leading edge is the
+    # least filled): by the busiest within GUARD_ESTIMATE_MINUTES; 40 is too far from 100.
+    near, far = Writes(), Writes()
+    state.add_guard(near, ("call:later", 104), 1)
+    state.add_guard(far, ("call:early", 60), 1)
+    assert (near.guard_shards, far.guard_shards) == ({104: 32}, {60: 1})
 
     limits = StateLimits(dedupe_ttl_seconds=3600)
     fx = Effects(state, limits)
