@@ -51,6 +51,13 @@ def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: O
     closer = Closer(runtime, topics.records, highwater)
     counting = Counting(runtime, owner, sender, PartitionReader(settings, by_queue), closer)
 
+    async def acknowledge(stream: StreamT[bytes], batch: list[Any], refused: set[int]) -> None:
+        """Acknowledge the batch's events but those of refused partitions (a function of
+        its own: no loop variable outlives it holding one of them)."""
+        for event in batch:
+            if event.message.partition not in refused:
+                await stream.ack(event)
+
     @app.agent(topics.by_queue, name="ccmon.count")
     async def count(stream: StreamT[bytes]) -> None:
         batches = runtime.batches(stream)
@@ -61,9 +68,12 @@ def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: O
                 # committed past them while Kafka still assigns it to us, and whoever owns
                 # it next reads them again. They are dropped with the batch (Faust tracks
                 # them weakly), so a revocation does not wait for them.
-                for event in batch:
-                    if event.message.partition not in refused:
-                        await stream.ack(event)
+                await acknowledge(stream, batch, refused)
+                # Dropped here, not when the next batch replaces it: a revocation suspends
+                # the streams, so no next batch comes, and while this loop held them the
+                # revocation waited for ever (a paused owner woken after a take-over kept
+                # exporting the partitions it had lost: DEVELOPERS.md, pitfall 21).
+                batch.clear()
 
     @app.timer(interval=settings.tick_interval_seconds, name="ccmon.expire")
     async def expire() -> None:
