@@ -27,6 +27,7 @@ from ccmon.agents.metrics.staffing import occupancy, wait_estimate
 from ccmon.agents.readmodel.agentboard import board_documents
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
 from ccmon.agents.readmodel.views import QueueView, ReadModel
+from ccmon.agents.worker.loopcost import LoopCost
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams import thresholds
 from ccmon.streams.config import QueuePolicy
@@ -169,7 +170,6 @@ class Publisher:
         self.prefix = prefix
         self.ttl = ttl
         self._windows: dict[tuple[str, str], tuple[QueueView, Any]] = {}
-        self.worked = 0.0  # seconds of work of the last publication (its slices)
 
     def changed(self, model: ReadModel) -> list[tuple[str, str]]:
         """Queues whose view is not the one last published (a view is rebuilt, a new
@@ -183,7 +183,6 @@ class Publisher:
         """Every queue's document, or ``only`` those; returns how many were written."""
         keys = list(model.queues) if only is None else only
         if not keys:
-            self.worked = 0.0
             return 0
         fresh = dict(self._windows) if only is not None else {}
         # 1,500 changed views cost ~0.2 s of KPI documents: built in slices, so a scrape or
@@ -225,7 +224,6 @@ class Publisher:
             self._windows = fresh
         else:  # queues no longer owned leave with the next full publication
             self._windows.update((k, fresh[k]) for k in keys)
-        self.worked = slicer.worked
         return len(keys)
 
 
@@ -297,7 +295,12 @@ def register_publisher(
                 await publish(full=True)
             elif now >= next_changes and (signature := state_signature(source)) != seen:
                 seen = signature
-                await publish(full=False)
-                worked = source.build_work_seconds + publisher.worked
+                # Its cost is the loop's own work (the build's and the publication's steps),
+                # never the wall clock while Redis answered: the counting steps the loop ran
+                # meanwhile, and other processes on the cores, would space the changes by
+                # the load rather than by what they cost (up to the full interval, measured).
+                cost = LoopCost(publish(full=False))
+                await cost
+                worked = source.build_work_seconds + cost.seconds
                 next_changes = time.monotonic() + max(MIN_GAP_SECONDS, worked / CHANGES_SHARE)
             await asyncio.sleep(CHECK_SECONDS)
