@@ -24,18 +24,29 @@ class Slicer:
     def __init__(self) -> None:
         self.since = time.perf_counter()
         self._worked = 0.0  # in the slices before the current one
+        self._cpu_since = time.thread_time()
+        self._cpu = 0.0
 
     async def pause(self) -> None:
         if time.perf_counter() - self.since >= SLICE_SECONDS:
             self._worked += time.perf_counter() - self.since
+            self._cpu += time.thread_time() - self._cpu_since
             await asyncio.sleep(0)
             self.since = time.perf_counter()
+            self._cpu_since = time.thread_time()
 
     @property
     def worked(self) -> float:
         """Seconds of work so far, without the time others ran while we yielded: what a
         build costs, whatever else the event loop was doing."""
         return self._worked + time.perf_counter() - self.since
+
+    @property
+    def cpu(self) -> float:
+        """The same work in CPU time of the event loop's thread: without the time other
+        processes held the core, which on a loaded machine can be most of ``worked``. What
+        a share of the event loop is counted in; ``worked`` is what a reader waits."""
+        return self._cpu + time.thread_time() - self._cpu_since
 
 
 class ReadModelSource:
@@ -72,6 +83,8 @@ class ReadModelSource:
         # Of the last sliced build: its work without the forecasts it computed, and those.
         self.build_work_seconds = 0.0
         self.build_forecast_seconds = 0.0
+        # The same work in CPU time (Slicer.cpu): what the snapshot's throttle counts.
+        self.build_cpu_seconds = 0.0
 
     def current(self) -> ReadModel | None:
         """The last build, if it still describes the partitions we own."""
@@ -119,6 +132,7 @@ class ReadModelSource:
                 forecasts = self.builder.forecaster.inline_seconds
                 self.build_forecast_seconds = forecasts
                 self.build_work_seconds = max(0.0, slicer.worked - forecasts)
+                self.build_cpu_seconds = max(0.0, slicer.cpu - forecasts)
                 self._store(model, generation, began)
                 return model
 

@@ -295,12 +295,13 @@ def register_publisher(
                 await publish(full=True)
             elif now >= next_changes and (signature := state_signature(source)) != seen:
                 seen = signature
-                # Its cost is the loop's own work (the build's and the publication's steps),
-                # never the wall clock while Redis answered: the counting steps the loop ran
-                # meanwhile, and other processes on the cores, would space the changes by
-                # the load rather than by what they cost (up to the full interval, measured).
+                # Its cost is the loop's own work in CPU time (the build's and the
+                # publication's steps), never the wall clock: that also counts the counting
+                # steps the loop ran while Redis answered and the time other processes held
+                # the core, and spaced the changes by the load rather than by their cost
+                # (up to 2 s on a loaded machine, docs/benchmarks.md, "Wall").
                 cost = LoopCost(publish(full=False))
                 await cost
-                worked = source.build_work_seconds + cost.seconds
+                worked = source.build_cpu_seconds + cost.seconds
                 next_changes = time.monotonic() + max(MIN_GAP_SECONDS, worked / CHANGES_SHARE)
             await asyncio.sleep(CHECK_SECONDS)

@@ -4,18 +4,11 @@ not the work other tasks did while it waited."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from ccmon.agents.worker.loopcost import LoopCost
-
-
-def burn(seconds: float) -> None:
-    """Busy CPU of this thread for ``seconds`` (thread time, whatever the machine's load)."""
-    until = time.thread_time() + seconds
-    while time.thread_time() < until:
-        pass
+from tests.support.eventloop import burn
 
 
 async def test_the_work_of_other_tasks_while_it_waits_is_not_its_cost() -> None:
