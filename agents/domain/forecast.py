@@ -309,8 +309,13 @@ class Forecaster:
         for key in sorted(self._due, key=lambda k: self._due[k][1]):
             if time.perf_counter() - started >= budget_seconds:
                 break
-            ask, _ = self._due.pop(key)
-            self._compute(key, ask)
+            # It yields between forecasts: a rebalance may have forgotten this queue
+            # meanwhile (retain), and a timer's KeyError stops the whole worker (the soak's
+            # day-5 exit, docs/benchmarks.md).
+            due = self._due.pop(key, None)
+            if due is None:
+                continue
+            self._compute(key, due[0])
             done += 1
             await asyncio.sleep(0)
         return done

@@ -116,6 +116,31 @@ def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
     assert done is not None and done.required > 0
 
 
+def test_a_rebalance_during_the_budgeted_work_forgets_its_queues_quietly() -> None:
+    """retain() runs between two forecasts of work() (it yields after each): the queues it
+    forgot are not computed, and work() goes on (a KeyError there stopped the worker)."""
+    import asyncio
+
+    from ccmon.agents.domain import buckets as bk
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    f = Forecaster(deferred=True)
+    f._inline_spent = 1.0
+    now = 1_800_000_000.0
+    for q in ("q1", "q2", "q3"):
+        assert f.get(("call", q), counts, 12, BUILTIN_DEFAULTS, now) is None
+
+    async def revoke_after_the_first() -> int:
+        work = asyncio.ensure_future(f.work(10.0))
+        while f.pending == 3:
+            await asyncio.sleep(0)
+        f.retain({("call", "q1")})  # q2 and q3 were revoked
+        return await work
+
+    assert asyncio.run(revoke_after_the_first()) == 1 and f.pending == 0
+
+
 @pytest.mark.parametrize("traffic", [2.5, 20.0, 300.0])
 def test_erlang_a_required_agents_is_the_smallest_n_that_meets_in_log_n_evaluations(
     traffic: float, monkeypatch: pytest.MonkeyPatch
