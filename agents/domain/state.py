@@ -8,6 +8,7 @@ accepted is merged into it. The read side (/metrics, the wallboard) reads only t
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,10 @@ def split_field(name: str) -> tuple[str, str]:
     """``"call|sales|off"`` -> (``"call|sales"``, ``"off"``). Counter names never hold a
     ``|``; a queue name may: the name is what follows the last one."""
     cq, _, counter = name.rpartition("|")
-    return cq, counter
+    # Interned: a counter name is the key of every bucket that holds it, and a reporting
+    # interval is kept for days; one string object per (bucket, counter) made each name
+    # half of the interval buckets' memory (docs/benchmarks.md, "Soak").
+    return cq, sys.intern(counter)
 
 
 @dataclass
