@@ -19,10 +19,21 @@ from ccmon.agents.readmodel.source import ReadModelSource
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sensor import CcmonSensor
 
-# CPU per second the staffing forecasts may take on the event loop (ccmon.agents.domain.forecast).
+# CPU per second the staffing forecasts of all the partitions may take, shared by the
+# workers that own them (ccmon.agents.domain.forecast).
 FORECAST_BUDGET_SECONDS = 0.1
 # How often the refresher asks whether the next scrape is near (a cheap check).
 REFRESH_CHECK_SECONDS = 0.1
+
+
+def forecast_budget(owned: int, partitions: int) -> float:
+    """This worker's share of the forecasts' budget: its share of the partitions. Their
+    work is the queues' (one forecast per queue every 10 s at most), not the workers';
+    a whole budget per worker made 4 workers on 2 cores spend 0.4 of a core on forecasts,
+    and their CPU per event 19 % more than one worker's (docs/benchmarks.md, "Scale-out").
+    A worker's queues are as fresh as with one worker: a quarter of them, a quarter of the
+    budget."""
+    return FORECAST_BUDGET_SECONDS * owned / max(partitions, 1)
 
 
 class Exposition:
@@ -78,8 +89,10 @@ def register(
 
     @app.timer(interval=1.0, name="ccmon.forecasts")
     async def compute_forecasts() -> None:
-        # A tenth of a core at most: at 1,500 queues a round of forecasts takes ~10-20 s.
-        await source.builder.forecaster.work(FORECAST_BUDGET_SECONDS)
+        # A tenth of a core at most for all the workers: at 1,500 queues a round of
+        # forecasts takes ~10-20 s.
+        share = forecast_budget(len(owner.owned()), runtime.settings.partitions)
+        await source.builder.forecaster.work(share)
 
     runtime.pipeline  # noqa: B018 - creates the pipeline series before the first scrape
     return source, Exposition(queues, runtime)
