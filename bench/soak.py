@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -295,6 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     out = options.result_path(args.out, "soak", stamp)
     plot = options.result_path(args.plot, "soak", stamp, "png")
     run = Run(options.arguments(args))
+    if importlib.util.find_spec("matplotlib") is None:
+        # Said before the hour-long run, not after it: a venv synced without the extra
+        # (make venv, make lint) lost the first full run's verdict (docs/benchmarks.md).
+        log(
+            "error: matplotlib is missing, the plot needs the bench extra: "
+            "make bench BENCH_ARGS='soak ...', or uv sync --extra bench"
+        )
+        return 1
     status = 0
     try:
         with running_services(args.keep, log) as services:
@@ -309,11 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         status = 1
     if run.hours:
         run.flat = soakplot.flatness(run.hours, args.flat_tolerance, args.flat_from_day)
-        soakplot.draw(run.hours, run.restarts, run.days, run.flat, plot)
-        log(f"plot written to {plot}")
+    # The verdict first: whatever the plot does, an hour of soak is not lost.
     report.write(out, run.__dict__)
     print(soakplot.summary(run.__dict__))
     log(f"results written to {out}")
+    if run.hours:
+        soakplot.draw(run.hours, run.restarts, run.days, run.flat, plot)
+        log(f"plot written to {plot}")
     if status == 0 and (run.problems or not run.flat.get("flat")):
         status = 2
     return status
