@@ -40,7 +40,7 @@ from bench.options import log
 from bench.restart import LOADED
 from bench.services import ROOT, BenchError, Services, running_services
 from bench.throughput import STALL_SECONDS, redis_cpu_seconds, scrape_all
-from bench.verify import verify, verify_window
+from bench.verify import verify, verify_window, window_families
 from bench.week import DAY, Hour, Week
 from bench.worker import MB, Worker, counted_events
 from tests.support.kafka_io import ensure_topics
@@ -254,6 +254,7 @@ class Soak:
             if not problems:
                 break
             await asyncio.sleep(2)
+        log(f"the last day's 'today' window checked for: {', '.join(window_families(samples))}")
         return problems
 
     async def main(self) -> None:

@@ -82,9 +82,17 @@ WINDOW_OF = {
 }
 
 
+def window_families(samples: Samples, window: str = "today") -> list[str]:
+    """The windowed families of :data:`WINDOW_OF` the workers export for ``window``: what
+    :func:`verify_window` checks."""
+    exported = {name for (name, labels) in samples if dict(labels).get("window") == window}
+    return [name for name in WINDOW_OF.values() if name in exported]
+
+
 def verify_window(samples: Samples, day: Expected, window: str = "today") -> list[str]:
     """Every channel x queue's counts of ``window`` against the recount of the events whose
-    event time falls in it (``day``: the tally of the last UTC day for "today"), exactly."""
+    event time falls in it (``day``: the tally of the last UTC day for "today"), exactly,
+    for each family the workers export for it (:func:`window_families`)."""
     got: dict[tuple[str, str, str], float] = {}
     for (name, labels), value in samples.items():
         d = dict(labels)
@@ -92,8 +100,15 @@ def verify_window(samples: Samples, day: Expected, window: str = "today") -> lis
             key = (name, d["channel"], d["queue"])
             got[key] = got.get(key, 0.0) + value
     problems = []
+    # The series budget leaves some of them out of "today" (answered and blocked; docs/
+    # metrics.md, "Series budget"): a family no worker exports for the window is not a
+    # count of 0 (the first full soak read 1,814 such "mismatches"). One exported for some
+    # pairs and missing for others is.
+    exported = set(window_families(samples, window))
     for (channel, queue), counters in sorted(day.by_queue.items()):
         for counter, name in WINDOW_OF.items():
+            if name not in exported:
+                continue
             want = counters.get(counter, 0)
             if (value := got.get((name, channel, queue), 0.0)) != want:
                 problems.append(
@@ -102,6 +117,8 @@ def verify_window(samples: Samples, day: Expected, window: str = "today") -> lis
                 )
     if not day.by_queue:
         problems.append(f"no event in the window {window}: nothing was checked")
+    elif not exported:
+        problems.append(f"no count of the window {window} is exported: nothing was checked")
     return _capped(problems)
 
 

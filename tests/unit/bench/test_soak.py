@@ -12,7 +12,7 @@ import orjson
 from bench.events import COUNTER_OF_TYPE, Expected, queue_names
 from bench.report import scaling
 from bench.soakplot import flatness
-from bench.verify import verify_window
+from bench.verify import verify_window, window_families
 from bench.week import DAY, HOUR, Week
 
 END = 1_780_000_000 // 86400 * 86400.0  # a UTC midnight
@@ -78,6 +78,26 @@ def test_window_recount_names_each_pair_that_differs() -> None:
         "ccmon_window_contacts_answered{channel=call,queue=a,window=today} = 2, want 1"
     ]
     assert verify_window(good, Expected()) == ["no event in the window today: nothing was checked"]
+
+
+def test_window_recount_checks_the_families_exported_for_the_window() -> None:
+    """The default series budget leaves answered and blocked out of "today": not a 0. A
+    family exported for one pair and not another is."""
+    day = Expected()
+    for queue in ("a", "b"):
+        day.add("call", {"type": "offered", "queue": queue})
+        day.add("call", {"type": "answered", "queue": queue})
+    offered_only = dict([_window("ccmon_window_contacts_offered", q, 1.0) for q in "ab"])
+    assert window_families(offered_only) == ["ccmon_window_contacts_offered"]
+    assert verify_window(offered_only, day) == []
+    one_pair = dict(offered_only)
+    one_pair.update([_window("ccmon_window_contacts_answered", "a", 1.0)])
+    assert verify_window(one_pair, day) == [
+        "ccmon_window_contacts_answered{channel=call,queue=b,window=today} = 0, want 1"
+    ]
+    assert verify_window({}, day) == [
+        "no count of the window today is exported: nothing was checked"
+    ]
 
 
 def _hours(rss: list[float], redis: list[float]) -> list[dict[str, Any]]:
