@@ -102,8 +102,8 @@ def verify_window(samples: Samples, day: Expected, window: str = "today") -> lis
     problems = []
     # The series budget leaves some of them out of "today" (answered and blocked; docs/
     # metrics.md, "Series budget"): a family no worker exports for the window is not a
-    # count of 0 (the first full soak read 1,814 such "mismatches"). One exported for some
-    # pairs and missing for others is.
+    # count of 0 (a week at 300,000 events a day read 1,814 such "mismatches"). One
+    # exported for some pairs and missing for others is.
     exported = set(window_families(samples, window))
     for (channel, queue), counters in sorted(day.by_queue.items()):
         for counter, name in WINDOW_OF.items():

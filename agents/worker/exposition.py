@@ -29,10 +29,10 @@ REFRESH_CHECK_SECONDS = 0.1
 def forecast_budget(owned: int, partitions: int) -> float:
     """This worker's share of the forecasts' budget: its share of the partitions. Their
     work is the queues' (one forecast per queue every 10 s at most), not the workers';
-    a whole budget per worker made 4 workers on 2 cores spend 0.4 of a core on forecasts,
-    and their CPU per event 19 % more than one worker's (docs/benchmarks.md, "Scale-out").
-    A worker's queues are as fresh as with one worker: a quarter of them, a quarter of the
-    budget."""
+    a whole budget per worker gives 4 workers four times one worker's forecasting on the
+    same queues (by estimate most of their CPU per event 19 % above one worker's in the
+    last bench; not measured since, docs/benchmarks.md "Scale-out"). A worker's queues
+    are as fresh as with one worker: a quarter of them, a quarter of the budget."""
     return FORECAST_BUDGET_SECONDS * owned / max(partitions, 1)
 
 
