@@ -13,6 +13,7 @@ nothing acknowledged any more: its new owner reads it again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -160,13 +161,23 @@ class Counting:
         # hold tens of thousands of events: counted in steps of at most batch_max_events,
         # each its own Redis round trips, so the event loop (scrapes, heartbeats, the
         # metrics refresher) runs between steps instead of waiting a second or more.
-        refused: set[int] = set()
+        #
+        # The partitions are counted side by side, each its steps in order: a step spends
+        # most of its time waiting for Redis (the guard, then the write), and meanwhile
+        # another partition's step computes. One after the other, the worker idled through
+        # every round trip (docs/architecture.md, "Counting").
+        tasks: dict[int, asyncio.Task[bool]] = {}
         for partition, units in by_partition.items():
             # What is logged meanwhile (the owner's loads and writes too) names the partition.
             with log_context(partition=partition):
-                if not await self.steps(partition, units, lock=True):
-                    refused.add(partition)
-        return refused
+                tasks[partition] = asyncio.ensure_future(self.steps(partition, units, lock=True))
+        # Every partition runs to the end of its step even when another fails: a write
+        # cancelled in flight may be applied with its reply lost, a recovery for nothing.
+        outcomes = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return {p for p, ok in zip(tasks, outcomes, strict=True) if not ok}
 
     async def steps(self, partition: int, units: list[list[Item]], lock: bool) -> bool:
         for step in steps_of(units, self.runtime.settings.batch_max_events):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import pytest
 
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
@@ -101,6 +102,13 @@ def test_a_late_event_is_counted_in_totals_and_reported() -> None:
     assert fx.writes.incr[("t", "")]["call|sales|off"] == 2.0
 
 
+def repartition_record(partition: int, offset: int, n: int) -> Any:
+    """A Faust event of the repartition topic: ``n`` call events in one record."""
+    value = orjson.dumps([record(f"{partition}-{i}", f"call:0:{i}") for i in range(n)])
+    message = SimpleNamespace(partition=partition, offset=offset)
+    return SimpleNamespace(message=message, value=value)
+
+
 def test_a_long_batch_is_counted_in_steps_of_batch_max_events() -> None:
     runtime = Runtime(Settings(clock="stream", batch_max_events=100))
     steps: list[tuple[int, int]] = []
@@ -109,11 +117,6 @@ def test_a_long_batch_is_counted_in_steps_of_batch_max_events() -> None:
         async def partition(self, partition: int, items: list[Item], lock: bool = True) -> bool:
             steps.append((partition, len(items)))
             return partition != 1  # partition 1 turns out not to be ours
-
-    def repartition_record(partition: int, offset: int, n: int) -> Any:
-        value = orjson.dumps([record(f"{partition}-{i}", f"call:0:{i}") for i in range(n)])
-        message = SimpleNamespace(partition=partition, offset=offset)
-        return SimpleNamespace(message=message, value=value)
 
     batch = [
         repartition_record(0, 0, 150),
@@ -126,6 +129,56 @@ def test_a_long_batch_is_counted_in_steps_of_batch_max_events() -> None:
     # 30 fit in 100); partition 1 stops at its first refusal.
     assert steps == [(0, 100), (0, 90), (0, 30), (1, 100)]
     assert refused == {1}
+
+
+def test_the_partitions_of_a_batch_are_counted_side_by_side() -> None:
+    """A partition's step waits for Redis; another partition's steps go on meanwhile, and
+    each partition's own steps stay in order."""
+    runtime = Runtime(Settings(clock="stream", batch_max_events=100))
+    order: list[tuple[str, int, int]] = []
+    release = asyncio.Event()
+
+    class Waiting(Counting):
+        async def partition(self, partition: int, items: list[Item], lock: bool = True) -> bool:
+            order.append(("start", partition, len(items)))
+            if partition == 0:
+                await release.wait()  # partition 0's Redis is slow
+            else:
+                release.set()
+            order.append(("end", partition, len(items)))
+            return True
+
+    batch = [repartition_record(0, 0, 150), repartition_record(1, 0, 20)]
+    refused = asyncio.run(Waiting(runtime, Owner(runtime.store)).batch(batch))
+    assert order == [
+        ("start", 0, 100),
+        ("start", 1, 20),  # while partition 0 waits
+        ("end", 1, 20),
+        ("end", 0, 100),
+        ("start", 0, 50),  # partition 0's next step only after its first
+        ("end", 0, 50),
+    ]
+    assert refused == set()
+
+
+def test_a_partition_that_fails_lets_the_others_finish_their_steps() -> None:
+    """A failure is raised once every partition has ended its step: a write cancelled in
+    flight could be applied with its reply lost."""
+    runtime = Runtime(Settings(clock="stream", batch_max_events=100))
+    finished: list[int] = []
+
+    class Failing(Counting):
+        async def partition(self, partition: int, items: list[Item], lock: bool = True) -> bool:
+            if partition == 0:
+                raise ConnectionError("Redis went away")
+            await asyncio.sleep(0.01)
+            finished.append(partition)
+            return True
+
+    counting = Failing(runtime, Owner(runtime.store))
+    with pytest.raises(ConnectionError):
+        asyncio.run(counting.batch([repartition_record(0, 0, 1), repartition_record(1, 0, 1)]))
+    assert finished == [1]
 
 
 def agent(event_id: str, kind: str, t: float) -> dict[str, Any]:
