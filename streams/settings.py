@@ -147,6 +147,13 @@ class Settings(BaseSettings):
             " write (a longer batch is counted in steps, so the event loop never waits long)."
         ),
     )
+    catch_up_lag_records: int = Field(
+        10_000,
+        ge=0,
+        description="Records behind (summed over the worker's partitions) from which a worker "
+        "catches up: forecasts slowed, the wall's documents published once a second only, "
+        "until it is behind by less than half that. 0 = never.",
+    )
     batch_max_wait_seconds: float = Field(
         0.05,
         gt=0,

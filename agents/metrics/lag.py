@@ -39,6 +39,20 @@ class LagCollector(Collector):
         wanted = set(self.topics)
         return self.families([tp for tp in self.assigned() if tp.topic in wanted])
 
+    def total(self) -> int | None:
+        """Records behind over every assigned partition of the consumed topics; None while
+        none has a known high-water mark (the fetcher has not seen them yet)."""
+        wanted = set(self.topics)
+        behind: int | None = None
+        for tp in self.assigned():
+            if tp.topic not in wanted:
+                continue
+            high = self.highwater(tp)
+            if high is None or high < 0:
+                continue
+            behind = (behind or 0) + max(0, high - (self.position(tp) or 0))
+        return behind
+
     def families(self, mine: Collection[Any]) -> Iterator[Metric]:
         lag = GaugeMetricFamily(
             "ccmon_consumer_lag",

@@ -107,6 +107,12 @@ class PipelineMetrics:
             "Time the last read-model build (windows for every owned queue) took.",
             registry=registry,
         )
+        self.catching_up = Gauge(
+            "ccmon_worker_catching_up",
+            "1 while this worker catches up on a backlog (CCMON_CATCH_UP_LAG_RECORDS): "
+            "forecasts slowed, the wall's documents published once a second only.",
+            registry=registry,
+        )
         Gauge(
             "ccmon_worker_info", "Version of the ccmon worker.", ["version"], registry=registry
         ).labels(__version__).set(1)

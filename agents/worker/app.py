@@ -97,7 +97,13 @@ def build_app(settings: Settings) -> faust.App:
     register_ingest(app, topics, runtime)
     register_counting(app, topics, runtime, owner)
     register_pages(app, metrics.body, owned_partitions, runtime.health)
-    snapshot.register_publisher(app, runtime, source, built=metrics.queues.offer)
+    snapshot.register_publisher(
+        app,
+        runtime,
+        source,
+        built=metrics.queues.offer,
+        catching_up=lambda: metrics.catch_up.active,
+    )
     shared_clock = SharedStreamClock(
         runtime.redis, f"{settings.redis_prefix}:stream-time", runtime.clock
     )

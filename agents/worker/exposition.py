@@ -16,6 +16,7 @@ from ccmon.agents.metrics.lag import LagCollector
 from ccmon.agents.metrics.queues import QueueExposition
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.readmodel.source import ReadModelSource
+from ccmon.agents.worker.catchup import CatchUpMode
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sensor import CcmonSensor
 
@@ -24,6 +25,8 @@ from ccmon.agents.worker.sensor import CcmonSensor
 FORECAST_BUDGET_SECONDS = 0.1
 # How often the refresher asks whether the next scrape is near (a cheap check).
 REFRESH_CHECK_SECONDS = 0.1
+# How often a worker asks whether it is catching up (a sum over its partitions).
+CATCH_UP_CHECK_SECONDS = 1.0
 
 
 def forecast_budget(owned: int, partitions: int) -> float:
@@ -37,9 +40,10 @@ def forecast_budget(owned: int, partitions: int) -> float:
 
 
 class Exposition:
-    def __init__(self, queues: QueueExposition, runtime: Runtime) -> None:
+    def __init__(self, queues: QueueExposition, runtime: Runtime, catch_up: CatchUpMode) -> None:
         self.queues = queues
         self.registry = runtime.registry
+        self.catch_up = catch_up
 
     async def body(self) -> bytes:
         return (await self.queues.text()).encode() + generate_latest(self.registry)
@@ -79,9 +83,15 @@ def register(
         read = sensor.last_read.get(tp)
         return None if read is None else read + 1
 
-    runtime.registry.register(
-        LagCollector(app.assignor.assigned_actives, highwater, position, consumed_topics)
+    lag = LagCollector(app.assignor.assigned_actives, highwater, position, consumed_topics)
+    runtime.registry.register(lag)
+    catch_up = CatchUpMode(
+        runtime.settings.catch_up_lag_records, lag.total, runtime.pipeline.catching_up
     )
+
+    @app.timer(interval=CATCH_UP_CHECK_SECONDS, name="ccmon.catch_up")
+    async def check_catch_up() -> None:
+        catch_up.check()
 
     @app.timer(interval=REFRESH_CHECK_SECONDS, name="ccmon.metrics_refresh")
     async def refresh_metrics() -> None:
@@ -92,7 +102,6 @@ def register(
         # A tenth of a core at most for all the workers: at 1,500 queues a round of
         # forecasts takes ~10-20 s.
         share = forecast_budget(len(owner.owned()), runtime.settings.partitions)
-        await source.builder.forecaster.work(share)
+        await source.builder.forecaster.work(share * catch_up.forecast_share())
 
-    runtime.pipeline  # noqa: B018 - creates the pipeline series before the first scrape
-    return source, Exposition(queues, runtime)
+    return source, Exposition(queues, runtime, catch_up)

@@ -261,8 +261,11 @@ def register_publisher(
     runtime: Runtime,
     source: ReadModelSource,
     built: Callable[[ReadModel], None] = lambda model: None,
+    catching_up: Callable[[], bool] = lambda: False,
 ) -> None:
-    """``built`` is told of every model the publisher builds (the /metrics body reuses it)."""
+    """``built`` is told of every model the publisher builds (the /metrics body reuses it);
+    while ``catching_up`` (:mod:`ccmon.agents.worker.catchup`), only the full publications
+    are made."""
     settings = runtime.settings
     interval = settings.snapshot_interval_seconds
     publisher = Publisher(runtime.redis, settings.redis_prefix, settings.snapshot_ttl_seconds)
@@ -293,7 +296,11 @@ def register_publisher(
                 next_full = now + interval
                 seen = state_signature(source)
                 await publish(full=True)
-            elif now >= next_changes and (signature := state_signature(source)) != seen:
+            elif (
+                now >= next_changes
+                and not catching_up()
+                and (signature := state_signature(source)) != seen
+            ):
                 seen = signature
                 # Its cost is the loop's own work in CPU time (the build's and the
                 # publication's steps), never the wall clock: that also counts the counting
