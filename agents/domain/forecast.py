@@ -244,6 +244,9 @@ class Forecaster:
         self.window = window
         self.refresh = refresh_seconds
         self.deferred = deferred
+        # A deferring worker that catches up on a backlog sets it to 0: every forecast
+        # waits for work() (ccmon.agents.worker.catchup).
+        self.inline_budget = INLINE_BUDGET_SECONDS
         self._inline_spent = 0.0
         self._cache: dict[tuple[str, str], tuple[float, object, int, Forecast | None]] = {}
         # What a due forecast is computed from, and since when (monotonic) it is due.
@@ -274,7 +277,7 @@ class Forecaster:
         ):
             return cached[3]
         ask = _Ask(counts, staffed, policy, now, slots, since)
-        if self.deferred and self._inline_spent >= INLINE_BUDGET_SECONDS:
+        if self.deferred and self._inline_spent >= self.inline_budget:
             due = self._due[key][1] if key in self._due else clock
             self._due[key] = (ask, due)
             return None if cached is None else cached[3]

@@ -92,6 +92,7 @@ def register(
     @app.timer(interval=CATCH_UP_CHECK_SECONDS, name="ccmon.catch_up")
     async def check_catch_up() -> None:
         catch_up.check()
+        source.builder.forecaster.inline_budget = catch_up.inline_forecasts()
 
     @app.timer(interval=REFRESH_CHECK_SECONDS, name="ccmon.metrics_refresh")
     async def refresh_metrics() -> None:

@@ -27,6 +27,7 @@ from ccmon.agents.metrics.staffing import occupancy, wait_estimate
 from ccmon.agents.readmodel.agentboard import board_documents
 from ccmon.agents.readmodel.source import ReadModelSource, Slicer
 from ccmon.agents.readmodel.views import QueueView, ReadModel
+from ccmon.agents.worker.catchup import full_publication_seconds
 from ccmon.agents.worker.loopcost import LoopCost
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.streams import thresholds
@@ -265,7 +266,7 @@ def register_publisher(
 ) -> None:
     """``built`` is told of every model the publisher builds (the /metrics body reuses it);
     while ``catching_up`` (:mod:`ccmon.agents.worker.catchup`), only the full publications
-    are made."""
+    are made, and less often."""
     settings = runtime.settings
     interval = settings.snapshot_interval_seconds
     publisher = Publisher(runtime.redis, settings.redis_prefix, settings.snapshot_ttl_seconds)
@@ -293,7 +294,8 @@ def register_publisher(
         while True:
             now = time.monotonic()
             if now >= next_full:
-                next_full = now + interval
+                ttl = settings.snapshot_ttl_seconds
+                next_full = now + full_publication_seconds(interval, ttl, catching_up())
                 seen = state_signature(source)
                 await publish(full=True)
             elif (

@@ -116,6 +116,20 @@ def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
     assert done is not None and done.required > 0
 
 
+def test_with_no_inline_budget_a_build_computes_no_forecast() -> None:
+    """A worker that catches up (ccmon.agents.worker.catchup): even a build's first queue
+    leaves its forecast to the budgeted work."""
+    from ccmon.agents.domain import buckets as bk
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    f = Forecaster(deferred=True)
+    f.inline_budget = 0.0
+    f.new_build()
+    assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, 1_800_000_000.0) is None
+    assert f.pending == 1
+
+
 def test_a_rebalance_during_the_budgeted_work_forgets_its_queues_quietly() -> None:
     """retain() runs between two forecasts of work() (it yields after each): the queues it
     forgot are not computed, and work() goes on (a KeyError there stopped the worker)."""

@@ -8,8 +8,14 @@ import logging
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
+from ccmon.agents.domain.forecast import INLINE_BUDGET_SECONDS
 from ccmon.agents.metrics.lag import LagCollector
-from ccmon.agents.worker.catchup import FORECAST_SHARE, CatchUpMode
+from ccmon.agents.worker.catchup import (
+    FORECAST_SHARE,
+    FULL_PUBLICATION_SECONDS,
+    CatchUpMode,
+    full_publication_seconds,
+)
 
 
 def mode(threshold: int, lags: list[int | None]) -> tuple[CatchUpMode, Gauge]:
@@ -48,6 +54,21 @@ def test_the_forecasts_get_a_quarter_of_their_share_while_it_lasts() -> None:
     assert catch_up.forecast_share() == FORECAST_SHARE == 0.25
     catch_up.check()
     assert catch_up.forecast_share() == 1.0
+
+
+def test_no_forecast_is_computed_inside_a_build_while_it_lasts() -> None:
+    catch_up, _ = mode(100, [100, 0])
+    catch_up.check()
+    assert catch_up.inline_forecasts() == 0.0
+    catch_up.check()
+    assert catch_up.inline_forecasts() == INLINE_BUDGET_SECONDS
+
+
+def test_every_document_is_published_every_2_s_and_before_half_its_ttl() -> None:
+    assert full_publication_seconds(1.0, 5, catching_up=False) == 1.0
+    assert full_publication_seconds(1.0, 5, catching_up=True) == FULL_PUBLICATION_SECONDS == 2.0
+    assert full_publication_seconds(1.0, 3, catching_up=True) == 1.5  # TTL 3 s
+    assert full_publication_seconds(3.0, 10, catching_up=True) == 3.0  # never more often
 
 
 def test_zero_turns_it_off() -> None:
