@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         10_000,
         ge=0,
         description="Records behind (summed over the worker's partitions) from which a worker "
-        "catches up: forecasts slowed, the wall's documents published once a second only, "
+        "catches up: forecasts slowed, the wall's documents published every 2 s only, "
         "until it is behind by less than half that. 0 = never.",
     )
     batch_max_wait_seconds: float = Field(

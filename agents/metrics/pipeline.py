@@ -110,7 +110,7 @@ class PipelineMetrics:
         self.catching_up = Gauge(
             "ccmon_worker_catching_up",
             "1 while this worker catches up on a backlog (CCMON_CATCH_UP_LAG_RECORDS): "
-            "forecasts slowed, the wall's documents published once a second only.",
+            "forecasts slowed, the wall's documents published every 2 s only.",
             registry=registry,
         )
         Gauge(

@@ -58,7 +58,7 @@ class CatchUpMode:
             self.active = True
             log.info(
                 "catching up: %d records behind; forecasts slowed and the wall's documents "
-                "published once a second until fewer than %d are left",
+                "published every 2 s until fewer than %d are left",
                 behind,
                 self.leave_below,
             )

@@ -66,7 +66,7 @@ def test_a_backlog_answered_after_20_s_has_no_phantom_expiries_on_the_wall_clock
         CCMON_QUEUE_CONFIG=str(plain_queues(tmp_path, 60)),
         CCMON_TICK_INTERVAL_SECONDS="0.5",  # several ticks while the backlog is read
         # 24,000 records wait: the worker catches up (forecasts slowed, the wall's
-        # documents published once a second), and the expiry is as exact in that mode.
+        # documents published every 2 s), and the expiry is as exact in that mode.
         CCMON_CATCH_UP_LAG_RECORDS="1000",
     )
     began = time.monotonic()

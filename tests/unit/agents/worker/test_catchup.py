@@ -43,7 +43,7 @@ def test_it_begins_at_the_threshold_and_ends_below_half_of_it(
     ]
     assert [r.getMessage() for r in caplog.records] == [
         "catching up: 10000 records behind; forecasts slowed and the wall's documents "
-        "published once a second until fewer than 5000 are left",
+        "published every 2 s until fewer than 5000 are left",
         "caught up: 4999 records behind",
     ]
 
