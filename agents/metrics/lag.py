@@ -35,23 +35,26 @@ class LagCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         return self.families([])
 
-    def collect(self) -> Iterator[Metric]:
+    def _mine(self) -> list[Any]:
         wanted = set(self.topics)
-        return self.families([tp for tp in self.assigned() if tp.topic in wanted])
+        return [tp for tp in self.assigned() if tp.topic in wanted]
+
+    def lag(self, tp: Any) -> int | None:
+        """Records of the partition not yet done; None while its high-water mark is not
+        known (the fetcher has not seen it yet)."""
+        high = self.highwater(tp)
+        if high is None or high < 0:
+            return None
+        return max(0, high - (self.position(tp) or 0))
+
+    def collect(self) -> Iterator[Metric]:
+        return self.families(self._mine())
 
     def total(self) -> int | None:
         """Records behind over every assigned partition of the consumed topics; None while
-        none has a known high-water mark (the fetcher has not seen them yet)."""
-        wanted = set(self.topics)
-        behind: int | None = None
-        for tp in self.assigned():
-            if tp.topic not in wanted:
-                continue
-            high = self.highwater(tp)
-            if high is None or high < 0:
-                continue
-            behind = (behind or 0) + max(0, high - (self.position(tp) or 0))
-        return behind
+        none has a known high-water mark."""
+        known = [n for n in map(self.lag, self._mine()) if n is not None]
+        return sum(known) if known else None
 
     def families(self, mine: Collection[Any]) -> Iterator[Metric]:
         lag = GaugeMetricFamily(
@@ -67,11 +70,9 @@ class LagCollector(Collector):
         per_topic: dict[str, int] = {}
         for tp in sorted(mine, key=lambda t: (t.topic, t.partition)):
             per_topic[tp.topic] = per_topic.get(tp.topic, 0) + 1
-            high = self.highwater(tp)
-            if high is None or high < 0:
-                continue
-            done = self.position(tp)
-            lag.add_metric([tp.topic, str(tp.partition)], max(0, high - (done or 0)))
+            behind = self.lag(tp)
+            if behind is not None:
+                lag.add_metric([tp.topic, str(tp.partition)], behind)
         for topic, n in per_topic.items():
             assigned.add_metric([topic], n)
         yield lag

@@ -92,4 +92,12 @@ def test_the_lag_is_summed_over_the_assigned_partitions_of_the_consumed_topics()
         ["calls", "by-queue"],
     )
     assert lag.total() == 60 + 0 + 7
+    # The same figures as ccmon_consumer_lag exports, partition by partition.
+    exported = {
+        (s.labels["topic"], s.labels["partition"]): s.value
+        for family in lag.collect()
+        if family.name == "ccmon_consumer_lag"
+        for s in family.samples
+    }
+    assert exported == {("by-queue", "0"): 7, ("calls", "0"): 60, ("calls", "1"): 0}
     assert LagCollector(lambda: tps[2:3], lambda tp: None, lambda tp: 0, ["calls"]).total() is None
