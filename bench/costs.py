@@ -114,7 +114,7 @@ async def measure_state_writes(url: str, batches: list[Writes], n: int) -> dict[
             assert outcome.status == "ok", outcome
             token = token.after(wid)
             guard_index.update((m, (shards, 0)) for m, shards in writes.guard_shards.items())
-            fields += sum(len(f) for f in writes.incr.values())
+            fields += sum(len(c) for per_cq in writes.incr.values() for c in per_cq.values())
         return {
             "lookup_us": _per_event(lookup, n),
             "apply_us": _per_event(apply, n),

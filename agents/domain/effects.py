@@ -85,12 +85,15 @@ class Effects:
 
     # ---- counters ----------------------------------------------------------------
     def add(self, bucket: Bucket, cq: str, incs: Mapping[str, float]) -> None:
-        fields = self.writes.incr.setdefault(bucket, {})
-        get = fields.get
-        prefix = cq + "|"
+        per_cq = self.writes.incr.get(bucket)
+        if per_cq is None:
+            per_cq = self.writes.incr[bucket] = {}
+        counters = per_cq.get(cq)
+        if counters is None:
+            counters = per_cq[cq] = {}
+        get = counters.get
         for name, value in incs.items():
-            key = prefix + name
-            fields[key] = get(key, 0.0) + value
+            counters[name] = get(name, 0.0) + value
 
     def count(
         self,

@@ -129,7 +129,10 @@ class Writes:
     # Guard buckets (event minute -> shards): written by this batch, or dropped (expiry).
     guard_shards: dict[int, int] = field(default_factory=dict)
     guard_drop: dict[int, int] = field(default_factory=dict)
-    incr: dict[Bucket, dict[str, float]] = field(default_factory=dict)  # field "cq|name"
+    # Bucket -> channel|queue -> counter -> increment. Nested, not one "cq|name" field per
+    # counter: an event adds to four buckets, and a name made per increment, then split
+    # again to merge it, was a tenth of the counting's CPU (docs/benchmarks.md).
+    incr: dict[Bucket, dict[str, dict[str, float]]] = field(default_factory=dict)
     live: dict[tuple[str, str], dict[str, object] | None] = field(default_factory=dict)
     drop: list[Bucket] = field(default_factory=list)  # bucket hashes removed by expiry
     pos: dict[str, int] = field(default_factory=dict)  # origin -> last position counted

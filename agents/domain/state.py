@@ -105,12 +105,18 @@ class PartitionState:
 
     def merge(self, writes: Writes) -> None:
         """Apply a batch Redis has accepted."""
-        for (kind, when), fields in writes.incr.items():
-            for name, value in fields.items():
-                cq, counter = split_field(name)
+        versions = self.versions
+        for (kind, when), per_cq in writes.incr.items():
+            for cq, incs in per_cq.items():
                 counters = self._bucket(cq, kind, when)
-                counters[counter] = counters.get(counter, 0.0) + value
-                self.versions[cq] += 1
+                for name, value in incs.items():
+                    held = counters.get(name)
+                    if held is None:
+                        # Interned: see split_field.
+                        counters[sys.intern(name)] = 0.0 + value
+                    else:
+                        counters[name] = held + value
+                versions[cq] += 1
         for (cq, contact), entry in writes.live.items():
             if entry is not None and entry.get("dirty"):
                 self.records_dirty = True

@@ -256,7 +256,31 @@ class StateStore:
                 for i, fields in split(bucket, all_fields).items()
             ]
 
-        incr, low, high = per_key(writes.incr), per_key(writes.low), per_key(writes.high)
+        def increments(
+            bucket: Bucket, per_cq: Mapping[str, Mapping[str, float]]
+        ) -> dict[int, list[str]]:
+            """A bucket's increments by the key they go to: field, increment, field...
+            Increments as text: Lua would turn a number into 14 significant digits."""
+            name = self.bucket_key(partition, bucket)
+            shards = self.keys.shards(name) if is_sharded(bucket[0]) else None
+            out: dict[int, list[str]] = {}
+            for cq, incs in per_cq.items():
+                key = name if shards is None else shards[1 + self._shard_of(cq)]
+                flat = out.get(key_index(key))
+                if flat is None:
+                    flat = out[key_index(key)] = []
+                prefix = cq + "|"
+                for counter, value in incs.items():
+                    if value:
+                        flat += (prefix + counter, repr(value))
+            return out
+
+        incr = [
+            (bucket, i, flat)
+            for bucket, per_cq in writes.incr.items()
+            for i, flat in increments(bucket, per_cq).items()
+        ]
+        low, high = per_key(writes.low), per_key(writes.high)
         touched = {(b, i) for b, i, _ in (*incr, *low, *high) if b[0] != "t"}
         drop_keys: list[int] = []
         for bucket in writes.drop:
@@ -268,9 +292,8 @@ class StateStore:
             "seq": token.seq,
             "prev": token.wid,
             "wid": wid,
-            # Per key: its index, then field, increment, field, increment... Increments as
-            # text: Lua would turn a number into 14 significant digits.
-            "incr": [[i, *_increments(fields)] for _, i, fields in incr],
+            # Per key: its index, then field, increment, field, increment...
+            "incr": [[i, *flat] for _, i, flat in incr],
             # The offsets a closed record covers: kept at their lowest / highest value.
             "low": [[i, *_flat({k: repr(v) for k, v in f.items()})] for _, i, f in low],
             "high": [[i, *_flat({k: repr(v) for k, v in f.items()})] for _, i, f in high],
@@ -383,14 +406,6 @@ def _outcome(reply: Sequence[bytes | str]) -> Outcome:
     gen = int(rest[0]) if rest else None
     seq = int(rest[1]) if len(rest) > 1 else None
     return Outcome(status, gen, seq)
-
-
-def _increments(fields: Mapping[str, float]) -> list[str]:
-    flat: list[str] = []
-    for name, value in fields.items():
-        if value:
-            flat += (name, repr(value))
-    return flat
 
 
 # A cluster client that reaches no node for a slot (a failover under way, every seed down)

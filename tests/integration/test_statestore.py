@@ -20,8 +20,8 @@ MINUTE = 29000000
 
 def batch(event_id: str, offset: int, offered: float = 1.0) -> Writes:
     writes = Writes(guards=[(f"call:{event_id}", MINUTE)], guard_shards={MINUTE: 1})
-    writes.incr[("t", "")] = {"call|sales|off": offered}
-    writes.incr[("m", "29000000")] = {"call|sales|off": offered}
+    writes.incr[("t", "")] = {"call|sales": {"off": offered}}
+    writes.incr[("m", "29000000")] = {"call|sales": {"off": offered}}
     writes.live[("call|sales", event_id)] = {"k": "w", "t": 1.0}
     writes.pos = {"call:0": offset}
     writes.progress = Progress(rp=offset + 1, n=1)

@@ -77,8 +77,8 @@ def test_effects_change_nothing_until_merged() -> None:
     apply_contact(ev("answered", NOW - 90, wait_seconds=10.0), fx, POLICY, NOW)
     assert w.state.totals == {} and w.state.live == {}
     assert fx.live("call|q", "c1") == {"k": "x", "t": NOW - 90, "e": 1}  # the batch sees its own
-    coalesced = fx.writes.incr[TOTALS]
-    assert coalesced["call|q|off"] == 1 and coalesced["call|q|ans"] == 1
+    coalesced = fx.writes.incr[TOTALS]["call|q"]
+    assert coalesced["off"] == 1 and coalesced["ans"] == 1
     w.state.merge(fx.writes)
     assert w.totals[b.OFFERED] == 1 and w.live("call|q", "c1")["k"] == "x"  # type: ignore[index]
 

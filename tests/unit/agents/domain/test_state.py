@@ -38,7 +38,7 @@ def test_merge_adds_sets_deletes_and_bumps_versions() -> None:
     state = PartitionState.from_raw(0, raw())
     before = state.versions["call|sales"]
     writes = Writes()
-    writes.incr[("t", "")] = {"call|sales|off": 2.0, "chat|care|off": 1.0}
+    writes.incr[("t", "")] = {"call|sales": {"off": 2.0}, "chat|care": {"off": 1.0}}
     writes.live[("call|sales", "c1")] = None
     writes.live[("chat|care", "h1")] = {"k": "w", "t": 9.0}
     writes.drop.append(("m", "29000000"))
@@ -54,8 +54,11 @@ def test_the_seed_is_the_whole_state() -> None:
     seed = state.as_seed()
     again = PartitionState(0)
     for (kind, when), fields in seed.seed.items():
-        writes = Writes(incr={(kind, when): fields})
-        again.merge(writes)
+        per_cq: dict[str, dict[str, float]] = {}
+        for name, value in fields.items():
+            cq, counter = split_field(name)
+            per_cq.setdefault(cq, {})[counter] = value
+        again.merge(Writes(incr={(kind, when): per_cq}))
     again.merge(Writes(live=seed.live))
     assert again.totals == state.totals and again.minutes == state.minutes
     assert again.days == state.days and again.live == state.live

@@ -76,7 +76,7 @@ def test_new_replayed_and_duplicate_events() -> None:
     fx, tally = count(state, records, seen)
     assert fx.writes.guards == [("call:e1", MINUTE)]
     assert fx.writes.guard_shards == {MINUTE: 1}  # a new guard bucket, one hash
-    assert fx.writes.incr[("t", "")] == {"call|sales|off": 1.0}
+    assert fx.writes.incr[("t", "")] == {"call|sales": {"off": 1.0}}
     assert fx.writes.pos == {"call:0": 12, "call:1": 99, "call:2": 5}
     assert tally.duplicates == {"call": 2}
     assert tally.replayed == {"call": 3}
@@ -99,7 +99,7 @@ def test_a_late_event_is_counted_in_totals_and_reported() -> None:
     fresh = record("e2", "call:0:2", contact="c2")
     fx, tally = count(PartitionState(0), [fresh, old], {"call:e1": None, "call:e2": None})
     assert tally.late == {"call": 1}
-    assert fx.writes.incr[("t", "")]["call|sales|off"] == 2.0
+    assert fx.writes.incr[("t", "")]["call|sales"]["off"] == 2.0
 
 
 def repartition_record(partition: int, offset: int, n: int) -> Any:
@@ -256,10 +256,10 @@ def test_a_flow_out_offers_its_contact_to_the_target_with_a_position() -> None:
         "support",
         "@0",
     )
-    assert first.writes.incr[("t", "")]["call|sales|fo"] == 1.0
+    assert first.writes.incr[("t", "")]["call|sales"]["fo"] == 1.0
     there = PartitionState(target)
     fx, tally = count(there, [offer], {})
-    assert fx.writes.incr[("t", "")] == {"call|support|off": 1.0}
+    assert fx.writes.incr[("t", "")] == {"call|support": {"off": 1.0}}
     assert fx.writes.live[("call|support", "c1")] == {"k": "w", "t": NOW - 60}
     there.merge(fx.writes)
     fx, tally = count(there, [offer], {})
