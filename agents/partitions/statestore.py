@@ -265,16 +265,17 @@ class StateStore:
             shards = self.keys.shards(name) if is_sharded(bucket[0]) else None
             out: dict[int, list[str]] = {}
             for cq, incs in per_cq.items():
-                key = name if shards is None else shards[1 + self._shard_of(cq)]
-                flat = out.get(key_index(key))
+                i = key_index(name if shards is None else shards[1 + self._shard_of(cq)])
+                flat = out.get(i)
                 if flat is None:
-                    flat = out[key_index(key)] = []
+                    flat = out[i] = []
                 prefix = cq + "|"
                 for counter, value in incs.items():
                     if value:
                         flat += (prefix + counter, repr(value))
             return out
 
+        puts, deletes = self._live(partition, writes)
         incr = [
             (bucket, i, flat)
             for bucket, per_cq in writes.incr.items()
@@ -301,8 +302,8 @@ class StateStore:
             "index": sorted({self.bucket_key(partition, b) for b, _ in touched}),
             "drop": drop_keys,
             "unindex": [self.bucket_key(partition, b) for b in writes.drop],
-            "live": [[key_index(k), *flat] for k, flat in self._live(partition, writes, True)],
-            "ldel": [[key_index(k), *flat] for k, flat in self._live(partition, writes, False)],
+            "live": [[key_index(k), *flat] for k, flat in puts],
+            "ldel": [[key_index(k), *flat] for k, flat in deletes],
             "pos": _flat(writes.pos),
             "meta": [] if writes.progress is None else _meta(writes.progress),
             "gv": self.guard.version(partition),
@@ -356,7 +357,7 @@ class StateStore:
             "stale": stale,
             "seed": seed,
             "index": sorted(index),
-            "live": [[add(k), *flat] for k, flat in self._live(partition, copy, True)],
+            "live": [[add(k), *flat] for k, flat in self._live(partition, copy)[0]],
             "pos": _flat(copy.pos),
             "meta": [*meta, *self.guard.version(partition)],
         }
@@ -370,20 +371,24 @@ class StateStore:
             shard = self._shards[cq] = bucket_shard(cq)
         return shard
 
-    def _live(self, partition: int, writes: Writes, put: bool) -> list[tuple[str, list[str]]]:
-        """The live entries a write sets (``put``: field, value, field, value...) or deletes
-        (fields), by key."""
-        by_key: dict[str, list[str]] = {}
+    def _live(
+        self, partition: int, writes: Writes
+    ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
+        """The live entries a write sets (field, value, field, value...) and those it
+        deletes (fields), by key."""
+        puts: dict[str, list[str]] = {}
+        deletes: dict[str, list[str]] = {}
         keys = self.keys.lives(partition)  # [the one hash, shard 0, shard 1, ...]
         for (cq, contact), value in writes.live.items():
-            if (value is not None) != put:
-                continue
             shard = live_shard(cq, contact)
-            flat = by_key.setdefault(keys[0 if shard is None else shard + 1], [])
-            flat.append(live_field(cq, contact))
-            if value is not None:
-                flat.append(orjson.dumps(value).decode())
-        return list(by_key.items())
+            key = keys[0 if shard is None else shard + 1]
+            if value is None:
+                deletes.setdefault(key, []).append(live_field(cq, contact))
+            else:
+                puts.setdefault(key, []).extend(
+                    (live_field(cq, contact), orjson.dumps(value).decode())
+                )
+        return list(puts.items()), list(deletes.items())
 
     async def counted(self, partitions: int) -> int:
         """Events counted in every partition (what the benchmark watches)."""

@@ -204,13 +204,14 @@ class Counting:
                 return False
             fresh, last, tally = split_replays(state, items)
             fresh.sort(key=lambda item: (item[0], item[1]))  # the order of units_of
-            guards = list(dict.fromkeys(guard_of(r) for *_, r in fresh))
+            gids = [guard_of(r) for *_, r in fresh]
+            guards = list(dict.fromkeys(gids))
             seen = dict(zip(guards, await self.owner.seen(partition, guards), strict=True))
             # Read again from the last record when the step ended inside it. The offset
             # counted last, not the largest: a topic deleted and created again starts at 0.
             offset, _, whole, _ = items[-1]
             rp = offset + 1 if whole else offset
-            fx = self.effects(partition, state, fresh, seen, tally, last, rp)
+            fx = self.effects(partition, state, fresh, seen, tally, last, rp, gids)
             await self.send(fx.outbox)
             outcome = await self.owner.write(partition, fx.writes)
             if outcome.status == "lost":
@@ -235,11 +236,13 @@ class Counting:
         tally: Tally,
         last: dict[str, int],
         rp: int,
+        gids: list[GuardKey] | None = None,
     ) -> Effects:
         """The step's effect on ``state`` of the records not read again (``items``, from
         :func:`split_replays`); ``seen`` the guard's answers. An event whose guard holds
         another source position is a producer duplicate (another record with its channel and
-        id): skipped and counted as one; the same position, a record read again."""
+        id): skipped and counted as one; the same position, a record read again. ``gids``:
+        the items' guards, when the caller has them already."""
         runtime = self.runtime
         first = dict(seen)
         minutes = Counter(gid[1] for gid in seen)  # this step's events per guard bucket
@@ -247,9 +250,10 @@ class Counting:
         progress = state.progress
         newest, counted = progress.ev, 0
         routes = runtime.routes
-        for offset, index, _, record in items:
+        if gids is None:
+            gids = [guard_of(record) for *_, record in items]
+        for (offset, index, _, record), gid in zip(items, gids, strict=True):
             channel, src = str(record["channel"]), str(record["src"])
-            gid = guard_of(record)
             prior = first.get(gid)
             if prior is not None:
                 # The guard holds "" (counted), or the source of a record that has no
