@@ -148,11 +148,14 @@ class Effects:
         if self.src is not None:
             where, _, offset = self.src.rpartition(":")
             if offset.isdigit():
+                position = int(offset)
                 low = self.writes.low.setdefault(bucket, {})
                 high = self.writes.high.setdefault(bucket, {})
                 first, last = f"{cq}|<{where}", f"{cq}|>{where}"
-                low[first] = min(low.get(first, math.inf), int(offset))
-                high[last] = max(high.get(last, -1), int(offset))
+                if position < low.get(first, math.inf):
+                    low[first] = position
+                if position > high.get(last, -1):
+                    high[last] = position
         closed = self.state.progress.rec
         if closed is not None and (start + length) * 60 <= closed:
             self.revise(cq, start, policy)
