@@ -120,16 +120,19 @@ async def run_naive(services: Services, expected: Expected, run_id: str, log: Lo
 
 
 async def run_quix(
-    services: Services, expected: Expected, run_id: str, workdir: Path, log: Log
+    services: Services, expected: Expected, run_id: str, workdir: Path, log: Log, when: str = ""
 ) -> DrainResult:
-    label = "quixstreams 1-min tumbling count"
+    """quixstreams' drain of the preload; ``when`` names one of several in a run (its own
+    consumer group, state and log)."""
+    label = "quixstreams 1-min tumbling count" + (f" ({when})" if when else "")
     log(f"{label}: draining")
-    state = workdir / "quix-state"
+    tag = f"-{when}" if when else ""
+    state = workdir / f"quix-state{tag}"
     raw, peak = await _run_child(
         "quixstreams",
         "bench.quix",
-        [services.kafka, f"bench-{run_id}-quix", str(expected.events), str(state)],
-        services.directory / "quix.log",
+        [services.kafka, f"bench-{run_id}-quix{tag}", str(expected.events), str(state)],
+        services.directory / f"quix{tag}.log",
         log,
     )
     result = _drain_result(label, raw, peak, expected)

@@ -87,14 +87,32 @@ def _drain_table(drains: list[dict[str, Any]]) -> list[str]:
             )
         lines.extend(f"    {p}" for p in d["problems"][:5])
     ccmon = [d for d in drains if d["system"].startswith("ccmon") and d["rate"] and _plain(d)]
-    others = [d for d in drains if not d["system"].startswith("ccmon") and d["rate"]]
     for c in ccmon[:1]:
-        for o in others:
+        for name, runs in baseline_runs(drains).items():
+            rate = sum(o["rate"] for o in runs) / len(runs)
+            peak = max(o["rss_peak_mb"] for o in runs)
+            each = (
+                f" (against the mean of {len(runs)}: "
+                + ", ".join(f"{c['rate'] / o['rate']:.3f}" for o in runs)
+                + " each)"
+                if len(runs) > 1
+                else ""
+            )
             lines.append(
-                f"ratio ccmon/{o['system'].split()[0]}: {c['rate'] / o['rate']:.3f} throughput, "
-                f"{c['rss_peak_mb'] / max(o['rss_peak_mb'], 1):.2f} peak RSS"
+                f"ratio ccmon/{name}: {c['rate'] / rate:.3f} throughput{each}, "
+                f"{c['rss_peak_mb'] / max(peak, 1):.2f} peak RSS"
             )
     return lines
+
+
+def baseline_runs(drains: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The baselines' drains by system (quixstreams runs before and after ccmon's first
+    drain: bench.cli)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in drains:
+        if not d["system"].startswith("ccmon") and d["rate"]:
+            out.setdefault(d["system"].split()[0], []).append(d)
+    return out
 
 
 SCALE_TOLERANCE = 0.10  # CPU per event of n workers against one worker's (issue 22, item 6)
