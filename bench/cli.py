@@ -205,8 +205,9 @@ async def _run(args: argparse.Namespace, services: Services, result: dict[str, A
         result["drain"].append(asdict(drain))
 
     # quixstreams drains just before and just after ccmon's first drain, and the ratio is
-    # against their mean: the VM's speed drifts by a third within minutes (DEVELOPERS.md, pitfall 51), and
-    # one quixstreams drain two minutes after ccmon's measured the drift as much as either.
+    # against their mean: the VM's speed drifts by a third within minutes, and one
+    # quixstreams drain two minutes after ccmon's measured the drift as much as either
+    # (DEVELOPERS.md, pitfall 51).
     bracket = "quix" not in skip and "ccmon" not in skip
     if bracket:
         await quix("before")
