@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ccmon.agents.devkit.wallproc import WallProcess
+from tests.support.clock import queues_at
 from tests.support.expect import sample
 from tests.support.kafka_io import produce
 from tests.support.services import AlertmanagerServer
@@ -106,12 +107,15 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
     topics = topology.create_topics(2, EVERY_CHANNEL)
     (tmp_path / "alertmanager.yml").write_text(ALERTMANAGER_YML)
     alertmanager = topology.alertmanager(tmp_path / "alertmanager.yml")
+    # The events go 20 minutes back: "today" holds them all at any hour CI runs.
+    queues = topology.queues(queues_at())
     worker = topology.worker().start()
     wall = WallProcess(
         topology.redis,
         unique_name,
         tmp_path,
         args=("--alertmanager", alertmanager.url, "--timezone", "Europe/Paris"),
+        settings={"CCMON_QUEUE_CONFIG": str(queues)},
     ).start()
     try:
         produce(topology.kafka, designed_state(topics, unique_name).records)
@@ -258,7 +262,12 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
             assert time.monotonic() - stopped <= STOPPED_TO_DELAYED_SECONDS
             assert page.inner_text("#delayed-why").startswith("no update from the wall server")
             wall = WallProcess(
-                topology.redis, unique_name, tmp_path, args=wall.args, port=wall.port
+                topology.redis,
+                unique_name,
+                tmp_path,
+                args=wall.args,
+                port=wall.port,
+                settings=wall.settings,
             ).start()
             until(page, f"{LIVE} && {shows('call:sales', 'offered_today', '49')}", 30_000)
             assert page.evaluate("() => window.__sameDocument") is True, "reconnected by a reload"

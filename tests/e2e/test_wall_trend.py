@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ccmon.agents.devkit.wallproc import WallProcess
+from tests.support.clock import zone_at
 from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
 from tests.support.topology import Topology
@@ -20,17 +21,9 @@ from tests.support.wall import assert_fits, chromium, publish_readme_shot, scree
 INTERVAL = 1800.0
 
 
-def zone_at_afternoon(now: float) -> str:
-    """A fixed-offset zone in which it is mid-afternoon now: the day so far has intervals to
-    close, whatever hour the test runs at."""
-    offset = (15 - datetime.fromtimestamp(now, UTC).hour) % 24
-    offset = offset - 24 if offset > 14 else offset
-    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
-
-
 def test_a_tile_shows_the_days_closed_intervals(topology: Topology, tmp_path: Path) -> None:
     now = time.time()
-    zone = zone_at_afternoon(now)
+    zone = zone_at(now=now)  # the day so far has intervals to close
     current = now - (now - datetime(2000, 1, 1, tzinfo=UTC).timestamp()) % INTERVAL
     topology.queues(
         f"queues:\n  trend:\n    timezone: {zone}\n"

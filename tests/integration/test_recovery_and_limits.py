@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import redis
 
+from tests.support.clock import queues_at
 from tests.support.expect import sample, wait_until_equal
 from tests.support.kafka_io import create_topics, produce
 from tests.support.topology import Topology
@@ -70,6 +71,7 @@ def test_kill_9_mid_stream_counts_every_event_exactly_once(topology: Topology) -
 
 def test_restart_recovers_state_and_read_model_expires(topology: Topology) -> None:
     topics = _topology(topology, CCMON_SNAPSHOT_TTL_SECONDS="3")
+    topology.queues(queues_at())  # "today" holds the events at any hour CI runs
     unique_name = topology.name
     worker = topology.worker().start()
     produce(topology.kafka, _calls(topics["call"], 30, queues=3))

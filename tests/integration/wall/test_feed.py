@@ -18,6 +18,7 @@ import redis
 
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.streams.store import livemodel
+from tests.support.clock import queues_at
 from tests.support.expect import poll, sample, wait_until_equal
 from tests.support.kafka_io import produce
 from tests.support.topology import Topology
@@ -56,9 +57,14 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
 ) -> None:
     topics = topology.create_topics(partitions=2)
     topology.settings = {"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
+    # The events go 20 minutes back: "today" holds them all at any hour CI runs.
+    queues = topology.queues(queues_at())
     worker = topology.worker().start()
     wall = WallProcess(
-        topology.redis, unique_name, tmp_path, settings={"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
+        topology.redis,
+        unique_name,
+        tmp_path,
+        settings={"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL), "CCMON_QUEUE_CONFIG": str(queues)},
     ).start()
     client = redis.Redis.from_url(topology.redis)
     try:
