@@ -235,26 +235,17 @@ class StateStore:
                 index[key] = len(keys)  # Lua counts from 1
             return index[key]
 
-        def split(bucket: Bucket, fields: Mapping[str, float]) -> dict[int, dict[str, float]]:
-            """A bucket's fields by the key they go to."""
-            name = self.bucket_key(partition, bucket)
-            if not is_sharded(bucket[0]):
-                return {key_index(name): dict(fields)}
-            out: dict[int, dict[str, float]] = {}
-            shards = self.keys.shards(name)  # [name, shard 0, shard 1, ...]
-            for field, value in fields.items():
-                key = shards[1 + self._shard_of(field.rpartition("|")[0])]
-                out.setdefault(key_index(key), {})[field] = value
-            return out
-
-        def per_key(
+        def whole(
             changes: Mapping[Bucket, Mapping[str, float]],
-        ) -> list[tuple[Bucket, int, dict[str, float]]]:
-            return [
-                (bucket, i, fields)
-                for bucket, all_fields in changes.items()
-                for i, fields in split(bucket, all_fields).items()
-            ]
+        ) -> list[tuple[Bucket, int, Mapping[str, float]]]:
+            """Lowest / highest values: only reporting intervals keep them, and their
+            buckets are never split."""
+            out = []
+            for bucket, fields in changes.items():
+                if is_sharded(bucket[0]):
+                    raise ValueError(f"lowest / highest values in a split bucket {bucket}")
+                out.append((bucket, key_index(self.bucket_key(partition, bucket)), fields))
+            return out
 
         def increments(
             bucket: Bucket, per_cq: Mapping[str, Mapping[str, float]]
@@ -281,7 +272,7 @@ class StateStore:
             for bucket, per_cq in writes.incr.items()
             for i, flat in increments(bucket, per_cq).items()
         ]
-        low, high = per_key(writes.low), per_key(writes.high)
+        low, high = whole(writes.low), whole(writes.high)
         touched = {(b, i) for b, i, _ in (*incr, *low, *high) if b[0] != "t"}
         drop_keys: list[int] = []
         for bucket in writes.drop:
