@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ccmon.agents.devkit.wallproc import WallProcess
-from tests.support.clock import queues_at
 from tests.support.expect import sample
 from tests.support.kafka_io import produce
 from tests.support.services import AlertmanagerServer
@@ -28,6 +27,7 @@ from tests.support.wall import (
     assert_fits,
     chromium,
     designed_state,
+    designed_worker_and_wall,
     publish_readme_shot,
     screenshot,
     secrets_in,
@@ -107,16 +107,9 @@ def test_wall_in_chromium_follows_the_worker_goes_delayed_and_recovers(
     topics = topology.create_topics(2, EVERY_CHANNEL)
     (tmp_path / "alertmanager.yml").write_text(ALERTMANAGER_YML)
     alertmanager = topology.alertmanager(tmp_path / "alertmanager.yml")
-    # The events go 20 minutes back: "today" holds them all at any hour CI runs.
-    queues = topology.queues(queues_at())
-    worker = topology.worker().start()
-    wall = WallProcess(
-        topology.redis,
-        unique_name,
-        tmp_path,
-        args=("--alertmanager", alertmanager.url, "--timezone", "Europe/Paris"),
-        settings={"CCMON_QUEUE_CONFIG": str(queues)},
-    ).start()
+    worker, wall = designed_worker_and_wall(
+        topology, tmp_path, "--alertmanager", alertmanager.url, "--timezone", "Europe/Paris"
+    )
     try:
         produce(topology.kafka, designed_state(topics, unique_name).records)
         wait_counted(worker, "call", "support", 41, 90)

@@ -19,8 +19,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ccmon.agents.devkit.wallproc import WallProcess
+from tests.support.clock import queues_at
 from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
+from tests.support.topology import Topology
+from tests.support.worker import Worker
 
 CHROMIUM = os.environ.get("CCMON_TEST_CHROMIUM", "/usr/bin/chromium")
 # Without these Chromium reaches for the network (updates, sync, field trials) at start.
@@ -192,6 +195,20 @@ def designed_state(topics: dict[str, str], tag: str) -> Events:
         for i in range(12):  # handle times, so the forecast has an AHT to work with
             ev.handled("call", "sales", wait=5, talk=240, ago=120 + 120 * i)
     return ev
+
+
+def designed_worker_and_wall(
+    topology: Topology, workdir: Path, *args: str, **settings: str
+) -> tuple[Worker, WallProcess]:
+    """A started worker of ``topology`` and a started wall server (more ``ccmon wall`` flags
+    ``args``, more CCMON_* ``settings``) for :func:`designed_state`. Its events go 20
+    minutes back: the queues live in a zone where it is afternoon, so that "today" holds
+    them all at any hour the test runs (tests/support/clock.py)."""
+    queues = topology.queues(queues_at())
+    worker = topology.worker().start()
+    named = {"CCMON_QUEUE_CONFIG": str(queues), **settings}
+    wall = WallProcess(topology.redis, topology.name, workdir, args=args, settings=named)
+    return worker, wall.start()
 
 
 def wall_metrics(url: str, headers: dict[str, str] | None = None) -> dict[str, float]:

@@ -18,11 +18,10 @@ import redis
 
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.streams.store import livemodel
-from tests.support.clock import queues_at
 from tests.support.expect import poll, sample, wait_until_equal
 from tests.support.kafka_io import produce
 from tests.support.topology import Topology
-from tests.support.wall import designed_state, secrets_in
+from tests.support.wall import designed_state, designed_worker_and_wall, secrets_in
 
 TTL = 3  # CCMON_SNAPSHOT_TTL_SECONDS: the wall's "delayed after" is then 3 s too
 
@@ -57,15 +56,9 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
 ) -> None:
     topics = topology.create_topics(partitions=2)
     topology.settings = {"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
-    # The events go 20 minutes back: "today" holds them all at any hour CI runs.
-    queues = topology.queues(queues_at())
-    worker = topology.worker().start()
-    wall = WallProcess(
-        topology.redis,
-        unique_name,
-        tmp_path,
-        settings={"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL), "CCMON_QUEUE_CONFIG": str(queues)},
-    ).start()
+    worker, wall = designed_worker_and_wall(
+        topology, tmp_path, CCMON_SNAPSHOT_TTL_SECONDS=str(TTL)
+    )
     client = redis.Redis.from_url(topology.redis)
     try:
         events = designed_state(topics, unique_name)
