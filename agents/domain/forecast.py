@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ccmon.agents.domain import buckets as b
@@ -215,6 +216,23 @@ def estimated_wait(waiting: int, ready: int, busy: int, x: Inputs) -> float | No
     return math.fsum(1.0 / (rate + j * theta) for j in range(ahead + 1))
 
 
+class _EveryKey:
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+_EVERY_KEY = _EveryKey()
+
+
+def _timed(window: str, ask: _Ask) -> tuple[Forecast | None, float]:
+    """A queue's forecast and the CPU it took (of the thread that computed it)."""
+    began = time.thread_time()
+    policy = ask.policy
+    x = inputs(ask.counts, ask.staffed, window_seconds(window, ask.now, ask.since), ask.slots)
+    result = None if x is None or x.offered < policy.min_volume else forecast(x, policy)
+    return result, time.thread_time() - began
+
+
 @dataclass(frozen=True, slots=True)
 class _Ask:
     """A queue's inputs to one forecast: its window's counts, staffing, policy, clock."""
@@ -236,7 +254,14 @@ class Forecaster:
     event loop for 5 s (make bench). With ``deferred`` (the worker's mode) a build computes
     forecasts inline up to ``INLINE_BUDGET_SECONDS`` (a few queues: always current); past
     it :meth:`get` answers from the cache and notes what is due, and :meth:`work` computes
-    due forecasts within a CPU budget, most overdue first, yielding in between."""
+    due forecasts within a CPU budget, most overdue first, yielding in between.
+
+    A forecast is pure Python (Erlang A's sums and integrals) and holds the interpreter
+    for all of its 30-70 ms: on the event loop, that held counting and /metrics back as
+    long (0.1-0.3 s stalls in the freshness bench, its p99 at 1-3 s). :meth:`work`
+    computes each one in a thread of its own: the interpreter's switch interval (5 ms)
+    hands the event loop back while it runs. A build computes one inline only while the
+    queue's last forecast cost fits what is left of the build's budget."""
 
     def __init__(
         self, window: str = "30m", refresh_seconds: float = REFRESH_SECONDS, deferred: bool = False
@@ -251,6 +276,9 @@ class Forecaster:
         self._cache: dict[tuple[str, str], tuple[float, object, int, Forecast | None]] = {}
         # What a due forecast is computed from, and since when (monotonic) it is due.
         self._due: dict[tuple[str, str], tuple[_Ask, float]] = {}
+        self._cost: dict[tuple[str, str], float] = {}  # CPU of the queue's last forecast
+        self._thread: ThreadPoolExecutor | None = None
+        self._retained: Container[tuple[str, str]] = _EVERY_KEY  # as of the last retain()
 
     def get(
         self,
@@ -277,12 +305,13 @@ class Forecaster:
         ):
             return cached[3]
         ask = _Ask(counts, staffed, policy, now, slots, since)
-        if self.deferred and self._inline_spent >= self.inline_budget:
+        if self.deferred and self._inline_spent + self._cost.get(key, 0.0) >= self.inline_budget:
             due = self._due[key][1] if key in self._due else clock
             self._due[key] = (ask, due)
             return None if cached is None else cached[3]
         began = time.perf_counter()
-        result = self._compute(key, ask)
+        result, cpu = _timed(self.window, ask)
+        self._store(key, ask, result, cpu)
         self._inline_spent += time.perf_counter() - began
         return result
 
@@ -296,31 +325,36 @@ class Forecaster:
         so not a cost of every build."""
         return self._inline_spent
 
-    def _compute(self, key: tuple[str, str], ask: _Ask) -> Forecast | None:
-        policy = ask.policy
-        seconds = window_seconds(self.window, ask.now, ask.since)
-        x = inputs(ask.counts, ask.staffed, seconds, ask.slots)
-        result = None if x is None or x.offered < policy.min_volume else forecast(x, policy)
+    def _store(self, key: tuple[str, str], ask: _Ask, result: Forecast | None, cpu: float) -> None:
         staffing = ask.staffed if ask.slots is None else (ask.staffed, ask.slots)
         self._cache[key] = (time.monotonic(), staffing, b.minute_of(ask.now), result)
-        return result
+        self._cost[key] = cpu
 
     async def work(self, budget_seconds: float) -> int:
-        """Compute due forecasts, most overdue first, until ``budget_seconds`` of CPU are
-        spent; the rest wait for the next call. Returns how many were computed."""
-        started, done = time.perf_counter(), 0
+        """Compute due forecasts, most overdue first, each in the forecasts' thread, until
+        ``budget_seconds`` of its CPU are spent; the rest wait for the next call. Returns
+        how many were computed."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="ccmon-forecasts")
+        loop = asyncio.get_running_loop()
+        spent, done = 0.0, 0
         for key in sorted(self._due, key=lambda k: self._due[k][1]):
-            if time.perf_counter() - started >= budget_seconds:
+            if spent >= budget_seconds:
                 break
-            # It yields between forecasts: a rebalance may have forgotten this queue
+            # It waits for each forecast: a rebalance may have forgotten this queue
             # meanwhile (retain), and a timer's KeyError stops the whole worker (the soak's
             # day-5 exit, docs/benchmarks.md).
             due = self._due.pop(key, None)
             if due is None:
                 continue
-            self._compute(key, due[0])
+            asked = time.monotonic()
+            result, cpu = await loop.run_in_executor(self._thread, _timed, self.window, due[0])
+            spent += cpu
             done += 1
-            await asyncio.sleep(0)
+            cached = self._cache.get(key)
+            if key not in self._retained or (cached is not None and cached[0] > asked):
+                continue  # revoked meanwhile, or a build computed a newer one inline
+            self._store(key, due[0], result, cpu)
         return done
 
     @property
@@ -333,3 +367,7 @@ class Forecaster:
             del self._cache[key]
         for key in set(self._due) - keys:
             del self._due[key]
+        for key in set(self._cost) - keys:
+            del self._cost[key]
+        # A forecast under way in work() for a queue forgotten here is not stored.
+        self._retained = keys

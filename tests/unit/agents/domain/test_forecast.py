@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 import pytest
@@ -128,6 +129,50 @@ def test_with_no_inline_budget_a_build_computes_no_forecast() -> None:
     f.new_build()
     assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, 1_800_000_000.0) is None
     assert f.pending == 1
+
+
+def test_the_budgeted_work_computes_off_the_event_loop_and_a_build_skips_a_costly_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forecast holds the interpreter for its 30-70 ms: work() computes it in its own
+    thread, never on the event loop's; a later build leaves a queue whose last forecast
+    cost more than its inline budget to work()."""
+    import asyncio
+    import threading
+
+    from ccmon.agents.domain import buckets as bk
+    from ccmon.agents.domain import forecast as fc
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    threads: list[str] = []
+    real = fc.forecast
+
+    def costly(x: Inputs, policy: QueuePolicy) -> fc.Forecast:
+        threads.append(threading.current_thread().name)
+        began = time.thread_time()
+        while time.thread_time() - began < 0.03:  # CPU, as Erlang A spends it
+            pass
+        return real(x, policy)
+
+    monkeypatch.setattr(fc, "forecast", costly)
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    now = 1_800_000_000.0
+    f = fc.Forecaster(deferred=True)
+    f.inline_budget = 0.0
+    f.new_build()
+    assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now) is None
+
+    async def work() -> tuple[int, str]:
+        return await f.work(10.0), threading.current_thread().name
+
+    done, loop_thread = asyncio.run(work())
+    assert done == 1 and threads == ["ccmon-forecasts_0"] and loop_thread not in threads
+    assert f.get(("call", "q1"), counts, 12, BUILTIN_DEFAULTS, now) is not None
+
+    f.inline_budget = 0.02  # below the 30 ms its last forecast cost
+    f.new_build()
+    assert f.get(("call", "q1"), counts, 13, BUILTIN_DEFAULTS, now) is not None  # the old one
+    assert f.pending == 1 and threads == ["ccmon-forecasts_0"]
 
 
 def test_a_rebalance_during_the_budgeted_work_forgets_its_queues_quietly() -> None:
