@@ -16,7 +16,7 @@ import pytest
 
 from ccmon.agents.devkit.simulator import SimConfig, iter_events
 from ccmon.agents.domain import erlang
-from tests.support.expect import sample, wait_until_equal
+from tests.support.expect import poll, sample, wait_until_equal
 from tests.support.kafka_io import produce
 from tests.support.simulation import call_queue
 from tests.support.topology import EVERY_CHANNEL, Topology
@@ -24,6 +24,8 @@ from tests.support.topology import EVERY_CHANNEL, Topology
 HOURS = 6
 SLICE = 1800.0
 Q = {"channel": "call", "queue": "erlang-a"}
+FORECAST_AHT = "ccmon_forecast_handle_time_seconds"
+WINDOW_AHT = "ccmon_handle_time_average_seconds"  # CCMON_FORECAST_WINDOW: 30m
 
 
 def test_forecast_on_kafka_follows_the_simulation(topology: Topology) -> None:
@@ -57,12 +59,24 @@ def test_forecast_on_kafka_follows_the_simulation(topology: Topology) -> None:
                 offered += ev["type"] == "offered"
                 i += 1
             produce(topology.kafka, batch)
-            got = wait_until_equal(
+            wait_until_equal(
                 worker.samples,
                 {
                     sample("ccmon_contacts_offered_total", **Q): float(offered),
                     sample("ccmon_agents_logged_in", **Q): 22.0,
                 },
+            )
+            # Forecasts are computed off the event loop, a second or so after the build
+            # that asked for them: this slice's is the one whose handle time is the
+            # window's (the stream clock stands still once the slice is counted).
+            got = poll(
+                "the forecast of this slice's counts",
+                lambda: (
+                    (g := worker.samples()).get(sample(FORECAST_AHT, **Q)) is not None
+                    and g[sample(FORECAST_AHT, **Q)] == g.get(sample(WINDOW_AHT, **Q, window="30m"))
+                    and g
+                ),
+                60,
             )
             value = got.get(sample("ccmon_service_level_predicted_ratio", **Q))
             # The first hour is the start-up: the first contacts to end are the short ones.
