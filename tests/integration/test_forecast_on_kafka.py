@@ -35,6 +35,8 @@ def test_forecast_on_kafka_follows_the_simulation(topology: Topology) -> None:
         # A slice's agent events can move the stream clock to its end before its calls are
         # counted: a forecast reused from then would be read here. Recomputed every build.
         "CCMON_FORECAST_REFRESH_SECONDS": "0",
+        # The window's AHT (ccmon_handle_time_average_seconds) tells this slice's forecast.
+        "CCMON_EXPORT_RATIOS": "true",
     }
     topology.queues(
         "defaults: {timezone: UTC}\nqueues:\n  erlang-a:\n"
