@@ -56,9 +56,7 @@ def test_feed_follows_the_read_model_without_ids_and_honours_its_ttl(
 ) -> None:
     topics = topology.create_topics(partitions=2)
     topology.settings = {"CCMON_SNAPSHOT_TTL_SECONDS": str(TTL)}
-    worker, wall = designed_worker_and_wall(
-        topology, tmp_path, CCMON_SNAPSHOT_TTL_SECONDS=str(TTL)
-    )
+    worker, wall = designed_worker_and_wall(topology, tmp_path, CCMON_SNAPSHOT_TTL_SECONDS=str(TTL))
     client = redis.Redis.from_url(topology.redis)
     try:
         events = designed_state(topics, unique_name)
