@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -216,14 +216,6 @@ def estimated_wait(waiting: int, ready: int, busy: int, x: Inputs) -> float | No
     return math.fsum(1.0 / (rate + j * theta) for j in range(ahead + 1))
 
 
-class _EveryKey:
-    def __contains__(self, key: object) -> bool:
-        return True
-
-
-_EVERY_KEY = _EveryKey()
-
-
 def _timed(window: str, ask: _Ask) -> tuple[Forecast | None, float]:
     """A queue's forecast and the CPU it took (of the thread that computed it)."""
     began = time.thread_time()
@@ -278,7 +270,7 @@ class Forecaster:
         self._due: dict[tuple[str, str], tuple[_Ask, float]] = {}
         self._cost: dict[tuple[str, str], float] = {}  # CPU of the queue's last forecast
         self._thread: ThreadPoolExecutor | None = None
-        self._retained: Container[tuple[str, str]] = _EVERY_KEY  # as of the last retain()
+        self._retained: set[tuple[str, str]] | None = None  # as of the last retain()
 
     def get(
         self,
@@ -352,7 +344,8 @@ class Forecaster:
             spent += cpu
             done += 1
             cached = self._cache.get(key)
-            if key not in self._retained or (cached is not None and cached[0] > asked):
+            forgotten = self._retained is not None and key not in self._retained
+            if forgotten or (cached is not None and cached[0] > asked):
                 continue  # revoked meanwhile, or a build computed a newer one inline
             self._store(key, due[0], result, cpu)
         return done
