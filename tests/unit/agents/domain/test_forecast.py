@@ -117,6 +117,55 @@ def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
     assert done is not None and done.required > 0
 
 
+def test_the_budget_is_a_rate_what_a_forecast_overspends_the_next_calls_pay_back() -> None:
+    """A forecast costs more than a catching-up worker's budget per call: without the
+    carried balance each call spent one, and the forecasts took three times their share
+    of the drain's CPU (docs/benchmarks.md)."""
+    import asyncio
+
+    from ccmon.agents.domain import buckets as bk
+    from ccmon.agents.domain.forecast import Forecaster
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    f = Forecaster(deferred=True)
+    f._inline_spent = 1.0
+    now = 1_800_000_000.0
+    for q in ("q1", "q2", "q3"):
+        f.get(("call", q), counts, 12, BUILTIN_DEFAULTS, now)
+
+    async def calls() -> list[int]:
+        first = await f.work(1e-9)  # any budget left: one forecast, however costly
+        cost = f._cost[("call", "q1")]
+        assert cost > 0
+        # Each call adds cost / 2.5: the balance goes -0.6, -0.2, then +0.2 of a cost.
+        return [first] + [await f.work(cost / 2.5) for _ in range(3)]
+
+    assert asyncio.run(calls()) == [1, 0, 0, 1]
+    assert f.pending == 1
+
+
+def test_unspent_budget_is_not_saved_up_for_a_burst() -> None:
+    import asyncio
+
+    from ccmon.agents.domain import buckets as bk
+    from ccmon.agents.domain.forecast import Forecaster
+    from ccmon.streams.config import BUILTIN_DEFAULTS
+
+    counts = {bk.OFFERED: 600.0, bk.ENDED: 600.0, bk.HANDLE_SUM: 600 * 180.0}
+    f = Forecaster(deferred=True)
+
+    async def idle_then_two_due() -> int:
+        for _ in range(100):
+            await f.work(1.0)  # nothing due: an idle minute
+        f._inline_spent = 1.0
+        for q in ("q1", "q2"):
+            f.get(("call", q), counts, 12, BUILTIN_DEFAULTS, now=1_800_000_000.0)
+        return await f.work(1e-9)
+
+    assert asyncio.run(idle_then_two_due()) == 1
+
+
 def test_with_no_inline_budget_a_build_computes_no_forecast() -> None:
     """A worker that catches up (ccmon.agents.worker.catchup): even a build's first queue
     leaves its forecast to the budgeted work."""
