@@ -1,5 +1,6 @@
-"""Source agents: decode and validate every event; bad input to the dead-letter topic with
-its original bytes and a reason, good input re-keyed by channel x queue.
+"""Ingest, one task per source topic: decode and validate every event; bad input to the
+dead-letter topic with its original bytes and a reason, good input re-keyed by channel x
+queue. The records come in batches from the topic's intake (ccmon.streams.kafka.intake).
 
 In batches: what a batch holds for one repartition partition travels as one record (a
 list of events, each with ``src``, its source position), so the counting hop pays Kafka
@@ -16,24 +17,23 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
-from faust import StreamT
 
 from ccmon.agents.domain.partition import partition_for
 from ccmon.agents.partitions.statestore import REDIS_ERRORS
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sending import MAX_BACKOFF_SECONDS, RepartitionSender, Send
 from ccmon.streams.contract.events import AGENT_CHANNEL, Event, Rejection, validate
+from ccmon.streams.kafka.intake import Intake
 from ccmon.streams.kafka.topics import Topics
 
 log = logging.getLogger(__name__)
 
 
-def dead_letter_headers(event: Any, rejection: Rejection) -> list[tuple[str, bytes]]:
-    msg = event.message
+def dead_letter_headers(msg: Any, rejection: Rejection) -> list[tuple[str, bytes]]:
     return [
         ("ccmon-reason", rejection.reason.encode()),
         ("ccmon-detail", rejection.detail.encode("utf-8", "replace")),
@@ -81,18 +81,21 @@ class Ingest:
             topics.by_queue, runtime.pipeline.send_retries.inc, "ingest"
         )
 
-    async def batch(self, events: Sequence[Any], topic: str, channel: str) -> None:
+    async def batch(self, messages: Sequence[Any], topic: str, channel: str) -> None:
+        """Count nothing, send everything: ``messages`` are the source records (Kafka
+        messages: ``key``, ``value``, ``partition``, ``offset``)."""
         metrics = self.runtime.pipeline
         now = time.time()
         by_partition: dict[int, list[dict[str, Any]]] = {}
         rejected: list[tuple[Any, bytes, Rejection]] = []
         types: Counter[str] = Counter()
         overflow = 0
-        for event in events:
-            raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+        for msg in messages:
+            value = msg.value
+            raw = value if isinstance(value, bytes) else bytes(value or b"")
             result = validate(raw, channel, now, self.runtime.limits)
             if isinstance(result, Rejection):
-                rejected.append((event, raw, result))
+                rejected.append((msg, raw, result))
                 continue
             if result.channel == AGENT_CHANNEL:
                 # An agent's events go to its agent's partition (ccmon.agents.domain.staffing):
@@ -115,7 +118,6 @@ class Ingest:
                 key = f"{channel}|{queue}"
             types[result.type] += 1
             record = result.to_dict()
-            msg = event.message
             record["src"] = f"{channel}:{msg.partition}:{msg.offset}"
             target = partition_for(key, self.partitions)
             by_partition.setdefault(target, []).append(record)
@@ -128,7 +130,7 @@ class Ingest:
         metrics.queues_tracked.set(self.runtime.queue_cap.tracked)
         for reason, n in Counter(r.reason for _, _, r in rejected).items():
             metrics.rejected.labels(topic, reason).inc(n)
-        if len(rejected) < len(events):
+        if len(rejected) < len(messages):
             metrics.last_event.labels(topic).set(time.time())
 
     async def _admit(self, queue: str) -> str:
@@ -174,27 +176,38 @@ class Ingest:
         limit = self.runtime.settings.dead_letter_max_bytes
         dead = self.topics.dead_letter
 
-        def dead_letter(event: Any, raw: bytes, rejection: Rejection) -> Send:
-            key, value, cut = dead_letter_record(_bytes(event.key), raw, limit)
-            headers = dead_letter_headers(event, rejection) + cut
+        def dead_letter(msg: Any, raw: bytes, rejection: Rejection) -> Send:
+            key, value, cut = dead_letter_record(_bytes(msg.key), raw, limit)
+            headers = dead_letter_headers(msg, rejection) + cut
             return lambda: dead.send(key=key, value=value, headers=headers)
 
         await self.sender.send(by_partition, [dead_letter(*r) for r in rejected])
 
 
 def register_ingest(app: faust.App, topics: Topics, runtime: Runtime) -> None:
-    """One agent per source topic, named ``ccmon.ingest.<channel>``."""
+    """One task per source topic (``ingest_<channel>``), fed in batches by the topic's
+    intake (ccmon.streams.kafka.intake), not by a Faust stream. A task that raises stops
+    the worker, as an agent's crash did."""
     ingest = Ingest(topics, runtime)
+    for topic_name, channel in runtime.settings.topic_channels().items():
+        # Subscribed (and declared where configured) as an agent's topic would be.
+        app.topics.add(topics.sources[topic_name])
+        intake = Intake(app, topic_name, app.conf.stream_buffer_maxsize)
+        app.task(_ingest_task(ingest, intake, topic_name, channel, runtime))
+
+
+def _ingest_task(
+    ingest: Ingest, intake: Intake, topic: str, channel: str, runtime: Runtime
+) -> Callable[[], Awaitable[None]]:
     settings = runtime.settings
-    for topic_name, channel in settings.topic_channels().items():
+    timer = runtime.pipeline.batches.labels("ingest")
 
-        async def agent(stream: StreamT[bytes], topic: str = topic_name, ch: str = channel) -> None:
-            batches = runtime.batches(stream)
-            async for batch in batches:
-                with runtime.pipeline.batches.labels("ingest").time():
-                    await ingest.batch(batch, topic, ch)
-                    for event in batch:
-                        await stream.ack(event)
+    async def run() -> None:
+        while True:
+            batch = await intake.take(settings.batch_max_events, settings.batch_max_wait_seconds)
+            with timer.time():
+                await ingest.batch(batch, topic, channel)
+            intake.done(batch)
 
-        agent.__name__ = agent.__qualname__ = f"ingest_{channel}"
-        app.agent(topics.sources[topic_name], name=f"ccmon.ingest.{channel}")(agent)
+    run.__name__ = run.__qualname__ = f"ingest_{channel}"
+    return run

@@ -12,6 +12,9 @@ on the producer buffer above its limit, on the conductor's subscription lock, or
 stream queue. When none of them holds, the delivery finishes without suspending, so
 awaiting it directly is the same as Faust's path minus its cost, and when any of them holds
 Faust's path is taken unchanged.
+
+A record of a source topic that has an intake (the ingest agents' topics) skips Faust's
+delivery and streams altogether: it goes to its :class:`~ccmon.streams.kafka.intake.Intake`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import asyncio
 from typing import Any
 
 from faust.transport.consumer import CONSUMER_FETCHING
+
+from ccmon.streams.kafka.intake import Intake, intakes_of
 
 YIELD_EVERY = 100  # records handed over between two yields to the event loop, as Faust's
 
@@ -49,11 +54,30 @@ class InlineDelivery:
             return False
         return not any(chan.queue.full() for chan in conductor._topic_name_index.get(topic, ()))
 
+    async def _to_intake(self, intake: Intake, message: Any) -> bool:
+        """Hand a source record to its ingest task (ccmon.streams.kafka.intake) when it
+        may: as Faust's delivery, it waits while the flow is suspended and while the
+        buffer is full, and gives up when a rebalance stops the consumer's flow (the
+        record is read again from the committed offset). False: not handed over."""
+        me: Any = self
+        flow = self.app.flow_control
+        stopped = self.suspend_flow
+        while not stopped.is_set() and (not flow.is_active() or intake.full()):
+            if not flow.is_active():
+                await me.wait_first(flow.acquire(), stopped.wait())
+            else:
+                await me.wait_first(intake.room(), stopped.wait())
+        if stopped.is_set() or message.generation_id != self.app.consumer_generation_id:
+            return False
+        intake.put(message)
+        return True
+
     async def _drain_messages(self, fetcher: Any) -> None:
         me: Any = self
         callback = self.callback
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
+        intakes = intakes_of(self.app)
         since_yield = 0
         try:
             while not (self._stopped.is_set() or fetcher._stopped.is_set()):
@@ -76,7 +100,11 @@ class InlineDelivery:
                     if self._commit_every is not None and self._n_acked >= self._commit_every:
                         self._n_acked = 0
                         await me.commit()
-                    if self.delivers_at_once(message.topic):
+                    intake = intakes.get(message.topic)
+                    if intake is not None:
+                        if not await self._to_intake(intake, message):
+                            continue  # not handed over: read again after the rebalance
+                    elif self.delivers_at_once(message.topic):
                         await callback(message)
                     else:
                         await me.wait_first(callback(message), self.suspend_flow.wait())

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ccmon.agents.worker.app import build_app
+from ccmon.streams.kafka.intake import intakes_of
 from ccmon.streams.settings import Settings
 
 
@@ -16,8 +17,8 @@ def test_two_apps_with_different_settings_live_side_by_side(
     second = app_factory(app_id="other", partitions=5, topic_calls="site-b.calls")
     assert first is not second
     assert first.conf.id != second.conf.id
-    assert first.agents["ccmon.ingest.call"].channel.get_topic_name() == "site-a.calls"
-    assert second.agents["ccmon.ingest.call"].channel.get_topic_name() == "site-b.calls"
+    assert "site-a.calls" in intakes_of(first) and "site-b.calls" not in intakes_of(first)
+    assert "site-b.calls" in intakes_of(second)
     assert first.agents["ccmon.count"].channel.partitions == 2
     assert second.agents["ccmon.count"].channel.partitions == 5
     assert second.agents["ccmon.count"].channel.get_topic_name() == "other-events-by-queue"
@@ -25,16 +26,15 @@ def test_two_apps_with_different_settings_live_side_by_side(
 
 def test_the_app_registers_its_agents_timers_and_pages(app_factory: Callable[..., Any]) -> None:
     app = app_factory()
-    assert set(app.agents) == {
-        "ccmon.count",
-        "ccmon.ingest.call",
-        "ccmon.ingest.chat",
-        "ccmon.ingest.ticket",
-        "ccmon.ingest.agent",
-    }
+    assert set(app.agents) == {"ccmon.count"}
+    # The sources are read by ingest tasks from their intakes, subscribed as topics.
+    sources = {f"contact-center.{n}" for n in ("calls", "chats", "tickets", "agents")}
+    assert set(intakes_of(app)) == sources
+    assert sources <= {name for topic in app.topics for name in topic.topics}
     assert not app.tables, "the state is in Redis: no Faust table, no changelog, no recovery"
     timers = {t.__name__ for t in app._app_tasks}
     assert {"expire", "publish_snapshot"} <= timers
+    assert {f"ingest_{c}" for c in ("call", "chat", "ticket", "agent")} <= timers
     # Only these two: Faust's table and router pages would serve contact ids.
     assert set(app.web.views) == {"/metrics", "/healthz"}
     assert app.web.blueprints._enabled == []  # not even Faust's status page at "/"
