@@ -16,7 +16,7 @@ from typing import Any
 
 # (path suffix, function) of each long-lived task of the worker -> what it does.
 TASKS: tuple[tuple[str, str, str], ...] = (
-    ("agents/worker/ingest.py", "agent", "ingest agents: validate, queue cap, repartition send"),
+    ("agents/worker/ingest.py", "run", "ingest tasks: validate, queue cap, repartition send"),
     ("agents/worker/counting.py", "count", "counting agent: guard round trip, domain logic, state"),
     ("agents/worker/snapshot.py", "publish_snapshot", "read-model snapshot to Redis (timer, 1 s)"),
     ("agents/worker/exposition.py", "compute_forecasts", "staffing forecasts (budgeted task)"),
