@@ -5,8 +5,8 @@ done, and what a rebalance (flow control, generations) does to what waits."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import faust
 import pytest
@@ -17,6 +17,7 @@ from ccmon.streams.kafka.drain import InlineDelivery
 from ccmon.streams.kafka.intake import Intake, intakes_of
 
 TOPIC = "intake-test"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -28,6 +29,14 @@ async def app() -> AsyncIterator[faust.App]:
     await conductor._update_indices()  # the topic is an acking topic
     app.flow_control.resume()
     yield app
+
+
+async def still_waiting(coro: Awaitable[T]) -> asyncio.Future[T]:
+    """``coro`` started, and still waiting once the loop has run everything else."""
+    future = asyncio.ensure_future(coro)
+    await asyncio.sleep(0.01)
+    assert not future.done()
+    return future
 
 
 def message(app: faust.App, offset: int, generation: int | None = None) -> ConsumerMessage:
@@ -59,9 +68,7 @@ async def test_a_short_batch_waits_at_most_within(app: faust.App) -> None:
 
 async def test_take_waits_for_the_first_record_then_fills_the_batch(app: faust.App) -> None:
     intake = Intake(app, TOPIC, capacity=10)
-    taking = asyncio.ensure_future(intake.take(2, within=60.0))
-    await asyncio.sleep(0.01)
-    assert not taking.done()
+    taking = await still_waiting(intake.take(2, within=60.0))
     intake.put(message(app, 0))
     await asyncio.sleep(0.01)
     assert not taking.done()  # one of two, and 60 s to wait for the second
@@ -75,9 +82,7 @@ async def test_a_full_intake_has_no_room_until_a_batch_is_taken(app: faust.App) 
     intake.put(message(app, 0))
     intake.put(message(app, 1))
     assert intake.full()
-    waiting = asyncio.ensure_future(intake.room())
-    await asyncio.sleep(0.01)
-    assert not waiting.done()
+    waiting = await still_waiting(intake.room())
     await intake.take(1, within=0.0)
     await asyncio.wait_for(waiting, 1.0)
 
@@ -118,9 +123,8 @@ async def test_a_batch_taken_while_the_flow_is_suspended_is_dropped(app: faust.A
     dropped = message(app, 0)
     intake.put(dropped)
     app.flow_control.suspend()  # a rebalance begins before the task takes its batch
-    taking = asyncio.ensure_future(intake.take(1, within=0.0))
-    await asyncio.sleep(0.01)
-    assert not taking.done() and not dropped.tracked
+    taking = await still_waiting(intake.take(1, within=0.0))
+    assert not dropped.tracked
     app.flow_control.resume()  # clears, as Faust's resume does
     intake.put(message(app, 5))
     assert [m.offset for m in await asyncio.wait_for(taking, 1.0)] == [5]
@@ -144,27 +148,18 @@ class Drain(InlineDelivery):
             task.cancel()
 
 
-async def test_the_drain_loop_hands_a_record_over_when_it_may(app: faust.App) -> None:
+async def test_the_drain_loop_waits_for_flow_control_and_room_and_stops_with_the_flow(
+    app: faust.App,
+) -> None:
     intake, drain = Intake(app, TOPIC, capacity=1), Drain(app)
-    assert await drain._to_intake(intake, message(app, 0))
-    assert len(intake) == 1
-    # Full: the drain waits for room, and gives up when a rebalance stops the flow.
-    waiting = asyncio.ensure_future(drain._to_intake(intake, message(app, 1)))
-    await asyncio.sleep(0.01)
-    assert not waiting.done()
-    drain.suspend_flow.set()
-    assert await asyncio.wait_for(waiting, 1.0) is False
-    assert len(intake) == 1
-
-
-async def test_the_drain_loop_waits_while_flow_control_is_suspended(app: faust.App) -> None:
-    intake, drain = Intake(app, TOPIC, capacity=10), Drain(app)
     app.flow_control.suspend()
-    waiting = asyncio.ensure_future(drain._to_intake(intake, message(app, 0)))
-    await asyncio.sleep(0.01)
-    assert not waiting.done()
+    first = await still_waiting(drain._to_intake(intake, message(app, 0)))
     app.flow_control.resume()
-    assert await asyncio.wait_for(waiting, 1.0) is True
+    assert await asyncio.wait_for(first, 1.0) is True
+    # Full: it waits for room, and gives up when a rebalance stops the consumer's flow.
+    second = await still_waiting(drain._to_intake(intake, message(app, 1)))
+    drain.suspend_flow.set()
+    assert await asyncio.wait_for(second, 1.0) is False
     assert len(intake) == 1
 
 
