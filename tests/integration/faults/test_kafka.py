@@ -140,7 +140,12 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
 
     _produce_quota(kafka.bootstrap, 1)  # one byte a second: every send times out
     stuck_at = time.monotonic()
-    during = lifecycles(seed=42, contacts=1200, end=end, span=10 * 60, prefix="v")
+    # Far more than the throttled worker gets through while the alert's 5 s run: a
+    # throttled broker still takes a request now and then, and since ingest's batches are
+    # full ones (ccmon.streams.kafka.intake) each carries more. With 1,200 contacts (~3,000
+    # events) the lag fell under the limit before the alert fired in 1 run of 4; with
+    # 4,800, 5 of 5 fired (DEVELOPERS.md pitfall 59).
+    during = lifecycles(seed=42, contacts=4800, end=end, span=10 * 60, prefix="v")
     poison = [(topics["call"], None, b'{"event_id": "bad%d", "type": ' % n) for n in range(100)]
     Producer(kafka.bootstrap, as_records(topics, during) + poison).send_all()
 
@@ -153,7 +158,19 @@ def test_stuck_dead_letter_and_repartition_sends_wait_lag_grows_and_alerts(
         )
 
     poll(f"lag above {LAG_LIMIT}", lambda: lag() > LAG_LIMIT, 30)
-    poll(f"{LAG_ALERT} firing", lambda: prometheus.firing(LAG_ALERT), 60)
+
+    def seen() -> str:
+        """What the worker and Prometheus see, when the alert does not fire."""
+        per_topic = [
+            (dict(labels)["topic"], dict(labels)["partition"], v)
+            for (n, labels), v in worker.samples().items()
+            if n == "ccmon_consumer_lag"
+        ]
+        states = [(a["labels"].get("topic"), a["state"]) for a in prometheus.alerts()]
+        scraped = prometheus.query("sum by (topic) (ccmon_consumer_lag)")
+        return f"worker: {sorted(per_topic)}\nalerts: {states}\nPrometheus: {scraped}"
+
+    poll(f"{LAG_ALERT} firing", lambda: prometheus.firing(LAG_ALERT), 60, diagnostics=seen)
     fired = time.monotonic() - stuck_at
     got = worker.samples()
     assert total(got, "ccmon_kafka_send_retries_total") > 0
