@@ -329,8 +329,8 @@ class Forecaster:
         Returns how many were computed.
 
         The budget is a rate, kept over time: a forecast (30-100 ms) costs more than a
-        catching-up worker's call budget (25 ms), and when each call spent at least one,
-        the forecasts took 7.6 % of the drain's CPU samples against 2.5 % budgeted. What a
+        catching-up worker's call budget (25 ms), and each call spent at least one, so
+        the budget bounded nothing (docs/benchmarks.md, "The forecasts' budget"). What a
         call overspends, the next calls pay back; what one leaves unspent is not saved up
         (after an idle minute, a burst of forecasts would hold the interpreter)."""
         if self._thread is None:

@@ -46,7 +46,6 @@ class Intake:
 
     def __init__(self, app: Any, topic: str, capacity: int) -> None:
         self.app = app
-        self.topic = topic
         self.capacity = capacity
         self._records: list[Any] = []
         self._arrived = asyncio.Event()

@@ -119,8 +119,7 @@ def test_deferred_forecasts_wait_for_the_budgeted_worker() -> None:
 
 def test_the_budget_is_a_rate_what_a_forecast_overspends_the_next_calls_pay_back() -> None:
     """A forecast costs more than a catching-up worker's budget per call: without the
-    carried balance each call spent one, and the forecasts took three times their share
-    of the drain's CPU (docs/benchmarks.md)."""
+    carried balance each call spent one, whatever the budget (docs/benchmarks.md)."""
     import asyncio
 
     from ccmon.agents.domain import buckets as bk
