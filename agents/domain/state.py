@@ -11,10 +11,11 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 
+from ccmon.agents.domain.packed import Packed
 from ccmon.agents.domain.partition import (
     GUARD_ESTIMATE_MINUTES,
     Bucket,
@@ -25,9 +26,13 @@ from ccmon.agents.domain.partition import (
     guard_shards,
     parse_live_field,
 )
+from ccmon.streams.policy import IntervalMinutes
 
 Counters = dict[str, float]
 Entry = dict[str, Any]
+# An interval starting this many minutes before the closing horizon has ended, whatever
+# its queue's interval length: it is closed.
+_CLOSED_AFTER_MINUTES = max(get_args(IntervalMinutes))
 
 
 def split_field(name: str) -> tuple[str, str]:
@@ -46,8 +51,12 @@ class PartitionState:
     totals: dict[str, Counters] = field(default_factory=lambda: defaultdict(dict))
     minutes: dict[str, dict[int, Counters]] = field(default_factory=lambda: defaultdict(dict))
     days: dict[str, dict[str, Counters]] = field(default_factory=lambda: defaultdict(dict))
-    # Reporting intervals by their first epoch minute: the closed records' counts (integers).
-    periods: dict[str, dict[int, Counters]] = field(default_factory=lambda: defaultdict(dict))
+    # Reporting intervals by their first epoch minute: the closed records' counts (integers),
+    # packed once closed (ccmon.agents.domain.packed); those not packed are listed apart.
+    periods: dict[str, dict[int, Counters | Packed]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    unpacked: set[tuple[str, int]] = field(default_factory=set)
     live: dict[str, dict[str, Entry]] = field(default_factory=lambda: defaultdict(dict))
     # Bumped on every change of a channel x queue: the read model recomputes only those.
     versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -89,6 +98,7 @@ class PartitionState:
             rec=float(meta["rec"]) if meta.get("rec") else None,
         )
         state.guard = {minute: list(held) for minute, held in raw.guard.items()}
+        state.pack_closed()
         return state
 
     def _bucket(self, cq: str, kind: str, when: str) -> Counters:
@@ -97,8 +107,28 @@ class PartitionState:
         if kind == "m":
             return self.minutes[cq].setdefault(int(when), {})
         if kind == "p":
-            return self.periods[cq].setdefault(int(when), {})
+            start = int(when)
+            per_start = self.periods[cq]
+            held = per_start.get(start)
+            if held is None or isinstance(held, Packed):
+                # A new interval, or a late event in a closed one.
+                held = per_start[start] = {} if held is None else held.unpacked()
+                self.unpacked.add((cq, start))
+            return held
         return self.days[cq].setdefault(when, {})
+
+    def pack_closed(self) -> None:
+        """Pack the intervals that are closed (module ccmon.agents.domain.packed): each
+        is kept for days, and read again only when a late event revises it."""
+        closed = self.progress.rec
+        if closed is None or not self.unpacked:
+            return
+        before = closed / 60 - _CLOSED_AFTER_MINUTES
+        for cq, start in [held for held in self.unpacked if held[1] <= before]:
+            self.unpacked.discard((cq, start))
+            counters = self.periods.get(cq, {}).get(start)
+            if counters is not None and not isinstance(counters, Packed):
+                self.periods[cq][start] = Packed(counters)
 
     def channel_queues(self) -> set[str]:
         return {*self.totals, *self.live}
@@ -141,7 +171,10 @@ class PartitionState:
             self.forget(bucket)
         self.pos.update(writes.pos)
         if writes.progress is not None:
+            advanced = writes.progress.rec != self.progress.rec
             self.progress = writes.progress
+            if advanced:
+                self.pack_closed()
         for minute, shards in writes.guard_shards.items():
             self.guard.setdefault(minute, [shards, 0])
         for _, minute in writes.guards:
@@ -167,10 +200,13 @@ class PartitionState:
 
     def forget(self, bucket: Bucket) -> None:
         kind, when = bucket
-        table: dict[str, Any] = {"m": self.minutes, "p": self.periods}.get(kind, self.days)
+        tables: dict[str, dict[str, Any]] = {"m": self.minutes, "p": self.periods}
+        table = tables.get(kind, self.days)
         key: Any = when if kind == "d" else int(when)
         for cq, per_when in list(table.items()):
             if per_when.pop(key, None) is not None:
+                if kind == "p":
+                    self.unpacked.discard((cq, key))
                 self.versions[cq] += 1
                 if not per_when:
                     del table[cq]
@@ -192,9 +228,9 @@ class PartitionState:
                 target = writes.seed.setdefault(("d", day), {})
                 target.update({f"{cq}|{k}": v for k, v in counters.items()})
         for cq, per_period in self.periods.items():
-            for start, counters in per_period.items():
+            for start, held in per_period.items():
                 target = writes.seed.setdefault(("p", str(start)), {})
-                target.update({f"{cq}|{k}": v for k, v in counters.items()})
+                target.update({f"{cq}|{k}": v for k, v in held.items()})
         for cq, contacts in self.live.items():
             for contact, entry in contacts.items():
                 writes.live[(cq, contact)] = entry

@@ -100,3 +100,37 @@ def test_guard_buckets_split_by_the_expected_entries_and_expire_on_event_time() 
     assert fx.writes.guard_drop == {40: 1, 100: 32}
     state.merge(fx.writes)
     assert state.guard == {101: [32, 1]}
+
+
+def test_closed_intervals_are_packed_and_a_late_event_still_adds_to_them() -> None:
+    from ccmon.agents.domain.packed import Packed
+    from ccmon.agents.domain.partition import Progress
+
+    start = 29_000_000  # an epoch minute
+    loaded = RawPartition(
+        totals={},
+        buckets={("p", str(start)): {"call|sales|off": "2", "call|sales|<call:0": "7"}},
+        live={},
+        meta={"rp": "5", "ev": "1", "rec": str((start + 29) * 60.0)},
+    )
+    state = PartitionState.from_raw(0, loaded)
+    # It may have a 30-minute interval still open: not packed yet.
+    assert not isinstance(state.periods["call|sales"][start], Packed)
+    state.merge(Writes(progress=Progress(rp=6, ev=1.0, rec=(start + 60) * 60.0)))
+    closed = state.periods["call|sales"][start]
+    assert isinstance(closed, Packed) and closed == {"off": 2.0, "<call:0": 7.0}
+    assert not state.unpacked
+
+    late = Writes(incr={("p", str(start)): {"call|sales": {"off": 1.0}}})
+    late.low[("p", str(start))] = {"call|sales|<call:0": 3.0}
+    state.merge(late)
+    assert state.periods["call|sales"][start] == {"off": 3.0, "<call:0": 3.0}
+    assert state.as_seed().seed[("p", str(start))] == {
+        "call|sales|off": 3.0,
+        "call|sales|<call:0": 3.0,
+    }
+    state.merge(Writes(progress=Progress(rp=7, ev=1.0, rec=(start + 75) * 60.0)))
+    assert isinstance(state.periods["call|sales"][start], Packed)
+
+    state.merge(Writes(drop=[("p", str(start))]))
+    assert "call|sales" not in state.periods and not state.unpacked

@@ -1,0 +1,61 @@
+"""A closed reporting interval's counts, packed: what the owner keeps of each interval for
+the days a late event may still revise it (``CCMON_RECORD_REVISION_DAYS`` + 2).
+
+Why: a worker keeps every interval of its partitions for those days, to revise a closed
+record and to write its state back to a Redis that lost it. As a dict of floats, one
+interval of one queue took about 2 kB (a dict of ~25 names, a float object per value):
+over a week at 2 million events a day and 1,500 queues, most of the two workers' 2 GB
+(docs/benchmarks.md, "Soak"). Packed, the names are one tuple shared by every interval
+with the same names, and the values one array of doubles: the same values, exactly
+(integers below 2**53, as the intervals hold), in about a sixth of the memory.
+
+A packed interval is read only. The state unpacks it into a dict when an event adds to it
+(a late event), and packs it again once it is closed (ccmon.agents.domain.state).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Mapping
+
+# Every distinct set of names, once, with their positions: intervals of the same kind of
+# traffic hold the same names, so there are few of them (bounded by the combinations of
+# counter names that occur, not by the number of intervals).
+_NAMES: dict[tuple[str, ...], dict[str, int]] = {}
+# Past this many, a new set of names gets its own positions rather than grow the shared
+# ones without bound (a long-lived worker with unusual traffic).
+_MOST_SHARED = 65_536
+
+
+class Packed(Mapping[str, float]):
+    """Names to values, read only; equal to the dict it was packed from."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, counters: Mapping[str, float]) -> None:
+        names = tuple(sorted(counters))
+        index = _NAMES.get(names)
+        if index is None:
+            index = {name: i for i, name in enumerate(names)}
+            if len(_NAMES) < _MOST_SHARED:
+                _NAMES[names] = index
+        self._index = index
+        self._values = array("d", (counters[name] for name in names))
+
+    def __getitem__(self, name: str) -> float:
+        return self._values[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def unpacked(self) -> dict[str, float]:
+        return dict(zip(self._index, self._values, strict=True))
+
+    def __repr__(self) -> str:
+        return f"Packed({self.unpacked()!r})"
