@@ -131,7 +131,11 @@ class Closer:
                     day, _, clock = content["start"].partition("T")
                     key = livemodel.intervals_key(prefix, content["channel"], content["queue"], day)
                     pipe.hset(key, clock[:5], orjson.dumps(summary(envelope)))
-                    pipe.expire(key, livemodel.INTERVALS_TTL_SECONDS)
+                    # Kept past its day's end, not past its last write: a replay of past
+                    # days (a restore, the soak's week in an hour) keeps no more than a
+                    # live worker does, and a revision never shortens a day's life.
+                    day_end = pd.day_bounds(day, content["timezone"])[1]
+                    pipe.expireat(key, int(day_end) + livemodel.INTERVALS_TTL_SECONDS)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("the wall's copy of the closed intervals was not written: %s", exc)

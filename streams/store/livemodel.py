@@ -54,7 +54,7 @@ def notify_channel(prefix: str) -> str:
     return f"{prefix}:live-published"
 
 
-INTERVALS_TTL_SECONDS = 2 * 86400
+INTERVALS_TTL_SECONDS = 2 * 86400  # past the end of its day
 # What the wall's cache keeps of an interval record (docs/metrics.md, "Closed records").
 INTERVAL_FIELDS = ("start", "revision", "ratio", "good", "eligible", "offered", "target", "met")
 

@@ -10,7 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from ccmon.agents.devkit.wallproc import WallProcess
+from ccmon.agents.domain import periods as pd
+from ccmon.streams.store import livemodel
 from tests.support.clock import zone_at
 from tests.support.kafka_io import produce
 from tests.support.paths import ROOT
@@ -61,6 +65,14 @@ def test_a_tile_shows_the_days_closed_intervals(topology: Topology, tmp_path: Pa
             assert json.dumps(trend).count('"target": 0.8') == 4
             assert_fits(page, 1080)  # one wide tile: its rows still inside it
             shot = screenshot(page, "wall-trend")
+        # The wall's copy is kept two days past its day's end (event time), not past its
+        # last write: a replay of older days does not pile it up.
+        day = trend[0]["start"][:10]
+        day_end = pd.day_bounds(day, zone)[1]
+        key = livemodel.intervals_key(topology.name, "call", "trend", day)
+        with redis.Redis.from_url(topology.redis) as client:
+            expires = client.expiretime(key)
+        assert expires == int(day_end) + livemodel.INTERVALS_TTL_SECONDS
         publish_readme_shot(shot, ROOT / "docs" / "wall-trend.png")
     finally:
         wall.stop()
