@@ -75,18 +75,6 @@ class PartitionState:
     @classmethod
     def from_raw(cls, partition: int, raw: RawPartition) -> PartitionState:
         state = cls(partition)
-        for name, value in raw.totals.items():
-            cq, counter = split_field(name)
-            state.totals[cq][counter] = float(value)
-        for (kind, when), content in raw.buckets.items():
-            for name, value in content.items():
-                cq, counter = split_field(name)
-                state._bucket(cq, kind, when)[counter] = float(value)
-        for name, value in raw.live.items():
-            cq, contact = parse_live_field(name)
-            state.live[cq][contact] = orjson.loads(value)
-        for cq in {*state.totals, *state.minutes, *state.days, *state.periods, *state.live}:
-            state.versions[cq] = 1
         state.pos = {origin: int(value) for origin, value in raw.pos.items()}
         meta = raw.meta
         state.progress = Progress(
@@ -97,8 +85,21 @@ class PartitionState:
             gone=int(meta.get("gone") or 0),
             rec=float(meta["rec"]) if meta.get("rec") else None,
         )
+        for name, value in raw.totals.items():
+            cq, counter = split_field(name)
+            state.totals[cq][counter] = float(value)
+        for (kind, when), content in raw.buckets.items():
+            for name, value in content.items():
+                cq, counter = split_field(name)
+                state._bucket(cq, kind, when)[counter] = float(value)
+            if kind == "p":
+                state.pack_closed()  # bucket by bucket: the unpacked whole never held at once
+        for name, value in raw.live.items():
+            cq, contact = parse_live_field(name)
+            state.live[cq][contact] = orjson.loads(value)
+        for cq in {*state.totals, *state.minutes, *state.days, *state.periods, *state.live}:
+            state.versions[cq] = 1
         state.guard = {minute: list(held) for minute, held in raw.guard.items()}
-        state.pack_closed()
         return state
 
     def _bucket(self, cq: str, kind: str, when: str) -> Counters:
