@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -88,19 +89,26 @@ class PartitionState:
         for name, value in raw.totals.items():
             cq, counter = split_field(name)
             state.totals[cq][counter] = float(value)
-        for (kind, when), content in raw.buckets.items():
-            for name, value in content.items():
-                cq, counter = split_field(name)
-                state._bucket(cq, kind, when)[counter] = float(value)
-            if kind == "p":
-                state.pack_closed()  # bucket by bucket: the unpacked whole never held at once
         for name, value in raw.live.items():
             cq, contact = parse_live_field(name)
             state.live[cq][contact] = orjson.loads(value)
-        for cq in {*state.totals, *state.minutes, *state.days, *state.periods, *state.live}:
+        for cq in {*state.totals, *state.live}:
             state.versions[cq] = 1
         state.guard = {minute: list(held) for minute, held in raw.guard.items()}
+        state.add_buckets(raw.buckets)
         return state
+
+    def add_buckets(self, buckets: Mapping[Bucket, Mapping[str, str]]) -> None:
+        """Bucket hashes as stored, while the partition loads (a few at a time: the owner
+        does not hold a week of reporting intervals as text at once)."""
+        for (kind, when), content in buckets.items():
+            for name, value in content.items():
+                cq, counter = split_field(name)
+                self._bucket(cq, kind, when)[counter] = float(value)
+                if not self.versions[cq]:
+                    self.versions[cq] = 1
+            if kind == "p":
+                self.pack_closed()  # bucket by bucket: the unpacked whole never held at once
 
     def _bucket(self, cq: str, kind: str, when: str) -> Counters:
         if kind == "t":

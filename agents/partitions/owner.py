@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -29,6 +30,7 @@ from ccmon.agents.partitions.statestore import (
     Outcome,
     StateStore,
     Token,
+    bucket_reads,
     new_write_id,
 )
 from ccmon.streams.logs import log_context
@@ -187,6 +189,18 @@ class Owner:
             )
         return meta
 
+    async def _read(self, partition: int) -> PartitionState:
+        """The partition's state from Redis, its bucket hashes a few at a time
+        (statestore.bucket_reads: the reply of a week of intervals at once, as text, was
+        several times the state it builds)."""
+        what = f"partition {partition}"
+        raw, names = await self._redis(what, lambda: self.store.load_head(partition))
+        state = PartitionState.from_raw(partition, raw)
+        for chunk in bucket_reads(names):
+            read = functools.partial(self.store.read_buckets, partition, chunk)
+            state.add_buckets(await self._redis(what, read))
+        return state
+
     async def _load(self, partition: int, gen: int) -> None:
         started = time.perf_counter()
         meta = await self._take(partition, gen)
@@ -199,8 +213,7 @@ class Owner:
         if retired is not None and (retired[1].seq, retired[1].wid) == (token.seq, token.wid):
             state = retired[0]  # nobody wrote since it was ours: our copy is current
         else:
-            raw = await self._redis(f"partition {partition}", lambda: self.store.load(partition))
-            state = PartitionState.from_raw(partition, raw)
+            state = await self._read(partition)
         self.states[partition] = state
         self.tokens[partition] = token
         committed = await self.group.committed(partition) if self.group else None

@@ -66,6 +66,16 @@ from ccmon.streams.store.connect import RedisClient
 
 log = logging.getLogger(__name__)
 
+# Bucket hashes read per round trip when a partition loads. Why not all at once: a week's
+# state is mostly reporting intervals (kept CCMON_RECORD_REVISION_DAYS + 2 days), and the
+# whole reply, decoded, took several times the state it builds: a worker that took over a
+# restarted one's partitions kept that peak as resident memory (docs/benchmarks.md, "Soak").
+BUCKETS_PER_READ = 32
+
+
+def bucket_reads(names: Sequence[str]) -> list[Sequence[str]]:
+    return [names[i : i + BUCKETS_PER_READ] for i in range(0, len(names), BUCKETS_PER_READ)]
+
 
 @dataclass(frozen=True)
 class Token:
@@ -151,8 +161,15 @@ class StateStore:
         return Outcome(status), dict(zip(rest[::2], rest[1::2], strict=True))
 
     async def load(self, partition: int) -> RawPartition:
-        """Everything stored for the partition (but the guard's events), in two round
-        trips."""
+        """Everything stored for the partition (but the guard's events)."""
+        raw, names = await self.load_head(partition)
+        for chunk in bucket_reads(names):
+            raw.buckets.update(await self.read_buckets(partition, chunk))
+        return raw
+
+    async def load_head(self, partition: int) -> tuple[RawPartition, list[str]]:
+        """The partition without its bucket hashes, in one round trip, and the names of
+        those (:meth:`read_buckets` reads them, a few at a time: see :func:`bucket_reads`)."""
         meta_key, idx, _, pos_key, gi = self.keys.first(partition)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(meta_key)
@@ -164,17 +181,23 @@ class StateStore:
                 pipe.hgetall(key)
             meta, names, totals, pos, guard, *lives = await pipe.execute()
         live = {k: v for part in lives for k, v in part.items()}
-        buckets = await self._buckets(names, lambda key: self._bucket_of(partition, key))
         meta = texts(meta)
         self.guard.loaded(partition, meta)
-        return RawPartition(
+        raw = RawPartition(
             totals=texts(totals),
-            buckets=buckets,
+            buckets={},
             live=texts(live),
             pos=texts(pos),
             meta=meta,
             guard=guard_index(texts(guard)),
         )
+        return raw, sorted(text(n) for n in names)
+
+    async def read_buckets(
+        self, partition: int, names: Iterable[str]
+    ) -> dict[Bucket, dict[str, str]]:
+        """The bucket hashes named (by :meth:`load_head`), in one round trip."""
+        return await self._buckets(names, lambda key: self._bucket_of(partition, key))
 
     async def load_legacy(self, partition: int) -> RawPartition | None:
         """The partition as ccmon 0.2 stored it (``P:s:p:*``, fenced by ``P:fence:p``), or

@@ -5,14 +5,17 @@ reply was lost, and the owner writing its copy back after Redis lost its data.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from ccmon.agents.domain.packed import Packed
 from ccmon.agents.domain.partition import Progress, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
+from ccmon.agents.partitions.statestore import BUCKETS_PER_READ, StateStore, Token, new_write_id
 from tests.support.services import RedisServer
 
 TTL = {"m": 3600, "d": 86400, "p": 86400}
@@ -331,3 +334,43 @@ def test_the_state_of_ccmon_0_3_is_moved_and_its_guard_read(
     redis_server: RedisServer, unique_name: str
 ) -> None:
     asyncio.run(_upgrade_from_0_3(redis_server.url, unique_name))
+
+
+async def _loaded_in_parts(url: str, prefix: str) -> None:
+    redis = aioredis.Redis.from_url(url)
+    store = StateStore(redis, prefix, 600, TTL)
+    try:
+        await store.take_ownership(2, 1)
+        writes = Writes(progress=Progress(rp=1, n=1, ev=1.0, rec=(MINUTE + 100 * 30) * 60.0))
+        for n in range(100):  # two days of 30-minute intervals, all closed
+            writes.incr[("p", str(MINUTE + n * 30))] = {"call|sales": {"off": n, "wait_ms": 7}}
+        assert (await store.apply(2, Token(1), writes, new_write_id())).status == "ok"
+
+        reads: list[int] = []
+        read_buckets = store.read_buckets
+
+        async def counted(partition: int, names: Sequence[str]) -> Any:
+            reads.append(len(names))
+            return await read_buckets(partition, names)
+
+        store.read_buckets = counted  # type: ignore[method-assign]
+        owner = Owner(store)
+        owner.assign([2], 2)
+        assert await owner.acquire(2) is not None
+        assert sum(reads) == 100 and max(reads) == BUCKETS_PER_READ
+        whole = PartitionState.from_raw(2, await store.load(2))
+        state = owner.states[2]
+        assert state.periods == whole.periods and state.totals == whole.totals
+        assert state.periods["call|sales"][MINUTE + 99 * 30] == {"off": 99.0, "wait_ms": 7.0}
+        assert all(isinstance(c, Packed) for c in state.periods["call|sales"].values())
+        assert state.versions["call|sales"] == 1
+        await owner.close()
+    finally:
+        await _forget(redis, prefix)
+        await redis.aclose()
+
+
+def test_an_owner_loads_its_buckets_a_few_at_a_time_and_packs_closed_intervals(
+    redis_server: RedisServer, unique_name: str
+) -> None:
+    asyncio.run(_loaded_in_parts(redis_server.url, unique_name))
