@@ -2,12 +2,12 @@
 the days a late event may still revise it (``CCMON_RECORD_REVISION_DAYS`` + 2).
 
 Why: a worker keeps every interval of its partitions for those days, to revise a closed
-record and to write its state back to a Redis that lost it. As a dict of floats, one
-interval of one queue took about 2 kB (a dict of ~25 names, a float object per value):
-over a week at 2 million events a day and 1,500 queues, most of the two workers' 2 GB
-(docs/benchmarks.md, "Soak"). Packed, the names are one tuple shared by every interval
-with the same names, and the values one array of doubles: the same values, exactly
-(integers below 2**53, as the intervals hold), in about a sixth of the memory.
+record and to write its state back to a Redis that lost it. As a dict of float objects,
+one interval of one queue with 24 names took about 1.4 kB: some 500 MB of the two
+workers' 2 GB after the week-long soak, 1,500 queues x 48 intervals a day x 5 days
+(docs/benchmarks.md, "Soak"). Packed, the names' positions
+are one dict shared by every interval with the same names, and the values one array of
+doubles: the same values, exactly (integers below 2**53, as the intervals hold), in 337 B.
 
 A packed interval is read only. The state unpacks it into a dict when an event adds to it
 (a late event), and packs it again once it is closed (ccmon.agents.domain.state).
