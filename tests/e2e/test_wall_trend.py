@@ -14,6 +14,7 @@ import redis
 
 from ccmon.agents.devkit.wallproc import WallProcess
 from ccmon.agents.domain import periods as pd
+from ccmon.agents.domain.buckets import local_day
 from ccmon.streams.store import livemodel
 from tests.support.clock import zone_at
 from tests.support.kafka_io import produce
@@ -67,7 +68,7 @@ def test_a_tile_shows_the_days_closed_intervals(topology: Topology, tmp_path: Pa
             shot = screenshot(page, "wall-trend")
         # The wall's copy is kept two days past its day's end (event time), not past its
         # last write: a replay of older days does not pile it up.
-        day = trend[0]["start"][:10]
+        day = local_day(current - 4 * INTERVAL, zone)  # the four intervals' local day
         day_end = pd.day_bounds(day, zone)[1]
         key = livemodel.intervals_key(topology.name, "call", "trend", day)
         with redis.Redis.from_url(topology.redis) as client:
