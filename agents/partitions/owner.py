@@ -340,8 +340,7 @@ class Owner:
         included); otherwise write our copy back."""
         copy, token = self.states[partition], self.tokens[partition]
         self.report.detected()
-        raw = await self._redis(f"partition {partition}", lambda: self.store.load(partition))
-        behind = PartitionState.from_raw(partition, raw)
+        behind = await self._read(partition)
         start, end = behind.progress.rp, copy.progress.rp
         lost = f"{token.seq - seen.seq} writes" if seen.seq is not None else "writes"
         if start < end and self.catch_up is not None:
