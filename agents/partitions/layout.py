@@ -4,9 +4,10 @@ split into hashes small enough for Redis's compact encoding.
 Redis keeps a hash of at most 512 entries of at most 64 bytes each (``hash-max-listpack-*``,
 the defaults of Redis 7.0) as one listpack: about 12 bytes an entry of the guard and
 30 of a minute bucket, against 60 and 80 in a hashtable, and a key costs about 100 bytes of
-its own. So the guard is split into hashes of about 64 events, and a minute bucket into
-``MINUTE_SHARDS`` hashes by channel x queue (docs/architecture.md, "Decision record: the
-duplicate guard"). Every key of partition ``p`` starts with its hash tag ``{P:p}``.
+its own. So the guard is split into hashes of about 64 events, and a minute bucket or a
+reporting interval into ``MINUTE_SHARDS`` hashes by channel x queue (docs/architecture.md,
+"Decision record: the duplicate guard"). Every key of partition ``p`` starts with its hash
+tag ``{P:p}``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import hashlib
 import zlib
 from collections.abc import Mapping
 
-# A minute bucket's channel x queues go to one of this many hashes (crc32 of the pair): at
-# 187 pairs of a partition (1,500 over 8 partitions) and 9 counters each, 53 fields a hash.
+# A minute bucket's or an interval's channel x queues go to one of this many hashes (crc32 of
+# the pair): at 187 pairs of a partition (1,500 over 8 partitions), 53 fields a hash of a
+# minute (9 counters a pair), up to ~150 of an interval.
 MINUTE_SHARDS = 32
 GUARD_DIGEST_BYTES = 8
 # Live calls and chats go to one of this many hashes by contact: at ~30,000 live entries of a
@@ -48,9 +50,18 @@ def bucket_shard(cq: str) -> int:
 
 
 def is_sharded(kind: str) -> bool:
-    """Minute buckets are split; totals, days and reporting intervals (a few keys each, and
-    the intervals keep lowest / highest values) are not."""
-    return kind == "m"
+    """Minute buckets and reporting intervals (the revision window's: days of them) are
+    split; totals and days (a few keys each) are not."""
+    return kind in {"m", "p"}
+
+
+def combine(field: str, held: str, value: str) -> str:
+    """A field found in two keys of one split bucket (written whole by an earlier layout,
+    then split): a counter is the sum of both; an interval's lowest / highest offset
+    (``<source``, ``>source``) the lower / higher."""
+    mark = field[field.rfind("|") + 1 : field.rfind("|") + 2]
+    a, b = float(held), float(value)
+    return repr(min(a, b) if mark == "<" else max(a, b) if mark == ">" else a + b)
 
 
 def live_shard(cq: str, contact: str) -> int | None:

@@ -57,6 +57,7 @@ from ccmon.agents.partitions.guard import Guard, guard_index
 from ccmon.agents.partitions.layout import (
     Keys,
     bucket_shard,
+    combine,
     is_sharded,
     live_shard,
     text,
@@ -239,7 +240,7 @@ class StateStore:
                 continue
             fields = out.setdefault(bucket, {})
             for k, v in texts(content).items():
-                fields[k] = repr(float(fields[k]) + float(v)) if k in fields else v
+                fields[k] = combine(k, fields[k], v) if k in fields else v
         return out
 
     async def seen(
@@ -258,16 +259,21 @@ class StateStore:
                 index[key] = len(keys)  # Lua counts from 1
             return index[key]
 
-        def whole(
+        def extremes(
             changes: Mapping[Bucket, Mapping[str, float]],
         ) -> list[tuple[Bucket, int, Mapping[str, float]]]:
-            """Lowest / highest values: only reporting intervals keep them, and their
-            buckets are never split."""
-            out = []
+            """Lowest / highest values, by the key of their channel x queue: only reporting
+            intervals keep them."""
+            out: list[tuple[Bucket, int, Mapping[str, float]]] = []
             for bucket, fields in changes.items():
-                if is_sharded(bucket[0]):
-                    raise ValueError(f"lowest / highest values in a split bucket {bucket}")
-                out.append((bucket, key_index(self.bucket_key(partition, bucket)), fields))
+                if bucket[0] != "p":
+                    raise ValueError(f"lowest / highest values outside an interval {bucket}")
+                name = self.bucket_key(partition, bucket)
+                by_key: dict[int, dict[str, float]] = {}
+                for field, value in fields.items():
+                    key = self.keys.shard(name, self._shard_of(field.rpartition("|")[0]))
+                    by_key.setdefault(key_index(key), {})[field] = value
+                out += [(bucket, i, part) for i, part in by_key.items()]
             return out
 
         def increments(
@@ -295,7 +301,7 @@ class StateStore:
             for bucket, per_cq in writes.incr.items()
             for i, flat in increments(bucket, per_cq).items()
         ]
-        low, high = whole(writes.low), whole(writes.high)
+        low, high = extremes(writes.low), extremes(writes.high)
         touched = {(b, i) for b, i, _ in (*incr, *low, *high) if b[0] != "t"}
         drop_keys: list[int] = []
         for bucket in writes.drop:

@@ -152,26 +152,52 @@ def test_a_partition_is_one_hash_slot(redis_server: RedisServer, unique_name: st
 async def _extremes(url: str, prefix: str) -> None:
     redis = aioredis.Redis.from_url(url)
     store = StateStore(redis, prefix, 600, TTL)
+    interval = store.bucket_key(0, ("p", "29000000"))
     try:
         await store.take_ownership(0, 1)
+        # An interval hash as the layout before wrote it, whole (not split by queue).
+        await redis.hset(
+            interval,
+            mapping={"call|sales|off": 2, "call|sales|<call:0": 4, "call|sales|>call:0": 9},
+        )
+        await redis.sadd(store.keys.first(0)[1], interval)
         writes = batch("e1", 1)
+        writes.incr[("p", "29000000")] = {"call|sales": {"off": 1.0}}
         writes.low[("p", "29000000")] = {"call|sales|<call:0": 1}
-        assert (await store.apply(0, Token(1), writes, new_write_id())).status == "ok"
-        # A minute bucket is split by channel x queue, the lowest / highest values' script
-        # is not: refused before anything is written (a bug, never data).
+        writes.high[("p", "29000000")] = {"call|sales|>call:0": 1}
+        token = Token(1)
+        wid = new_write_id()
+        assert (await store.apply(0, token, writes, wid)).status == "ok"
+        # Split by channel x queue like a minute bucket: the pair's hash, compact.
+        split = [k async for k in redis.scan_iter(match=f"{interval}:*")]
+        assert len(split) == 1
+        assert await redis.object("encoding", split[0]) == b"listpack"
+        assert await redis.hgetall(split[0]) == {
+            b"call|sales|off": b"1",
+            b"call|sales|<call:0": b"1",
+            b"call|sales|>call:0": b"1",
+        }
+        # Both read: a count is their sum, the offsets the lowest and the highest.
+        loaded = PartitionState.from_raw(0, await store.load(0))
+        assert dict(loaded.periods["call|sales"][29000000]) == {
+            "off": 3.0,
+            "<call:0": 1.0,
+            ">call:0": 9.0,
+        }
+        # Lowest / highest values are an interval's alone: refused elsewhere before
+        # anything is written (a bug, never data).
         wrong = batch("e2", 2)
         wrong.low[("m", "29000000")] = {"call|sales|<call:0": 2}
-        before = PartitionState.from_raw(0, await store.load(0))
-        with pytest.raises(ValueError, match="split bucket"):
-            await store.apply(0, Token(1).after(new_write_id()), wrong, new_write_id())
+        with pytest.raises(ValueError, match="outside an interval"):
+            await store.apply(0, token.after(wid), wrong, new_write_id())
         after = PartitionState.from_raw(0, await store.load(0))
-        assert after.totals == before.totals and after.progress == before.progress
+        assert after.totals == loaded.totals and after.progress == loaded.progress
     finally:
         await _forget(redis, prefix)
         await redis.aclose()
 
 
-def test_extremes_go_only_to_buckets_that_are_not_split(
+def test_an_interval_is_split_by_queue_and_read_with_the_whole_hash_before_it(
     redis_server: RedisServer, unique_name: str
 ) -> None:
     asyncio.run(_extremes(redis_server.url, unique_name))
