@@ -12,6 +12,7 @@ the contact, and a second exit is not counted; ``k="cb"`` a requested callback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ccmon.agents.domain import buckets as b
@@ -39,7 +40,7 @@ from ccmon.streams.contract.events import Event
 LOCAL = Routes(partitions=1)
 
 
-def _resolve_wait(ev: Event, entry: dict[str, Any] | None) -> float | None:
+def _resolve_wait(ev: Event, entry: Mapping[str, Any] | None) -> float | None:
     """The documented policy: the event's own wait_seconds, else event time minus the
     offered time when this worker saw the offer, else unknown."""
     if ev.wait_seconds is not None:
@@ -132,7 +133,7 @@ def _queue_exit(
     ev: Event,
     fx: Effects,
     policy: QueuePolicy,
-    entry: dict[str, Any] | None,
+    entry: Mapping[str, Any] | None,
     incs: dict[str, float],
     observe: dict[str, float],
     routes: Routes,

@@ -18,7 +18,7 @@ from typing import Any
 from ccmon.agents.domain import buckets as b
 from ccmon.agents.domain import periods as pd
 from ccmon.agents.domain.partition import Bucket, Writes
-from ccmon.agents.domain.state import Entry, PartitionState
+from ccmon.agents.domain.state import Held, PartitionState
 from ccmon.streams.policy import QueuePolicy
 
 # Histogram names -> the bounds they are recorded with (set once at start-up).
@@ -71,13 +71,13 @@ class Effects:
         self.outbox.setdefault(partition, []).append(record)
 
     # ---- live entries ------------------------------------------------------------
-    def live(self, cq: str, contact: str) -> Entry | None:
+    def live(self, cq: str, contact: str) -> Held | None:
         key = (cq, contact)
         if key in self.writes.live:
             return self.writes.live[key]
         return self.state.live.get(cq, {}).get(contact)
 
-    def put(self, cq: str, contact: str, entry: Entry) -> None:
+    def put(self, cq: str, contact: str, entry: Held) -> None:
         self.writes.live[(cq, contact)] = entry
 
     def delete(self, cq: str, contact: str) -> None:

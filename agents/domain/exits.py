@@ -21,7 +21,7 @@ rules for exits that do not fit a contact's lifecycle. Pure, like
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ class Routes:
     known: Callable[[str, str], bool] = lambda channel, queue: True
 
 
-def exit_counted(entry: dict[str, Any] | None) -> bool:
+def exit_counted(entry: Mapping[str, Any] | None) -> bool:
     """Whether the visit of ``entry`` has left the queue already. A closed marker of ccmon
     0.3 has no ``e``: taken as counted (a repeat is worse than a lost late answer)."""
     if entry is None:
@@ -69,7 +69,7 @@ def exit_counted(entry: dict[str, Any] | None) -> bool:
     return kind == "a" or (kind == "x" and bool(entry.get("e", 1)))
 
 
-def closed(entry: dict[str, Any] | None, ts: float, exited: int, **flags: int) -> dict[str, Any]:
+def closed(entry: Mapping[str, Any] | None, ts: float, exited: int, **flags: int) -> dict[str, Any]:
     """The marker of a visit closed at ``ts``, keeping the flags it had. A visit closed
     with no entry before is ``o: 0``: not offered (yet)."""
     out: dict[str, Any] = {"k": "x", "t": ts, "e": exited}
@@ -84,7 +84,7 @@ def closed(entry: dict[str, Any] | None, ts: float, exited: int, **flags: int) -
     return out
 
 
-def never_offered(entry: dict[str, Any]) -> bool:
+def never_offered(entry: Mapping[str, Any]) -> bool:
     """A closed visit whose offer was never read, with something counted for it (an exit, a
     transfer, an abandon on hold; an end alone is not): marked when its marker is forgotten
     (the expiry tick) or a later visit starts, so that an offer overtaken by its exit is not
@@ -92,7 +92,7 @@ def never_offered(entry: dict[str, Any]) -> bool:
     return entry.get("o") == 0 and bool(entry.get("e") or entry.get("tr") or entry.get("h"))
 
 
-def reopens(entry: dict[str, Any] | None, ev: Event) -> bool:
+def reopens(entry: Mapping[str, Any] | None, ev: Event) -> bool:
     """Whether an ``offered`` starts a new visit: nothing is known of the contact, or its
     last visit closed before this offer. An offer stamped at or before the close is the
     late offer of that visit (a routed offer overtaken by the contact's answer in the
@@ -102,7 +102,7 @@ def reopens(entry: dict[str, Any] | None, ev: Event) -> bool:
     return entry.get("k") == "x" and ev.occurred_at > float(entry["t"])
 
 
-def offer_seen(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+def offer_seen(entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The entry once the late offer of its visit is read: no longer "never offered"."""
     if entry is not None and entry.get("o") == 0:
         return {**entry, "o": 1}
@@ -130,7 +130,7 @@ def route(ev: Event, fx: Effects, routes: Routes, target: str, incs: dict[str, f
 
 
 def after_answer(
-    ev: Event, fx: Effects, cq: str, entry: dict[str, Any] | None, routes: Routes
+    ev: Event, fx: Effects, cq: str, entry: Mapping[str, Any] | None, routes: Routes
 ) -> dict[str, float]:
     """A transfer or an abandon on hold: counted once per visit, whatever the visit's
     state (an answer not read yet keeps the contact waiting until it is)."""
@@ -178,7 +178,7 @@ def place_callback(ev: Event, fx: Effects, cq: str) -> dict[str, float]:
 
 
 def expire_callback(
-    fx: Effects, cq: str, key: str, entry: dict[str, Any], now: float, policy: QueuePolicy
+    fx: Effects, cq: str, key: str, entry: Mapping[str, Any], now: float, policy: QueuePolicy
 ) -> bool:
     """The tick: a callback whose window ran out is missed (once, in the minute of its
     deadline); kept for a late placement, then forgotten. True when it was forgotten."""

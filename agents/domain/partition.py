@@ -13,6 +13,7 @@ the reverse, so the domain imports no Redis client.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -133,7 +134,7 @@ class Writes:
     # counter: an event adds to four buckets, and a name made per increment, then split
     # again to merge it, was a tenth of the counting's CPU (docs/benchmarks.md).
     incr: dict[Bucket, dict[str, dict[str, float]]] = field(default_factory=dict)
-    live: dict[tuple[str, str], dict[str, object] | None] = field(default_factory=dict)
+    live: dict[tuple[str, str], Mapping[str, object] | None] = field(default_factory=dict)
     drop: list[Bucket] = field(default_factory=list)  # bucket hashes removed by expiry
     pos: dict[str, int] = field(default_factory=dict)  # origin -> last position counted
     progress: Progress | None = None  # set by a step of records, not by the expiry timer

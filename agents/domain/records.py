@@ -14,7 +14,7 @@ in the state before it is sent, so a crash between the two sends the same record
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -242,7 +242,7 @@ def tally_month(fx: Effects, cq: str, day: str, end: float, content: dict[str, A
     fx.put(cq, key, {"k": MONTH, "t": max(end, float(tally.get("t", 0.0))), "days": days})
 
 
-def _settled(marker: dict[str, Any]) -> dict[str, Any]:
+def _settled(marker: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in marker.items() if k not in ("dirty", "late", "src")}
 
 

@@ -16,6 +16,7 @@ whatever the order the two hops' records arrive in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ccmon.agents.domain import buckets as b
@@ -90,7 +91,7 @@ def _skills_of(ev: Event) -> list[str] | None:
     return None
 
 
-def _skills_time(entry: Record) -> float:
+def _skills_time(entry: Mapping[str, Any]) -> float:
     """Event time of the skills an entry holds. Entries written before skills carried their
     own time ("qe") got them from an event no later than "e"; none held means never."""
     if "qe" in entry:
@@ -143,7 +144,7 @@ def apply_agent(ev: Event, src: str, fx: Effects, partitions: int) -> bool:
     return False
 
 
-def _slots_fields(record: Record, entry: Record, prefix: str = "") -> None:
+def _slots_fields(record: Record, entry: Mapping[str, Any], prefix: str = "") -> None:
     """The agent's busy slots (n) and own limit (m), when known, into a staff record; with
     ``prefix`` "p", those of the interval the record closes."""
     for name in ("n", "m"):
@@ -152,7 +153,7 @@ def _slots_fields(record: Record, entry: Record, prefix: str = "") -> None:
 
 
 def _late_skills(
-    ev: Event, src: str, fx: Effects, partitions: int, entry: Record, skills: list[str]
+    ev: Event, src: str, fx: Effects, partitions: int, entry: Mapping[str, Any], skills: list[str]
 ) -> None:
     """A late event's newer skills: the agent keeps its (newer) state and moves with it into
     the queues added and out of the ones removed. The staff records carry the agent's last

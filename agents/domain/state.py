@@ -16,7 +16,7 @@ from typing import Any, get_args
 
 import orjson
 
-from ccmon.agents.domain.packed import Packed
+from ccmon.agents.domain.packed import Packed, settled
 from ccmon.agents.domain.partition import (
     GUARD_ESTIMATE_MINUTES,
     Bucket,
@@ -31,6 +31,9 @@ from ccmon.streams.policy import IntervalMinutes
 
 Counters = dict[str, float]
 Entry = dict[str, Any]
+# What the state holds of a live entry: the entry written, or a settled record marker packed
+# (ccmon.agents.domain.packed.Marker).
+Held = Mapping[str, Any]
 # An interval starting this many minutes before the closing horizon has ended, whatever
 # its queue's interval length: it is closed.
 _CLOSED_AFTER_MINUTES = max(get_args(IntervalMinutes))
@@ -58,7 +61,7 @@ class PartitionState:
         default_factory=lambda: defaultdict(dict)
     )
     unpacked: set[tuple[str, int]] = field(default_factory=set)
-    live: dict[str, dict[str, Entry]] = field(default_factory=lambda: defaultdict(dict))
+    live: dict[str, dict[str, Held]] = field(default_factory=lambda: defaultdict(dict))
     # Bumped on every change of a channel x queue: the read model recomputes only those.
     versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # Last position counted per origin (ccmon.agents.domain.partition.origin_of), and how far
@@ -91,7 +94,7 @@ class PartitionState:
             state.totals[cq][counter] = float(value)
         for name, value in raw.live.items():
             cq, contact = parse_live_field(name)
-            state.live[cq][contact] = orjson.loads(value)
+            state.live[cq][contact] = settled(orjson.loads(value))
         for cq in {*state.totals, *state.live}:
             state.versions[cq] = 1
         state.guard = {minute: list(held) for minute, held in raw.guard.items()}
@@ -166,7 +169,7 @@ class PartitionState:
                     if not contacts:
                         del self.live[cq]
             else:
-                self.live[cq][contact] = entry
+                self.live[cq][contact] = settled(entry)
             self.versions[cq] += 1
         for extreme, writes_of in ((min, writes.low), (max, writes.high)):
             for (kind, when), fields in writes_of.items():

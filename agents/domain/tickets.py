@@ -14,6 +14,7 @@ running with their deadlines, ``b`` the promises counted breached on /metrics al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ccmon.agents.domain import buckets as b
@@ -38,7 +39,7 @@ def apply_ticket(ev: Event, fx: Effects, policy: QueuePolicy, now: float) -> boo
     created = entry.get("c") if is_open and entry is not None else None
     incs: dict[str, float] = {}
     observe: dict[str, float] = {}
-    new: dict[str, Any] | None = entry
+    new: Mapping[str, Any] | None = entry
     typ = ev.type
 
     if typ == "created":
@@ -139,7 +140,9 @@ def _judge(
         del entry["b"]
 
 
-def count_breaches(fx: Effects, cq: str, entries: dict[str, dict[str, Any]], now: float) -> int:
+def count_breaches(
+    fx: Effects, cq: str, entries: Mapping[str, Mapping[str, Any]], now: float
+) -> int:
     """The expiry tick's part: running promises whose deadline ``now`` has passed are
     counted breached on /metrics once (their reply may come much later, or never)."""
     counted: dict[str, float] = {}

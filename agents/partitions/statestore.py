@@ -406,7 +406,7 @@ class StateStore:
                 deletes.setdefault(key, []).append(live_field(cq, contact))
             else:
                 puts.setdefault(key, []).extend(
-                    (live_field(cq, contact), orjson.dumps(value).decode())
+                    (live_field(cq, contact), orjson.dumps(value, default=dict).decode())
                 )
         return list(puts.items()), list(deletes.items())
 

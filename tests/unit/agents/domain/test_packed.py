@@ -1,12 +1,15 @@
-"""A packed interval reads as the dict it was packed from, exactly, and shares its names."""
+"""A packed interval reads as the dict it was packed from, exactly, and shares its names; a
+settled record marker is packed too, and nothing else."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 
+import orjson
 import pytest
 
-from ccmon.agents.domain.packed import Packed
+from ccmon.agents.domain.packed import Marker, Packed, settled
 
 
 def test_a_packed_interval_equals_its_dict_exactly() -> None:
@@ -37,3 +40,45 @@ def test_intervals_with_the_same_names_share_them_and_take_a_fifth_of_a_dict() -
     one = sys.getsizeof(packed[0]) + sys.getsizeof(packed[0]._values)
     as_dict = sys.getsizeof(dicts[0]) + sum(sys.getsizeof(v) for v in dicts[0].values())
     assert one * 4 < as_dict
+
+
+def _marker(**extra: object) -> dict[str, object]:
+    digest = hashlib.sha256(b"content").hexdigest()
+    return {"k": "rec", "t": 1_765_000_800.0, "rev": 2, "h": digest, **extra}
+
+
+def test_a_settled_record_marker_is_packed_and_equals_its_dict() -> None:
+    entry = _marker()
+    held = settled(entry)
+    assert isinstance(held, Marker)
+    assert held == entry and entry == held and dict(held) == entry
+    assert held["h"] == entry["h"] and held.get("k") == "rec" and held.get("pend") is None
+    assert "pend" not in held and len(held) == 4
+    assert {**held, "dirty": 1} == {**entry, "dirty": 1}
+    # Written back to Redis as the same JSON object.
+    assert orjson.loads(orjson.dumps(held, default=dict)) == entry
+    with pytest.raises(KeyError):
+        held["late"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        _marker(pend=["key", "value"]),  # sent, not acknowledged yet
+        _marker(dirty=1, late=3, src="call:0:17"),  # marked by a late event
+        {**_marker(), "h": hashlib.sha256(b"content").hexdigest().upper()},  # kept as written
+        {**_marker(), "rev": "2"},
+        {"k": "w", "t": 1.0},  # a waiting call
+    ],
+)
+def test_other_entries_are_kept_as_they_are(entry: dict[str, object]) -> None:
+    assert settled(entry) is entry
+
+
+def test_a_packed_marker_takes_less_than_half_of_its_dict() -> None:
+    entry = orjson.loads(orjson.dumps(_marker()))
+    held = settled(entry)
+    assert isinstance(held, Marker)
+    as_dict = sys.getsizeof(entry) + sum(sys.getsizeof(v) for v in entry.values())
+    packed = sys.getsizeof(held) + sys.getsizeof(held._digest) + sys.getsizeof(held["t"])
+    assert packed * 2 < as_dict

@@ -134,3 +134,25 @@ def test_closed_intervals_are_packed_and_a_late_event_still_adds_to_them() -> No
 
     state.merge(Writes(drop=[("p", str(start))]))
     assert "call|sales" not in state.periods and not state.unpacked
+
+
+def test_settled_record_markers_are_held_packed_from_redis_and_from_writes() -> None:
+    from ccmon.agents.domain.packed import Marker
+    from ccmon.agents.domain.periods import marker_key
+
+    key = marker_key("interval", "29000000")
+    marker = {"k": "rec", "t": 1800.0, "rev": 1, "h": "ab" * 32}
+    loaded = raw()
+    loaded.live[live_field("call|sales", key)] = orjson.dumps(marker).decode()
+    state = PartitionState.from_raw(0, loaded)
+    held = state.live["call|sales"][key]
+    assert isinstance(held, Marker) and held == marker
+    # Sent, not yet acknowledged: a dict until the acknowledgement settles it.
+    pending = {**marker, "rev": 2, "pend": ["key", "value"]}
+    state.merge(Writes(live={("call|sales", key): pending}))
+    assert state.live["call|sales"][key] == pending
+    assert not isinstance(state.live["call|sales"][key], Marker)
+    state.merge(Writes(live={("call|sales", key): {**marker, "rev": 2}}))
+    assert isinstance(state.live["call|sales"][key], Marker)
+    # The write-back seed carries it as the entry it is.
+    assert state.as_seed().live[("call|sales", key)] == {**marker, "rev": 2}
