@@ -91,8 +91,17 @@ class Marker(Mapping[str, Any]):
         raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:
-        # The expiry tick asks every entry its kind: without Mapping.get's try / except.
-        return self[key] if key in self._KEYS else default
+        # The expiry tick asks every entry its kind and time: without Mapping.get's
+        # try / except (3x a dict's get; this is 1.3x).
+        if key == "k":
+            return "rec"
+        if key == "t":
+            return self._t
+        if key == "rev":
+            return self._rev
+        if key == "h":
+            return self._digest.hex()
+        return default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._KEYS)
