@@ -35,7 +35,16 @@ def count_across_a_join(watch: Watch, kafka: str, redis: str) -> Joined:
     starts while the first counts the first half. Waits until the summed /metrics equal the
     independent recount (tests.support.golden), then reads the pipeline counters."""
     topics = watch.source_topics(kafka, partitions=3)
-    env = golden_env(topics, watch.app_id, CCMON_PARTITIONS="8", CCMON_SESSION_TIMEOUT_SECONDS="6")
+    env = golden_env(
+        topics,
+        watch.app_id,
+        CCMON_PARTITIONS="8",
+        CCMON_SESSION_TIMEOUT_SECONDS="6",
+        # No commit before the rebalance: what the new owners read again is what the first
+        # worker counted in their partitions, not what a 2.8 s commit timer had not covered
+        # yet (on a slow VM the first half was committed before the join: none read again).
+        CCMON_COMMIT_INTERVAL_SECONDS="3600",
+    )
     end = time.time()
     first = with_resends(lifecycles(31, 800, end - 60, 20 * 60, "a"), 0.05, seed=1)
     second = with_resends(lifecycles(32, 800, end, 20 * 60, "b"), 0.05, seed=2)
