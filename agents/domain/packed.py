@@ -64,6 +64,9 @@ class Packed(Mapping[str, float]):
         return f"Packed({self.unpacked()!r})"
 
 
+_ABSENT = object()
+
+
 class Marker(Mapping[str, Any]):
     """A closed record's settled marker (ccmon.agents.domain.records: ``k`` "rec", ``t``,
     ``rev``, ``h``), read only; equal to the dict it was made from.
@@ -80,15 +83,10 @@ class Marker(Mapping[str, Any]):
         self._t, self._rev, self._digest = t, rev, digest
 
     def __getitem__(self, key: str) -> Any:
-        if key == "k":
-            return "rec"
-        if key == "t":
-            return self._t
-        if key == "rev":
-            return self._rev
-        if key == "h":
-            return self._digest.hex()
-        raise KeyError(key)
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
         # The expiry tick asks every entry its kind and time: without Mapping.get's
