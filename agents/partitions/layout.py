@@ -59,7 +59,7 @@ def combine(field: str, held: str, value: str) -> str:
     """A field found in two keys of one split bucket (written whole by an earlier layout,
     then split): a counter is the sum of both; an interval's lowest / highest offset
     (``<source``, ``>source``) the lower / higher."""
-    mark = field[field.rfind("|") + 1 : field.rfind("|") + 2]
+    mark = field.rpartition("|")[2][:1]
     a, b = float(held), float(value)
     return repr(min(a, b) if mark == "<" else max(a, b) if mark == ">" else a + b)
 
