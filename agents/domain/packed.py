@@ -5,9 +5,11 @@ Why: a worker keeps every interval of its partitions for those days, to revise a
 record and to write its state back to a Redis that lost it. As a dict of float objects,
 one interval of one queue with 24 names took about 1.4 kB: some 500 MB of the two
 workers' 2 GB after the week-long soak, 1,500 queues x 48 intervals a day x 5 days
-(docs/benchmarks.md, "Soak"). Packed, the names' positions
-are one dict shared by every interval with the same names, and the values one array of
-doubles: the same values, exactly (integers below 2**53, as the intervals hold), in 337 B.
+(docs/benchmarks.md, "Soak"). Packed, the names' positions are one dict shared by every
+interval with the same names, and the values one string of bytes: each a variable-length
+integer (7 bits a byte), as the intervals hold counts, milliseconds and source offsets.
+The same values, exactly, in ~150 B (an array of doubles took 337). Values that are not
+such integers (none are, today) keep the array of doubles.
 
 A closed record's marker (:class:`Marker`) is packed too, for the same days.
 
@@ -18,7 +20,7 @@ A packed interval is read only. The state unpacks it into a dict when an event a
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from typing import Any
 
 # Every distinct set of names, once, with their positions: intervals of the same kind of
@@ -30,8 +32,43 @@ _NAMES: dict[tuple[str, ...], dict[str, int]] = {}
 _MOST_SHARED = 65_536
 
 
+# Integers from 0 to this are written as variable-length integers; a value outside (or not
+# an integer) keeps the whole interval's values as doubles. Below 2**53: a double holds
+# them exactly, so either way reads back the same float.
+_MOST_VARINT = 2**53
+
+
+def _varints(values: Iterable[float]) -> bytes | None:
+    out = bytearray()
+    for value in values:
+        if not 0 <= value < _MOST_VARINT:  # NaN too
+            return None
+        n = int(value)
+        if n != value:
+            return None
+        while n > 0x7F:
+            out.append(0x80 | (n & 0x7F))
+            n >>= 7
+        out.append(n)
+    return bytes(out)
+
+
+def _from_varints(data: bytes) -> list[float]:
+    out: list[float] = []
+    n = shift = 0
+    for byte in data:
+        n |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+        else:
+            out.append(float(n))
+            n = shift = 0
+    return out
+
+
 class Packed(Mapping[str, float]):
-    """Names to values, read only; equal to the dict it was packed from."""
+    """Names to values, read only; equal to the dict it was packed from. Read it whole
+    (``items``, ``values``, ``unpacked``): one name's value decodes all of them."""
 
     __slots__ = ("_index", "_values")
 
@@ -43,10 +80,22 @@ class Packed(Mapping[str, float]):
             if len(_NAMES) < _MOST_SHARED:
                 _NAMES[names] = index
         self._index = index
-        self._values = array("d", (counters[name] for name in names))
+        values = [counters[name] for name in names]
+        packed = _varints(values)
+        self._values: bytes | array[float] = array("d", values) if packed is None else packed
+
+    def _decoded(self) -> Sequence[float]:
+        held = self._values
+        return _from_varints(held) if isinstance(held, bytes) else held
 
     def __getitem__(self, name: str) -> float:
-        return self._values[self._index[name]]
+        return self._decoded()[self._index[name]]
+
+    def items(self) -> ItemsView[str, float]:
+        return self.unpacked().items()
+
+    def values(self) -> ValuesView[float]:
+        return self.unpacked().values()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)
@@ -58,7 +107,7 @@ class Packed(Mapping[str, float]):
         return name in self._index
 
     def unpacked(self) -> dict[str, float]:
-        return dict(zip(self._index, self._values, strict=True))
+        return dict(zip(self._index, self._decoded(), strict=True))
 
     def __repr__(self) -> str:
         return f"Packed({self.unpacked()!r})"
