@@ -25,6 +25,9 @@ PolicyFor = Callable[[str, str], QueuePolicy]
 # counted is reading a backlog. Live traffic is counted within a second or two of its event
 # time; a producer that batches, or clocks a little apart, stay well under it.
 BEHIND_SECONDS = 30.0
+# Closed intervals written whole per tick and partition: a simulated day of a week-long
+# replay (48 intervals) passes in a few ticks.
+WHOLE_PER_TICK = 16
 
 
 def expiry_now(state: PartitionState, now: float, stream: bool) -> float:
@@ -67,6 +70,14 @@ def apply_tick(fx: Effects, now: float, policy_for: PolicyFor) -> dict[str, int]
         ):
             fx.writes.drop.append((kind, when))
             removed["buckets"] += 1
+    # Closed intervals go to Redis whole (one value for the partition's queues, ~40 B a
+    # queue against ~200 split), a few a tick: a worker that has just written back a week
+    # of them split spreads the work over minutes, not one call.
+    dropped = {int(when) for kind, when in fx.writes.drop if kind == "p"}
+    due = [start for start in state.split_closed() if start not in dropped]
+    for start in due[:WHOLE_PER_TICK]:
+        fx.writes.whole[("p", str(start))] = state.interval(start)
+        removed["intervals_whole"] += 1
     # A guard bucket goes once its whole minute is older than the guard's memory, on the
     # partition's own clock: a week of event time read in an hour keeps a day of guard.
     for minute, (shards, _) in state.guard.items():

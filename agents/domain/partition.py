@@ -143,6 +143,10 @@ class Writes:
     # Fields kept at their lowest / highest value (the source offsets a closed record covers).
     low: dict[Bucket, dict[str, float]] = field(default_factory=dict)
     high: dict[Bucket, dict[str, float]] = field(default_factory=dict)
+    # Closed reporting intervals written whole (set, not added: the owner's copy before this
+    # write's increments), in place of their split hashes: kept for days, a closed interval
+    # is read again only by a load. Bucket -> channel|queue -> counter -> value.
+    whole: dict[Bucket, dict[str, Mapping[str, float]]] = field(default_factory=dict)
 
     def empty(self) -> bool:
         return not (
@@ -155,6 +159,7 @@ class Writes:
             or self.pos
             or self.low
             or self.high
+            or self.whole
         ) and (self.progress is None)
 
 
@@ -168,6 +173,8 @@ class RawPartition:
     pos: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     guard: dict[int, tuple[int, int]] = field(default_factory=dict)  # minute -> shards, entries
+    # Reporting intervals Redis holds written whole and nothing else (Writes.whole).
+    whole: set[Bucket] = field(default_factory=set)
 
 
 def live_field(cq: str, contact: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -61,6 +61,9 @@ class PartitionState:
         default_factory=lambda: defaultdict(dict)
     )
     unpacked: set[tuple[str, int]] = field(default_factory=set)
+    # Interval starts Redis holds (at least partly) in split hashes: once closed, each is
+    # written whole (Writes.whole, a few a tick: ccmon.agents.domain.expiry).
+    split: set[int] = field(default_factory=set)
     live: dict[str, dict[str, Held]] = field(default_factory=lambda: defaultdict(dict))
     # Bumped on every change of a channel x queue: the read model recomputes only those.
     versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -98,19 +101,25 @@ class PartitionState:
         for cq in {*state.totals, *state.live}:
             state.versions[cq] = 1
         state.guard = {minute: list(held) for minute, held in raw.guard.items()}
-        state.add_buckets(raw.buckets)
+        state.add_buckets(raw.buckets, raw.whole)
         return state
 
-    def add_buckets(self, buckets: Mapping[Bucket, Mapping[str, str]]) -> None:
+    def add_buckets(
+        self, buckets: Mapping[Bucket, Mapping[str, str]], whole: Set[Bucket] = frozenset()
+    ) -> None:
         """Bucket hashes as stored, while the partition loads (a few at a time: the owner
-        does not hold a week of reporting intervals as text at once)."""
-        for (kind, when), content in buckets.items():
+        does not hold a week of reporting intervals as text at once); ``whole``, the
+        intervals among them that Redis holds written whole only."""
+        for bucket, content in buckets.items():
+            kind, when = bucket
             for name, value in content.items():
                 cq, counter = split_field(name)
                 self._bucket(cq, kind, when)[counter] = float(value)
                 if not self.versions[cq]:
                     self.versions[cq] = 1
             if kind == "p":
+                if bucket not in whole:
+                    self.split.add(int(when))
                 self.pack_closed()  # bucket by bucket: the unpacked whole never held at once
 
     def _bucket(self, cq: str, kind: str, when: str) -> Counters:
@@ -142,13 +151,36 @@ class PartitionState:
             if counters is not None and not isinstance(counters, Packed):
                 self.periods[cq][start] = Packed(counters)
 
+    def split_closed(self) -> list[int]:
+        """The closed intervals (all of their queues packed) that Redis holds split, the
+        oldest first."""
+        closed = self.progress.rec
+        if closed is None or not self.split:
+            return []
+        before = closed / 60 - _CLOSED_AFTER_MINUTES
+        open_ = {start for _, start in self.unpacked}
+        return sorted(s for s in self.split if s <= before and s not in open_)
+
+    def interval(self, start: int) -> dict[str, Mapping[str, float]]:
+        """Every queue's counts of the interval that starts at ``start``."""
+        return {cq: per[start] for cq, per in self.periods.items() if start in per}
+
+    def written_back(self) -> None:
+        """Redis now holds this copy, every interval split (StateStore.replace)."""
+        self.split = {start for per in self.periods.values() for start in per}
+
     def channel_queues(self) -> set[str]:
         return {*self.totals, *self.live}
 
     def merge(self, writes: Writes) -> None:
         """Apply a batch Redis has accepted."""
         versions = self.versions
+        # Written whole with the values before this write; its increments, split, after.
+        for _, when in writes.whole:
+            self.split.discard(int(when))
         for (kind, when), per_cq in writes.incr.items():
+            if kind == "p":
+                self.split.add(int(when))
             for cq, incs in per_cq.items():
                 counters = self._bucket(cq, kind, when)
                 for name, value in incs.items():
@@ -173,6 +205,8 @@ class PartitionState:
             self.versions[cq] += 1
         for extreme, writes_of in ((min, writes.low), (max, writes.high)):
             for (kind, when), fields in writes_of.items():
+                if kind == "p":
+                    self.split.add(int(when))
                 for name, value in fields.items():
                     cq, counter = split_field(name)
                     counters = self._bucket(cq, kind, when)
@@ -215,6 +249,8 @@ class PartitionState:
         tables: dict[str, dict[str, Any]] = {"m": self.minutes, "p": self.periods}
         table = tables.get(kind, self.days)
         key: Any = when if kind == "d" else int(when)
+        if kind == "p":
+            self.split.discard(key)
         for cq, per_when in list(table.items()):
             if per_when.pop(key, None) is not None:
                 if kind == "p":

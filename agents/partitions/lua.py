@@ -4,7 +4,7 @@ Every key a call touches is declared in KEYS and shares the partition's hash tag
 Cluster slot). KEYS start with meta, idx, live, pos and the guard index; the document (one
 JSON argument: cjson decodes it in C) refers to the others by their index. The guard's
 digests are binary: they follow the document as ARGV[2...] (digest, value, digest, value...),
-never inside JSON. Values of
+never inside JSON; so do the closed intervals written whole (compressed), after them. Values of
 HSET and HINCRBYFLOAT go in chunks: Lua's unpack() fails beyond a few thousand values.
 """
 
@@ -49,6 +49,12 @@ end
 for _, g in ipairs(d.gdrop) do
   redis.call('HDEL', KEYS[5], g[1], 'n:' .. g[1])
   for j = 2, #g do redis.call('DEL', KEYS[g[j]]) end
+end
+-- Before the increments: a closed interval written whole holds the values before this
+-- write; the write's own increments to it (a late event) go to its split hashes after.
+for _, w in ipairs(d.whole) do
+  redis.call('SET', KEYS[w[1]], ARGV[w[2]], 'EX', w[3])
+  for j = 4, #w do redis.call('DEL', KEYS[w[j]]) end
 end
 for _, c in ipairs(d.incr) do
   local k = KEYS[c[1]]

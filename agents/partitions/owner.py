@@ -25,12 +25,12 @@ from typing import Protocol, TypeVar
 
 from ccmon.agents.domain.partition import GuardKey, Writes
 from ccmon.agents.domain.state import PartitionState
+from ccmon.agents.partitions.reading import bucket_reads
 from ccmon.agents.partitions.statestore import (
     REDIS_ERRORS,
     Outcome,
     StateStore,
     Token,
-    bucket_reads,
     new_write_id,
 )
 from ccmon.streams.logs import log_context
@@ -191,14 +191,15 @@ class Owner:
 
     async def _read(self, partition: int) -> PartitionState:
         """The partition's state from Redis, its bucket hashes a few at a time
-        (statestore.bucket_reads: the reply of a week of intervals at once, as text, was
+        (reading.bucket_reads: the reply of a week of intervals at once, as text, was
         several times the state it builds)."""
         what = f"partition {partition}"
         raw, names = await self._redis(what, lambda: self.store.load_head(partition))
         state = PartitionState.from_raw(partition, raw)
         for chunk in bucket_reads(names):
             read = functools.partial(self.store.read_buckets, partition, chunk)
-            state.add_buckets(await self._redis(what, read))
+            buckets, whole = await self._redis(what, read)
+            state.add_buckets(buckets, whole)
         return state
 
     async def _load(self, partition: int, gen: int) -> None:
@@ -389,6 +390,7 @@ class Owner:
         )
         if outcome.status == "ok":
             self.tokens[partition] = token.after(wid)
+            state.written_back()
         else:
             log.error("partition %d: writing our copy back refused (%s)", partition, outcome.status)
 

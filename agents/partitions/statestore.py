@@ -12,8 +12,10 @@ partition's keys only, every one of them declared in KEYS.
   ``n``, ``gone`` how far the partition has counted (``domain.partition.Progress``);
 - ``{P:p}:t`` cumulative totals, ``{P:p}:m:<epoch minute>:<shard>`` 1-minute buckets
   (split by channel x queue, :mod:`ccmon.agents.partitions.layout`), ``{P:p}:d:<local day>``
-  daily buckets, ``{P:p}:p:<minute>`` reporting intervals: hashes whose fields are
-  ``channel|queue|name``;
+  daily buckets, ``{P:p}:p:<minute>:<shard>`` reporting intervals: hashes whose fields are
+  ``channel|queue|name``; once closed, ``{P:p}:p:<minute>:w`` the interval written whole
+  (``layout.whole_value``, a few a tick: ``domain.expiry``), and a late event's increments
+  in the split hashes beside it again;
 - ``{P:p}:l`` live contacts and tickets: field ``["channel|queue", contact id]`` (JSON),
   value the entry (JSON);
 - ``{P:p}:idx`` the names of the bucket hashes (a worker loads a partition from it);
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -48,34 +50,23 @@ from ccmon.agents.domain.partition import (
     Bucket,
     GuardKey,
     Progress,
-    RawPartition,
     Writes,
     live_field,
 )
 from ccmon.agents.partitions import lua
-from ccmon.agents.partitions.guard import Guard, guard_index
+from ccmon.agents.partitions.guard import Guard
 from ccmon.agents.partitions.layout import (
     Keys,
     bucket_shard,
-    combine,
     is_sharded,
     live_shard,
     text,
-    texts,
+    whole_value,
 )
+from ccmon.agents.partitions.reading import StateReader
 from ccmon.streams.store.connect import RedisClient
 
 log = logging.getLogger(__name__)
-
-# Bucket hashes read per round trip when a partition loads. Why not all at once: a week's
-# state is mostly reporting intervals (kept CCMON_RECORD_REVISION_DAYS + 2 days), and the
-# whole reply, decoded, took several times the state it builds: a worker that took over a
-# restarted one's partitions kept that peak as resident memory (docs/benchmarks.md, "Soak").
-BUCKETS_PER_READ = 32
-
-
-def bucket_reads(names: Sequence[str]) -> list[Sequence[str]]:
-    return [names[i : i + BUCKETS_PER_READ] for i in range(0, len(names), BUCKETS_PER_READ)]
 
 
 @dataclass(frozen=True)
@@ -121,7 +112,7 @@ def _flat(pairs: Mapping[str, object]) -> list[str]:
     return [x for k, v in pairs.items() for x in (k, str(v))]
 
 
-class StateStore:
+class StateStore(StateReader):
     def __init__(
         self,
         redis: RedisClient,
@@ -129,25 +120,12 @@ class StateStore:
         guard_ttl_seconds: int,
         bucket_ttl_seconds: Mapping[str, int],
     ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.keys = Keys(prefix)
-        self.guard = Guard(redis, self.keys, guard_ttl_seconds)
+        super().__init__(redis, prefix, Guard(redis, Keys(prefix), guard_ttl_seconds))
         self.bucket_ttl = dict(bucket_ttl_seconds)  # "m" and "d": the safety-net TTL
         self._shards: dict[str, int] = {}
         self._apply = redis.register_script(lua.APPLY)
         self._own = redis.register_script(lua.OWN)
         self._replace = redis.register_script(lua.REPLACE)
-
-    # ---- key names -------------------------------------------------------------------
-    def meta_key(self, partition: int) -> str:
-        return self.keys.meta(partition)
-
-    def bucket_key(self, partition: int, bucket: Bucket) -> str:
-        return self.keys.bucket(partition, *bucket)
-
-    def _bucket_of(self, partition: int, key: str) -> Bucket:
-        return _split_bucket(key[len(self.keys.base(partition)) + 1 :])
 
     # ---- operations ------------------------------------------------------------------
     async def take_ownership(
@@ -160,88 +138,6 @@ class StateStore:
         if status == "fenced":
             return Outcome(status, gen=int(rest[0])), {}
         return Outcome(status), dict(zip(rest[::2], rest[1::2], strict=True))
-
-    async def load(self, partition: int) -> RawPartition:
-        """Everything stored for the partition (but the guard's events)."""
-        raw, names = await self.load_head(partition)
-        for chunk in bucket_reads(names):
-            raw.buckets.update(await self.read_buckets(partition, chunk))
-        return raw
-
-    async def load_head(self, partition: int) -> tuple[RawPartition, list[str]]:
-        """The partition without its bucket hashes, in one round trip, and the names of
-        those (:meth:`read_buckets` reads them, a few at a time: see :func:`bucket_reads`)."""
-        meta_key, idx, _, pos_key, gi = self.keys.first(partition)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(meta_key)
-            pipe.smembers(idx)
-            pipe.hgetall(self.bucket_key(partition, ("t", "")))
-            pipe.hgetall(pos_key)
-            pipe.hgetall(gi)
-            for key in self.keys.lives(partition):
-                pipe.hgetall(key)
-            meta, names, totals, pos, guard, *lives = await pipe.execute()
-        live = {k: v for part in lives for k, v in part.items()}
-        meta = texts(meta)
-        self.guard.loaded(partition, meta)
-        raw = RawPartition(
-            totals=texts(totals),
-            buckets={},
-            live=texts(live),
-            pos=texts(pos),
-            meta=meta,
-            guard=guard_index(texts(guard)),
-        )
-        return raw, sorted(text(n) for n in names)
-
-    async def read_buckets(
-        self, partition: int, names: Iterable[str]
-    ) -> dict[Bucket, dict[str, str]]:
-        """The bucket hashes named (by :meth:`load_head`), in one round trip."""
-        return await self._buckets(names, lambda key: self._bucket_of(partition, key))
-
-    async def load_legacy(self, partition: int) -> RawPartition | None:
-        """The partition as ccmon 0.2 stored it (``P:s:p:*``, fenced by ``P:fence:p``), or
-        None when there is none: what the first owner of 0.3 moves to this layout."""
-        base = f"{self.prefix}:s:{partition}"
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.exists(f"{self.prefix}:fence:{partition}")
-            pipe.smembers(f"{base}:idx")
-            pipe.hgetall(f"{base}:t")
-            pipe.hgetall(f"{base}:l")
-            fenced, names, totals, live = await pipe.execute()
-        if not (fenced or names or totals or live):
-            return None
-        buckets = await self._buckets(
-            names, lambda key: _split_bucket(key[len(base) + 1 :]), split=False
-        )
-        return RawPartition(totals=texts(totals), buckets=buckets, live=texts(live))
-
-    async def _buckets(
-        self, names: Iterable[bytes | str], bucket_of: Callable[[str], Bucket], split: bool = True
-    ) -> dict[Bucket, dict[str, str]]:
-        """The bucket hashes an index names (a split bucket: each of its keys), in one round
-        trip. A field in two keys of one bucket (written whole by ccmon 0.3, then split) is
-        the sum of both."""
-        keys = []
-        for name in sorted(text(n) for n in names):
-            bucket = bucket_of(name)
-            many = split and is_sharded(bucket[0])
-            keys += [(bucket, key) for key in (self.keys.shards(name) if many else [name])]
-        if not keys:
-            return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for _, key in keys:
-                pipe.hgetall(key)
-            contents = await pipe.execute()
-        out: dict[Bucket, dict[str, str]] = {}
-        for (bucket, _), content in zip(keys, contents, strict=True):
-            if not content:  # expired by its TTL, or a shard with nothing
-                continue
-            fields = out.setdefault(bucket, {})
-            for k, v in texts(content).items():
-                fields[k] = combine(k, fields[k], v) if k in fields else v
-        return out
 
     async def seen(
         self, partition: int, guards: Sequence[GuardKey], index: Mapping[int, Sequence[int]]
@@ -306,8 +202,7 @@ class StateStore:
         drop_keys: list[int] = []
         for bucket in writes.drop:
             name = self.bucket_key(partition, bucket)
-            many = is_sharded(bucket[0])
-            drop_keys += [key_index(k) for k in (self.keys.shards(name) if many else [name])]
+            drop_keys += [key_index(k) for k in self.keys.bucket_keys(name, bucket[0])]
         document: dict[str, object] = {
             "gen": token.gen,
             "seq": token.seq,
@@ -329,7 +224,19 @@ class StateStore:
             "gv": self.guard.version(partition),
         }
         digests = self.guard.write(partition, writes, key_index, document)
-        reply = await self._apply(keys=keys, args=[orjson.dumps(document), *digests])
+        # Binary, after the guard's digests: [its key, its ARGV, TTL, the keys it replaces].
+        values = [whole_value(per_cq) for per_cq in writes.whole.values()]
+        document["whole"] = [
+            [
+                key_index(self.keys.whole(name)),
+                2 + len(digests) + n,
+                self.bucket_ttl["p"],
+                *(key_index(k) for k in self.keys.shards(name)),
+            ]
+            for n, name in enumerate(self.bucket_key(partition, b) for b in writes.whole)
+        ]
+        args = [orjson.dumps(document), *digests, *values]
+        reply = await self._apply(keys=keys, args=args)
         outcome = _outcome(reply)
         if outcome.status == "guardmap":
             # Redis splits a guard minute otherwise than our copy says: a bug, never data.
@@ -345,8 +252,7 @@ class StateStore:
         keys = [*self.keys.first(partition), self.bucket_key(partition, ("t", ""))]
         keys += self.keys.lives(partition)[1:]
         for name in names:
-            many = is_sharded(self._bucket_of(partition, name)[0])
-            keys += self.keys.shards(name) if many else [name]
+            keys += self.keys.bucket_keys(name, self._bucket_of(partition, name)[0])
         stale = len(keys)
 
         def add(key: str) -> int:
@@ -409,21 +315,6 @@ class StateStore:
                     (live_field(cq, contact), orjson.dumps(value, default=dict).decode())
                 )
         return list(puts.items()), list(deletes.items())
-
-    async def counted(self, partitions: int) -> int:
-        """Events counted in every partition (what the benchmark watches)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for p in range(partitions):
-                pipe.hget(self.meta_key(p), "n")
-            values = await pipe.execute()
-        return sum(int(v) for v in values if v is not None)
-
-
-def _split_bucket(rest: str) -> Bucket:
-    """``m:29000000`` -> (``m``, ``29000000``): a bucket's name after its partition's base
-    (a shard's number after it, ``m:29000000:5``, is left out)."""
-    kind, _, when = rest.partition(":")
-    return kind, when.partition(":")[0]
 
 
 def _outcome(reply: Sequence[bytes | str]) -> Outcome:

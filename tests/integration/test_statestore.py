@@ -15,10 +15,12 @@ from ccmon.agents.domain.packed import Packed
 from ccmon.agents.domain.partition import Progress, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.partitions.statestore import BUCKETS_PER_READ, StateStore, Token, new_write_id
+from ccmon.agents.partitions.reading import BUCKETS_PER_READ
+from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
 from tests.support.services import RedisServer
+from tests.support.statestore import STORE_TTL, forget_prefix
 
-TTL = {"m": 3600, "d": 86400, "p": 86400}
+TTL = STORE_TTL
 MINUTE = 29000000
 
 
@@ -98,7 +100,7 @@ async def _scenario(url: str, prefix: str) -> None:
             writes = batch(event, offset)
             assert (await owner.write(1, writes)).status == "ok"
             owner.states[1].merge(writes)
-        await _forget(redis, prefix)  # what a restart without persistence leaves
+        await forget_prefix(redis, prefix)  # what a restart without persistence leaves
         writes = batch("e3", 3)
         assert (await owner.write(1, writes)).status == "ok"
         owner.states[1].merge(writes)
@@ -110,15 +112,8 @@ async def _scenario(url: str, prefix: str) -> None:
         assert await store.counted(2) == after.progress.n
         await owner.close()
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         await redis.aclose()
-
-
-async def _forget(redis: aioredis.Redis, prefix: str) -> None:
-    """This test's keys only: the server is shared by the whole suite."""
-    keys = [key async for key in redis.scan_iter(match=f"{{{prefix}:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
 
 
 def test_state_script_guard_fence_sequence_and_write_back(
@@ -141,7 +136,7 @@ async def _cluster_ready(url: str, prefix: str) -> None:
         assert keys and all(k.startswith(f"{{{prefix}:3}}:") for k in keys)
         assert not [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         await redis.aclose()
 
 
@@ -193,7 +188,7 @@ async def _extremes(url: str, prefix: str) -> None:
         after = PartitionState.from_raw(0, await store.load(0))
         assert after.totals == loaded.totals and after.progress == loaded.progress
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         await redis.aclose()
 
 
@@ -237,7 +232,7 @@ async def _upgrade(url: str, prefix: str) -> None:
         assert moved.live == state.live and moved.progress.rp == 5
         await owner.close()
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         if keys:
             await redis.delete(*keys)
@@ -302,7 +297,7 @@ async def _guard(url: str, prefix: str) -> None:
         assert not [k async for k in redis.scan_iter(match=f"{{{prefix}:0}}:dg:{MINUTE}:*")]
         assert (await store.load(0)).guard == {MINUTE + 1: (8, 1)}
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         await redis.aclose()
 
 
@@ -352,7 +347,7 @@ async def _upgrade_from_0_3(url: str, prefix: str) -> None:
         assert again.minutes["call|sales"][MINUTE] == {"off": 3.0}
         assert await later.seen(0, asked, again.guard) == ["call:0:3", ""]
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         await redis.aclose()
 
 
@@ -392,7 +387,7 @@ async def _loaded_in_parts(url: str, prefix: str) -> None:
         assert state.versions["call|sales"] == 1
         await owner.close()
     finally:
-        await _forget(redis, prefix)
+        await forget_prefix(redis, prefix)
         await redis.aclose()
 
 

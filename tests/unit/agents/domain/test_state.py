@@ -156,3 +156,66 @@ def test_settled_record_markers_are_held_packed_from_redis_and_from_writes() -> 
     assert isinstance(state.live["call|sales"][key], Marker)
     # The write-back seed carries it as the entry it is.
     assert state.as_seed().live[("call|sales", key)] == {**marker, "rev": 2}
+
+
+def test_closed_intervals_go_to_redis_whole_a_few_a_tick_and_split_again_when_revised() -> None:
+    from ccmon.agents.domain.effects import Effects, StateLimits
+    from ccmon.agents.domain.expiry import WHOLE_PER_TICK, apply_tick
+    from ccmon.agents.domain.partition import Progress
+    from ccmon.streams.config import QueueConfig
+
+    first = 29_000_010
+    starts = [first + 30 * n for n in range(WHOLE_PER_TICK + 3)]
+    buckets = {
+        ("p", str(s)): {"call|sales|off": str(n + 1), "chat|help|ans": "2"}
+        for n, s in enumerate(starts)
+    }
+    last = starts[-1]
+    # The newest interval is still open; one of the others Redis holds whole already.
+    loaded = RawPartition(
+        totals={},
+        buckets=buckets,
+        live={},
+        meta={"rp": "5", "ev": str(last * 60.0), "rec": str((last + 10) * 60.0)},
+        whole={("p", str(starts[0]))},
+    )
+    state = PartitionState.from_raw(0, loaded)
+    assert state.split == set(starts[1:])
+    assert state.split_closed() == starts[1:-1]
+
+    policy = QueueConfig().policy
+    fx = Effects(state, StateLimits())
+    apply_tick(fx, last * 60.0, policy)
+    # The oldest first, WHOLE_PER_TICK of them, every queue of each, the values held.
+    assert list(fx.writes.whole) == [("p", str(s)) for s in starts[1 : 1 + WHOLE_PER_TICK]]
+    assert fx.writes.whole[("p", str(starts[1]))] == {
+        "call|sales": {"off": 2.0},
+        "chat|help": {"ans": 2.0},
+    }
+    state.merge(fx.writes)
+    fx = Effects(state, StateLimits())
+    apply_tick(fx, last * 60.0, policy)
+    assert list(fx.writes.whole) == [("p", str(starts[-2]))]
+    state.merge(fx.writes)
+    assert state.split == {last} and not state.split_closed()
+
+    # A late event in an interval written whole: its increment goes split, beside it, and
+    # once closed again the interval is written whole again, with it.
+    late = Writes(incr={("p", str(starts[3])): {"call|sales": {"off": 1.0}}})
+    state.merge(late)
+    assert state.split == {last, starts[3]} and state.split_closed() == []
+    state.merge(Writes(progress=Progress(rp=6, ev=last * 60.0, rec=(last + 11) * 60.0)))
+    assert state.split_closed() == [starts[3]]
+    fx = Effects(state, StateLimits())
+    apply_tick(fx, last * 60.0, policy)
+    assert fx.writes.whole[("p", str(starts[3]))]["call|sales"] == {"off": 5.0}
+
+    # An interval expiring in this tick is dropped, not written whole.
+    old = Effects(state, StateLimits(record_revision_days=1))
+    apply_tick(old, (starts[3] + 3 * 1440 + 1) * 60.0, policy)
+    assert ("p", str(starts[3])) in old.writes.drop
+    assert ("p", str(starts[3])) not in old.writes.whole
+
+    # Written back split (Redis lost writes): every interval is split in Redis again.
+    state.written_back()
+    assert state.split == set(starts)
