@@ -54,6 +54,7 @@ CLASSES = {
     "p": "interval buckets",
     "intervals": "closed intervals (wall)",
     "l": "live contacts",
+    "r": "record markers",
     "idx": "bucket index",
     "fence": "fence / progress",
     "meta": "fence / progress",

@@ -16,7 +16,7 @@ from typing import Any, get_args
 
 import orjson
 
-from ccmon.agents.domain.packed import Packed, settled
+from ccmon.agents.domain.packed import Marker, Packed, settled
 from ccmon.agents.domain.partition import (
     GUARD_ESTIMATE_MINUTES,
     Bucket,
@@ -97,7 +97,9 @@ class PartitionState:
             state.totals[cq][counter] = float(value)
         for name, value in raw.live.items():
             cq, contact = parse_live_field(name)
-            state.live[cq][contact] = settled(orjson.loads(value))
+            # Every entry is a JSON object but a settled record marker, stored as its text.
+            held = Marker.from_text(value) if value[:1] != "{" else settled(orjson.loads(value))
+            state.live[cq][contact] = held
         for cq in {*state.totals, *state.live}:
             state.versions[cq] = 1
         state.guard = {minute: list(held) for minute, held in raw.guard.items()}

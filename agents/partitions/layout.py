@@ -26,6 +26,13 @@ GUARD_DIGEST_BYTES = 8
 # Live calls and chats go to one of this many hashes by contact: at ~30,000 live entries of a
 # partition (a million events an hour, closed markers kept 15 minutes), 60 a hash.
 LIVE_SHARDS = 512
+# Settled closed-record markers go to one of this many hashes: one per queue and interval
+# or day for the revision window, ~46,000 a partition at 187 pairs (49 a day, 5 days):
+# ~180 a hash.
+MARKER_SHARDS = 256
+# Redis keeps a hash compact while each of its fields and values is at most this long
+# (``hash-max-listpack-value``).
+COMPACT_BYTES = 64
 
 
 def text(value: bytes | str) -> str:
@@ -96,6 +103,11 @@ def live_shard(cq: str, contact: str) -> int | None:
     return zlib.crc32(contact.encode()) % LIVE_SHARDS
 
 
+def marker_shard(field: str) -> int:
+    """The hash of a settled record marker, by its live field."""
+    return zlib.crc32(field.encode()) % MARKER_SHARDS
+
+
 class Keys:
     """The key names of one prefix."""
 
@@ -118,13 +130,17 @@ class Keys:
         base = self.base(partition)
         return f"{base}:l" if shard is None else f"{base}:l:{shard}"
 
+    def marker(self, partition: int, shard: int) -> str:
+        return f"{self.base(partition)}:r:{shard}"
+
     def lives(self, partition: int) -> list[str]:
-        """Every key of the partition's live entries, the one hash first (made once: every
-        write looks its keys up here)."""
+        """Every key of the partition's live entries: the one hash, the contacts' shards,
+        the settled markers' shards (made once: every write looks its keys up here)."""
         held = self._lives.get(partition)
         if held is None:
             held = self._lives[partition] = [
-                self.live(partition, s) for s in (None, *range(LIVE_SHARDS))
+                *(self.live(partition, s) for s in (None, *range(LIVE_SHARDS))),
+                *(self.marker(partition, s) for s in range(MARKER_SHARDS)),
             ]
         return held
 

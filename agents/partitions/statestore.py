@@ -40,12 +40,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
 from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 
+from ccmon.agents.domain.packed import Marker, settled
 from ccmon.agents.domain.partition import (
     Bucket,
     GuardKey,
@@ -53,13 +55,17 @@ from ccmon.agents.domain.partition import (
     Writes,
     live_field,
 )
+from ccmon.agents.domain.periods import MARKER
 from ccmon.agents.partitions import lua
 from ccmon.agents.partitions.guard import Guard
 from ccmon.agents.partitions.layout import (
+    COMPACT_BYTES,
+    LIVE_SHARDS,
     Keys,
     bucket_shard,
     is_sharded,
     live_shard,
+    marker_shard,
     text,
     whole_value,
 )
@@ -302,18 +308,32 @@ class StateStore(StateReader):
     ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
         """The live entries a write sets (field, value, field, value...) and those it
         deletes (fields), by key."""
-        puts: dict[str, list[str]] = {}
-        deletes: dict[str, list[str]] = {}
+        puts: dict[str, list[str]] = defaultdict(list)
+        deletes: dict[str, list[str]] = defaultdict(list)
         keys = self.keys.lives(partition)  # [the one hash, shard 0, shard 1, ...]
         for (cq, contact), value in writes.live.items():
             shard = live_shard(cq, contact)
             key = keys[0 if shard is None else shard + 1]
+            field = live_field(cq, contact)
+            # A record marker: settled, its text in a marker hash; otherwise (pending, marked
+            # by a late event: long values) in the one hash. Never in both.
+            other = (
+                keys[1 + LIVE_SHARDS + marker_shard(field)] if contact.startswith(MARKER) else None
+            )
             if value is None:
-                deletes.setdefault(key, []).append(live_field(cq, contact))
+                deletes[key].append(field)
+                if other is not None:
+                    deletes[other].append(field)
+                continue
+            held = settled(value) if other is not None else value
+            text = held.text() if isinstance(held, Marker) else ""
+            if other is not None and text and len(text) <= COMPACT_BYTES:
+                key, other = other, key
             else:
-                puts.setdefault(key, []).extend(
-                    (live_field(cq, contact), orjson.dumps(value, default=dict).decode())
-                )
+                text = orjson.dumps(value, default=dict).decode()
+            puts[key] += (field, text)
+            if other is not None:
+                deletes[other].append(field)
         return list(puts.items()), list(deletes.items())
 
 

@@ -109,3 +109,12 @@ def test_a_packed_marker_takes_less_than_half_of_its_dict() -> None:
     as_dict = sys.getsizeof(entry) + sum(sys.getsizeof(v) for v in entry.values())
     packed = sys.getsizeof(held) + sys.getsizeof(held._digest) + sys.getsizeof(held["t"])
     assert packed * 2 < as_dict
+
+
+def test_a_settled_marker_has_a_text_short_enough_for_a_compact_hash() -> None:
+    held = settled(_marker())
+    assert isinstance(held, Marker)
+    text = held.text()
+    assert len(text) <= 64 and text.startswith("1765000800.0|2|")
+    again = Marker.from_text(text)
+    assert again == held and again["h"] == _marker()["h"]
