@@ -162,7 +162,11 @@ class Runtime:
             {
                 "m": (settings.bucket_retention_minutes + 60) * 60,
                 "d": (settings.day_retention_days + 1) * 86400,
-                "p": (settings.record_revision_days + 1) * 86400,
+                # Past the owner's own drop (the revision days + 2 after the interval's
+                # start; its last write is at its close, or a late event's): with + 1, an
+                # interval a day's revision still needs was gone from Redis for the last day
+                # of its keep, and a worker that loaded the partition then lacked it.
+                "p": (settings.record_revision_days + 3) * 86400,
             },
         )
 
