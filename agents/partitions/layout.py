@@ -30,6 +30,8 @@ LIVE_SHARDS = 512
 # or day for the revision window, ~46,000 a partition at 187 pairs (49 a day, 5 days):
 # ~180 a hash.
 MARKER_SHARDS = 256
+# A closed interval written whole: its key's (and its index name's) suffix.
+WHOLE = ":w"
 # Redis keeps a hash compact while each of its fields and values is at most this long
 # (``hash-max-listpack-value``).
 COMPACT_BYTES = 64
@@ -158,14 +160,15 @@ class Keys:
         return [name, *(self.shard(name, s) for s in range(MINUTE_SHARDS))]
 
     def whole(self, name: str) -> str:
-        """A closed interval written whole (:func:`whole_value`): a string, not a hash."""
-        return f"{name}:w"
+        """A closed interval written whole (:func:`whole_value`): a string, not a hash. The
+        index names it apart from the interval's split hashes."""
+        return f"{name}{WHOLE}"
 
     def bucket_keys(self, name: str, kind: str) -> list[str]:
-        """Every key a bucket may have: its hashes, then an interval's whole value."""
-        if not is_sharded(kind):
+        """The keys a name of the index stands for."""
+        if not is_sharded(kind) or name.endswith(WHOLE):
             return [name]
-        return [*self.shards(name), *([self.whole(name)] if kind == "p" else [])]
+        return self.shards(name)
 
     def guard(self, partition: int, minute: int, shard: int) -> str:
         return f"{self.base(partition)}:dg:{minute}:{shard}"

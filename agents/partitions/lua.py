@@ -53,8 +53,10 @@ end
 -- Before the increments: a closed interval written whole holds the values before this
 -- write; the write's own increments to it (a late event) go to its split hashes after.
 for _, w in ipairs(d.whole) do
-  redis.call('SET', KEYS[w[1]], ARGV[w[2]], 'EX', w[3])
-  for j = 4, #w do redis.call('DEL', KEYS[w[j]]) end
+  redis.call('SET', KEYS[w.key], ARGV[w.value], 'EX', w.ttl)
+  for _, k in ipairs(w.split) do redis.call('DEL', KEYS[k]) end
+  redis.call('SREM', KEYS[2], w.name)
+  redis.call('SADD', KEYS[2], w['as'])
 end
 for _, c in ipairs(d.incr) do
   local k = KEYS[c[1]]

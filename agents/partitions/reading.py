@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from ccmon.agents.domain.partition import Bucket, RawPartition
 from ccmon.agents.partitions.guard import Guard, guard_index
-from ccmon.agents.partitions.layout import combine, text, texts, whole_fields
+from ccmon.agents.partitions.layout import WHOLE, combine, text, texts, whole_fields
 from ccmon.streams.store.connect import RedisClient
 
 # Bucket hashes read per round trip when a partition loads. Why not all at once: a week's
@@ -18,7 +18,16 @@ BUCKETS_PER_READ = 32
 
 
 def bucket_reads(names: Sequence[str]) -> list[Sequence[str]]:
-    return [names[i : i + BUCKETS_PER_READ] for i in range(0, len(names), BUCKETS_PER_READ)]
+    """The index's names, ``BUCKETS_PER_READ`` buckets a read: an interval's split name and
+    its whole one (:data:`WHOLE`) in the same read, as a load adds them up."""
+    by_bucket: dict[str, list[str]] = {}
+    for name in sorted(names):
+        by_bucket.setdefault(name.removesuffix(WHOLE), []).append(name)
+    groups = list(by_bucket.values())
+    return [
+        [name for group in groups[i : i + BUCKETS_PER_READ] for name in group]
+        for i in range(0, len(groups), BUCKETS_PER_READ)
+    ]
 
 
 class StateReader:
@@ -116,7 +125,7 @@ class StateReader:
             return out, set()
         async with self.redis.pipeline(transaction=False) as pipe:
             for _, key in keys:
-                if key.endswith(":w"):
+                if key.endswith(WHOLE):
                     pipe.get(key)
                 else:
                     pipe.hgetall(key)

@@ -206,9 +206,12 @@ class StateStore(StateReader):
         low, high = extremes(writes.low), extremes(writes.high)
         touched = {(b, i) for b, i, _ in (*incr, *low, *high) if b[0] != "t"}
         drop_keys: list[int] = []
+        unindex: list[str] = []
         for bucket in writes.drop:
             name = self.bucket_key(partition, bucket)
-            drop_keys += [key_index(k) for k in self.keys.bucket_keys(name, bucket[0])]
+            names = [name, *([self.keys.whole(name)] if bucket[0] == "p" else [])]
+            drop_keys += [key_index(k) for n in names for k in self.keys.bucket_keys(n, bucket[0])]
+            unindex += names
         document: dict[str, object] = {
             "gen": token.gen,
             "seq": token.seq,
@@ -222,7 +225,7 @@ class StateStore(StateReader):
             "touch": [[i, self.bucket_ttl[b[0]]] for b, i in sorted(touched)],
             "index": sorted({self.bucket_key(partition, b) for b, _ in touched}),
             "drop": drop_keys,
-            "unindex": [self.bucket_key(partition, b) for b in writes.drop],
+            "unindex": unindex,
             "live": [[key_index(k), *flat] for k, flat in puts],
             "ldel": [[key_index(k), *flat] for k, flat in deletes],
             "pos": _flat(writes.pos),
@@ -230,15 +233,18 @@ class StateStore(StateReader):
             "gv": self.guard.version(partition),
         }
         digests = self.guard.write(partition, writes, key_index, document)
-        # Binary, after the guard's digests: [its key, its ARGV, TTL, the keys it replaces].
+        # Binary, after the guard's digests. The index names the whole value in place of
+        # the split hashes: a load reads one key, not 33.
         values = [whole_value(per_cq) for per_cq in writes.whole.values()]
         document["whole"] = [
-            [
-                key_index(self.keys.whole(name)),
-                2 + len(digests) + n,
-                self.bucket_ttl["p"],
-                *(key_index(k) for k in self.keys.shards(name)),
-            ]
+            {
+                "key": key_index(self.keys.whole(name)),
+                "value": 2 + len(digests) + n,
+                "ttl": self.bucket_ttl["p"],
+                "split": [key_index(k) for k in self.keys.shards(name)],
+                "name": name,
+                "as": self.keys.whole(name),
+            }
             for n, name in enumerate(self.bucket_key(partition, b) for b in writes.whole)
         ]
         args = [orjson.dumps(document), *digests, *values]

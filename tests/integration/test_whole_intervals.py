@@ -13,6 +13,7 @@ from ccmon.agents.domain.expiry import apply_tick
 from ccmon.agents.domain.partition import Progress, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.partitions.reading import BUCKETS_PER_READ, bucket_reads
 from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
 from ccmon.streams.config import QueueConfig
 from tests.support.services import RedisServer
@@ -34,6 +35,14 @@ def _counted() -> Writes:
         writes.low[bucket] = {f"{cq}|<call:0": 100.0 * i + n for n, cq in enumerate(QUEUES)}
         writes.high[bucket] = {f"{cq}|>call:0": 100.0 * i + n + 50 for n, cq in enumerate(QUEUES)}
     return writes
+
+
+def test_a_load_reads_an_interval_split_and_whole_in_the_same_read() -> None:
+    names = [f"{{P:0}}:p:{29_000_000 + n}" for n in range(BUCKETS_PER_READ + 1)]
+    both = [*names, names[BUCKETS_PER_READ - 1] + ":w", names[0] + ":w"]
+    reads = bucket_reads(both)
+    assert [len(r) for r in reads] == [BUCKETS_PER_READ + 2, 1]
+    assert names[BUCKETS_PER_READ - 1] + ":w" in reads[0]
 
 
 async def _whole(url: str, prefix: str) -> None:
@@ -65,6 +74,11 @@ async def _whole(url: str, prefix: str) -> None:
         assert [k async for k in redis.scan_iter(match=f"{name}:*")] == [f"{name}:w".encode()]
         assert await redis.type(f"{name}:w") == b"string"
         assert 0 < await redis.ttl(f"{name}:w") <= STORE_TTL["p"]
+        index = store.keys.first(0)[1]
+        # The index names the value, not the split hashes: a load reads one key.
+        assert {n.decode() for n in await redis.smembers(index)} == {
+            store.bucket_key(0, ("p", str(s))) + ":w" for s in STARTS
+        }
         whole_bytes = await redis.memory_usage(f"{name}:w") or 0
         assert whole_bytes * 3 < split_bytes, (whole_bytes, split_bytes)
         raw = await store.load(0)
@@ -84,6 +98,10 @@ async def _whole(url: str, prefix: str) -> None:
         late.incr[("p", str(STARTS[2]))] = {"chat|q5": {"off": 2.0, "ab": 1.0}}
         await write(late)
         assert state.periods["call|q3"][STARTS[1]]["<call:0"] == 7.0
+        revised = store.bucket_key(0, ("p", str(STARTS[1])))
+        assert await redis.sismember(index, revised) and await redis.sismember(
+            index, f"{revised}:w"
+        )
         raw = await store.load(0)
         assert raw.whole == {("p", str(STARTS[0])), ("p", str(STARTS[3]))}
         loaded = PartitionState.from_raw(0, raw)
@@ -97,8 +115,12 @@ async def _whole(url: str, prefix: str) -> None:
         }
 
         # Dropped with every key of the bucket.
-        await write(Writes(drop=[("p", str(STARTS[0]))]))
+        await write(Writes(drop=[("p", str(STARTS[0])), ("p", str(STARTS[1]))]))
         assert not [k async for k in redis.scan_iter(match=f"{name}*")]
+        assert not [k async for k in redis.scan_iter(match=f"{revised}*")]
+        assert not {name, f"{name}:w", revised, f"{revised}:w"} & {
+            n.decode() for n in await redis.smembers(index)
+        }
 
         # Written back (Redis lost writes): whole values replaced by the copy, split; the
         # state knows it, and the next ticks write them whole again.
@@ -109,8 +131,8 @@ async def _whole(url: str, prefix: str) -> None:
         await owner._write_back(0, "a test")
         assert not [k async for k in redis.scan_iter(match=f"{{{prefix}:0}}:p:*:w")]
         again = PartitionState.from_raw(0, await store.load(0))
-        assert again.periods == state.periods and again.split == set(STARTS[1:])
-        assert held.split == set(STARTS[1:])
+        assert again.periods == state.periods and again.split == set(STARTS[2:])
+        assert held.split == set(STARTS[2:])
         await owner.close()
     finally:
         await forget_prefix(redis, prefix)
