@@ -14,10 +14,9 @@ from ccmon.agents.domain.partition import Progress, Writes, live_field
 from ccmon.agents.domain.periods import marker_key
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.layout import marker_shard
-from ccmon.agents.partitions.owner import Owner
-from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
+from ccmon.agents.partitions.statestore import StateStore
 from tests.support.services import RedisServer
-from tests.support.statestore import STORE_TTL, forget_prefix
+from tests.support.statestore import STORE_TTL, Written, forget_prefix, written_back
 
 QUEUES = [f"call|q{n}" for n in range(60)]
 DIGEST = hashlib.sha256(b"a record").hexdigest()
@@ -32,16 +31,8 @@ async def _markers(url: str, prefix: str) -> None:
     store = StateStore(redis, prefix, 600, STORE_TTL)
     starts = [29_000_010 + 30 * n for n in range(8)]
     try:
-        await store.take_ownership(0, 1)
-        token = Token(1)
-        state = PartitionState.from_raw(0, await store.load(0))
-
-        async def write(writes: Writes) -> None:
-            nonlocal token
-            wid = new_write_id()
-            assert (await store.apply(0, token, writes, wid)).status == "ok"
-            token = token.after(wid)
-            state.merge(writes)
+        written = await Written.owned(store, 0)
+        state, write = written.state, written.write
 
         # Pending (sent, not acknowledged): JSON, in the one hash.
         pending = Writes(progress=Progress(rp=1, n=1))
@@ -89,15 +80,9 @@ async def _markers(url: str, prefix: str) -> None:
             assert not await redis.hexists(store.keys.marker(0, marker_shard(field)), field)
 
         # Written back (Redis lost writes): the same layout, the same entries.
-        owner = Owner(store)
-        owner.assign([0], 2)
-        held = await owner.acquire(0)
-        assert held is not None and held.live == state.live
-        await owner._write_back(0, "a test")
-        again = PartitionState.from_raw(0, await store.load(0))
-        assert again.live == state.live
+        held, again = await written_back(store, 0)
+        assert held.live == state.live and again.live == state.live
         assert await redis.hlen(one) == 0
-        await owner.close()
     finally:
         await forget_prefix(redis, prefix)
         await redis.aclose()

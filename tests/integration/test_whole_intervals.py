@@ -12,12 +12,11 @@ from ccmon.agents.domain.effects import Effects, StateLimits
 from ccmon.agents.domain.expiry import apply_tick
 from ccmon.agents.domain.partition import Progress, Writes
 from ccmon.agents.domain.state import PartitionState
-from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.partitions.reading import BUCKETS_PER_READ, bucket_reads
-from ccmon.agents.partitions.statestore import StateStore, Token, new_write_id
+from ccmon.agents.partitions.statestore import StateStore
 from ccmon.streams.config import QueueConfig
 from tests.support.services import RedisServer
-from tests.support.statestore import STORE_TTL, forget_prefix
+from tests.support.statestore import STORE_TTL, Written, forget_prefix, written_back
 
 FIRST = 29_000_010  # an epoch minute: the first interval's start
 STARTS = [FIRST + 30 * n for n in range(4)]
@@ -50,17 +49,8 @@ async def _whole(url: str, prefix: str) -> None:
     store = StateStore(redis, prefix, 600, STORE_TTL)
     policy = QueueConfig().policy
     try:
-        await store.take_ownership(0, 1)
-        token = Token(1)
-
-        async def write(writes: Writes) -> None:
-            nonlocal token
-            wid = new_write_id()
-            assert (await store.apply(0, token, writes, wid)).status == "ok"
-            token = token.after(wid)
-            state.merge(writes)
-
-        state = PartitionState.from_raw(0, await store.load(0))
+        written = await Written.owned(store, 0)
+        state, write = written.state, written.write
         await write(_counted())
         name = store.bucket_key(0, ("p", str(STARTS[0])))
         split = [k async for k in redis.scan_iter(match=f"{name}:*")]
@@ -124,16 +114,10 @@ async def _whole(url: str, prefix: str) -> None:
 
         # Written back (Redis lost writes): whole values replaced by the copy, split; the
         # state knows it, and the next ticks write them whole again.
-        owner = Owner(store)
-        owner.assign([0], 2)
-        held = await owner.acquire(0)
-        assert held is not None and held.periods == state.periods
-        await owner._write_back(0, "a test")
+        held, again = await written_back(store, 0)
+        assert held.periods == state.periods and again.periods == state.periods
         assert not [k async for k in redis.scan_iter(match=f"{{{prefix}:0}}:p:*:w")]
-        again = PartitionState.from_raw(0, await store.load(0))
-        assert again.periods == state.periods and again.split == set(STARTS[2:])
-        assert held.split == set(STARTS[2:])
-        await owner.close()
+        assert again.split == set(STARTS[2:]) and held.split == set(STARTS[2:])
     finally:
         await forget_prefix(redis, prefix)
         await redis.aclose()
