@@ -59,9 +59,10 @@ typecheck: venv
 	$(BIN)/mypy
 
 ## test: everything — lint, types, unit, rules, integration and end-to-end on real services;
-## the 15 slowest tests are listed at the end, so that CI stays under its 30 minutes knowingly
+## the 15 slowest tests are listed at the end, so that CI stays under its 30 minutes knowingly;
+## the tests that wait on real time run beside the unit suite (tests/support/phases.py)
 test: venv deps lint typecheck
-	$(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m tests.support.phases $(PYTEST_ARGS)
 
 ## the parts of `make test`, for a faster loop
 unit: venv

@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ccmon.agents.devkit import alerting
 from ccmon.agents.devkit.procs import free_port
 from tests.support.paths import ROOT
@@ -36,6 +38,9 @@ STORY_AFTER_SECONDS = 600.0 / SPEED  # 10 minutes of the demo's clock
 # agents needed (alarm: more needed than staffed). One story: all three low, or none.
 STORY_FIELDS = ("sl_30m", "sl_predicted", "agents_required")
 LOW = ("warn", "alarm")
+
+# Minutes of the demo in real time: tests/support/phases.py runs it beside the unit suite.
+pytestmark = [pytest.mark.e2e, pytest.mark.realtime]
 
 
 def story_of(page: Any) -> dict[str, dict[str, str]]:

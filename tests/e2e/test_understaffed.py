@@ -31,7 +31,9 @@ from tests.support.services import PrometheusServer, Services
 from tests.support.simulation import call_queue
 from tests.support.topology import EVERY_CHANNEL, Topology
 
-pytestmark = pytest.mark.e2e
+# Real time at speed 1 against Prometheus's `for:`: tests/support/phases.py runs it beside
+# the unit suite.
+pytestmark = [pytest.mark.e2e, pytest.mark.realtime]
 
 QUEUES_YAML = """\
 defaults: {timezone: UTC}
