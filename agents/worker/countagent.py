@@ -4,7 +4,6 @@ and partition ownership following Kafka's assignments, with their group generati
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 import faust
@@ -14,7 +13,6 @@ from faust.types import TP
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.worker.closing import Closer
 from ccmon.agents.worker.counting import Counting
-from ccmon.agents.worker.heap import after_loads
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sending import RepartitionSender
 from ccmon.streams.kafka.reread import PartitionReader
@@ -115,13 +113,6 @@ def register_counting(app: faust.App, topics: Topics, runtime: Runtime, owner: O
         actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == by_queue}
         owner.revoke(owner.assigned - actives)
         owner.assign(actives, int(app.consumer_generation_id or 0))
-        # The worker that held every partition during a peer's restart keeps that peak
-        # otherwise (agents/worker/heap.py); one trim per rebalance, the last one's dropped.
-        for task in trims:
-            task.cancel()
-        trims[:] = [asyncio.ensure_future(after_loads(owner.acquire, actives))]
-
-    trims: list[asyncio.Future[None]] = []
 
     cast(Any, app.on_partitions_revoked).connect(on_revoked)
     cast(Any, app.on_partitions_assigned).connect(on_assigned)
