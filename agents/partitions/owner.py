@@ -8,7 +8,8 @@ When it is revoked we drop our copy (its series leave /metrics with it). Everyth
 write goes through :meth:`Owner.write`, which carries our token, waits out a Redis outage
 rather than counting without the guard, and tells Redis that lost writes (``lost``) from a
 newer owner (``fenced``). Kafka has the last word on who owns a partition: when Redis names
-a newer generation, we ask the group coordinator whether ours is still current.
+a newer generation, we ask the group coordinator whether ours is still current. When the
+worker stops, a wait for Redis ends (:class:`Stopping`): what it was for stays undone.
 """
 
 from __future__ import annotations
@@ -27,18 +28,16 @@ from ccmon.agents.domain.partition import GuardKey, Writes
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.reading import bucket_reads
 from ccmon.agents.partitions.statestore import (
-    REDIS_ERRORS,
     Outcome,
     StateStore,
     Token,
     new_write_id,
 )
+from ccmon.agents.partitions.waiting import RedisWait, Stopping
 from ccmon.streams.logs import log_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-MAX_BACKOFF_SECONDS = 5.0
 
 
 class Group(Protocol):
@@ -91,9 +90,7 @@ class Owner:
         self._retired: dict[int, tuple[PartitionState, Token]] = {}
         # Changes whenever the set of exported partitions changes (read-model caches).
         self.generation = 0
-        # /healthz shows the error: "Redis unreachable" alone does not tell WRONGPASS from
-        # a refused connection.
-        self._on_redis = on_redis or (lambda up, error: None)
+        self._redis = RedisWait(on_redis)
 
     # ---- membership ----------------------------------------------------------------
     @property
@@ -143,20 +140,9 @@ class Owner:
         """Records of owned partitions that Redis lost and the topic no longer held."""
         return {p: s.progress.gone for p, s in self.states.items() if s.progress.gone}
 
-    async def _redis(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """``call`` until Redis answers (back-off): nothing goes on without it."""
-        delay = 0.1
-        while True:
-            try:
-                result = await call()
-            except REDIS_ERRORS as exc:
-                self._on_redis(False, f"{type(exc).__name__}: {exc}")
-                log.warning("%s: Redis unavailable (%s); retrying", what, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-                continue
-            self._on_redis(True, "")
-            return result
+    def stop(self) -> None:
+        """The worker stops: a wait for Redis ends (:mod:`ccmon.agents.partitions.waiting`)."""
+        self._redis.stop()
 
     async def _kafka_confirms(self, gen: int) -> bool:
         return self.group is not None and await self.group.is_current(gen) is True
@@ -203,6 +189,14 @@ class Owner:
         return state
 
     async def _load(self, partition: int, gen: int) -> None:
+        try:
+            await self._load_state(partition, gen)
+        except Stopping as stopping:
+            log.warning("partition %d not loaded: %s", partition, stopping)
+            self._loading.pop(partition, None)
+            self.revoke([partition])  # its waiters wake: not ours
+
+    async def _load_state(self, partition: int, gen: int) -> None:
         started = time.perf_counter()
         meta = await self._take(partition, gen)
         if meta is None:

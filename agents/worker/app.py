@@ -8,6 +8,7 @@ build as many apps as it likes with settings of its own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import faust
 
@@ -35,10 +36,25 @@ from ccmon.streams.store.connect import is_cluster
 log = logging.getLogger(__name__)
 
 
-def create_faust_app(settings: Settings) -> faust.App:
+class WorkerApp(faust.App):
+    """Faust's app, which tells ``stopping`` first when it stops.
+
+    Faust's stop waits until every record it delivered is acknowledged, before it stops any
+    agent. A batch that waits for a Redis that does not answer never is, and the worker
+    stopped only when it was killed (DEVELOPERS.md, pitfall 68): :meth:`Owner.stop` ends
+    such waits."""
+
+    stopping: Callable[[], None] = staticmethod(lambda: None)
+
+    async def on_stop(self) -> None:
+        self.stopping()
+        await super().on_stop()
+
+
+def create_faust_app(settings: Settings) -> WorkerApp:
     """The Faust app alone, configured from the settings, with nothing registered."""
     scheme = transport.register()
-    return faust.App(
+    return WorkerApp(
         settings.app_id,
         broker=";".join(f"{scheme}://{hostport}" for hostport in bootstrap_servers(settings)),
         broker_credentials=faust_credentials(settings),
@@ -72,7 +88,7 @@ def create_faust_app(settings: Settings) -> faust.App:
     )
 
 
-def build_app(settings: Settings) -> faust.App:
+def build_app(settings: Settings) -> WorkerApp:
     app = create_faust_app(settings)
     runtime = Runtime(settings)
     topics = declare_topics(app, settings)
@@ -83,6 +99,7 @@ def build_app(settings: Settings) -> faust.App:
         report=LossReport(detected=pipeline.redis_lost.inc, reread=pipeline.reread.inc),
     )
     runtime.health.incomplete = owner.unrecoverable
+    app.stopping = owner.stop
     by_queue = topics.by_queue.get_topic_name()
 
     def owned_partitions() -> set[int]:

@@ -14,6 +14,7 @@ nothing acknowledged any more: its new owner reads it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.domain.surveys import apply_survey
 from ccmon.agents.domain.tickets import apply_ticket
 from ccmon.agents.partitions.owner import Owner
+from ccmon.agents.partitions.waiting import Stopping
 from ccmon.agents.worker.closing import Closer
 from ccmon.agents.worker.runtime import Runtime
 from ccmon.agents.worker.sending import RepartitionSender
@@ -175,9 +177,11 @@ class Counting:
         # cancelled in flight may be applied with its reply lost, a recovery for nothing.
         outcomes = await asyncio.gather(*tasks.values(), return_exceptions=True)
         for outcome in outcomes:
-            if isinstance(outcome, BaseException):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Stopping):
                 raise outcome
-        return {p for p, ok in zip(tasks, outcomes, strict=True) if not ok}
+        # Stopping: the worker stops while Redis does not answer; the partition's records
+        # are left to its next owner, like a refused partition's.
+        return {p for p, ok in zip(tasks, outcomes, strict=True) if ok is not True}
 
     async def steps(self, partition: int, units: list[list[Item]], lock: bool) -> bool:
         for step in steps_of(units, self.runtime.settings.batch_max_events):
@@ -390,6 +394,11 @@ class Counting:
                 self.runtime.clock.observe(state.progress.ev)
 
     async def expire(self) -> None:
+        # A timer that raises stops the worker: Stopping means it is stopping already.
+        with contextlib.suppress(Stopping):
+            await self._expire()
+
+    async def _expire(self) -> None:
         limits = self.runtime.state_limits
         stream = self.runtime.settings.clock == "stream"
         self.resume_clock()

@@ -7,6 +7,7 @@ security")."""
 
 from __future__ import annotations
 
+import signal
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -115,3 +116,13 @@ def test_a_wrong_redis_password_is_reported_and_nothing_counted(
     assert per_queue_counters(worker.samples()) == {}  # nothing counted without the guard
     assert "not-the-password" not in worker.log_path.read_text()
     worker.check_alive()
+    # With a batch delivered to the count agent and waiting for Redis, SIGTERM alone stops
+    # it: the batch gives up, unacknowledged (DEVELOPERS.md, pitfall 68: Faust's stop waited
+    # for it until the worker was killed).
+    delivered = sample(
+        "ccmon_faust_messages_received_total", topic=f"{watch.app_id}-events-by-queue"
+    )
+    poll("a batch delivered", lambda: worker.samples().get(delivered, 0) > 0, 30)
+    worker.stop()
+    assert worker.child is not None
+    assert worker.child.proc.returncode != -signal.SIGKILL, worker.log_tail()

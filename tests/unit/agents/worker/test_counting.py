@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ccmon.agents.devkit.procs import free_port
 from ccmon.agents.domain.state import PartitionState
 from ccmon.agents.partitions.owner import Owner
 from ccmon.agents.worker.counting import (
@@ -179,6 +180,29 @@ def test_a_partition_that_fails_lets_the_others_finish_their_steps() -> None:
     with pytest.raises(ConnectionError):
         asyncio.run(counting.batch([repartition_record(0, 0, 1), repartition_record(1, 0, 1)]))
     assert finished == [1]
+
+
+def test_a_batch_waiting_for_redis_when_the_worker_stops_is_left_unacknowledged() -> None:
+    """Faust's stop waits until the batch is acknowledged or released: the partition waiting
+    for Redis is returned as refused (released), the others end as usual (pitfall 68)."""
+    runtime = Runtime(Settings(clock="stream", redis=f"redis://127.0.0.1:{free_port()}/0"))
+    failed = asyncio.Event()
+    owner = Owner(runtime.store, on_redis=lambda up, error: up or failed.set())
+
+    class Partly(Counting):
+        async def partition(self, partition: int, items: list[Item], lock: bool = True) -> bool:
+            return partition == 1 or await super().partition(partition, items, lock)
+
+    async def scenario() -> set[int]:
+        owner.assign([0], group_generation=2)  # its load waits for Redis
+        counting = asyncio.ensure_future(
+            Partly(runtime, owner).batch([repartition_record(0, 0, 5), repartition_record(1, 0, 5)])
+        )
+        await failed.wait()
+        owner.stop()
+        return await counting
+
+    assert asyncio.run(scenario()) == {0}
 
 
 def agent(event_id: str, kind: str, t: float) -> dict[str, Any]:
