@@ -34,6 +34,18 @@ def test_realtime_tests_are_end_to_end_ones() -> None:
     assert marked == {"e2e"}
 
 
+def test_phase_one_runs_each_unit_file_once_and_each_realtime_file_apart() -> None:
+    jobs = {job.name: job.cmd for job in phases.phase_one([])}
+    for heavy in phases.UNIT_HEAVY:
+        assert (ROOT / heavy).is_file(), f"{heavy} moved: update phases.UNIT_HEAVY"
+        assert f"--ignore={heavy}" in jobs["unit"]
+        assert heavy in jobs["unit (simulations, install)"]
+    realtime = {name for name in jobs if name.startswith("realtime")}
+    assert realtime == {"realtime (test_demo_states.py)", "realtime (test_understaffed.py)"}
+    # Side by side, only one pytest writes its cache.
+    assert [name for name, cmd in jobs.items() if "no:cacheprovider" not in cmd] == ["unit"]
+
+
 def test_a_narrowed_selection_may_leave_a_phase_empty() -> None:
     assert phases.verdict(0, narrowed=False)
     assert not phases.verdict(phases.NOTHING_COLLECTED, narrowed=False)
@@ -68,4 +80,5 @@ def test_each_failing_phase_fails_the_whole(
     _suite(tmp_path, "assert False")
     (tmp_path / "tests" / "integration" / "test_i.py").unlink()
     assert phases.run([], root=tmp_path) == 1
-    assert "[phases] FAILED: realtime, integration and e2e" in capfd.readouterr().out
+    out = capfd.readouterr().out
+    assert "[phases] FAILED: realtime (test_rt.py), integration and e2e" in out
