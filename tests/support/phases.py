@@ -159,5 +159,23 @@ def run(extra: Sequence[str], root: Path = ROOT) -> int:
     return 0
 
 
+def phase_one_alone(extra: Sequence[str], root: Path = ROOT) -> int:
+    """``python -m tests.support.phases --phase-one``: phase 1 alone, to run it in a loop
+    (its realtime tests wait on real time beside a CPU-bound load: DEVELOPERS.md, "Flaky
+    is failing")."""
+    jobs = phase_one(extra, root)
+    began = time.monotonic()
+    codes = side_by_side(jobs, root, began)
+    failed = [
+        job.name for job, code in zip(jobs, codes, strict=True) if not verdict(code, bool(extra))
+    ]
+    print(
+        f"[phases] 1 took {time.monotonic() - began:.0f} s; failed: {', '.join(failed) or 'none'}"
+    )
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--phase-one"]:
+        raise SystemExit(phase_one_alone(sys.argv[2:]))
     raise SystemExit(run(sys.argv[1:]))

@@ -72,6 +72,17 @@ def test_a_passing_suite_passes(tmp_path: Path, capfd: pytest.CaptureFixture[str
     assert "FAILED" not in out
 
 
+def test_phase_one_alone_runs_no_phase_two(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _suite(tmp_path, "pass")
+    assert phases.phase_one_alone([], root=tmp_path) == 0
+    out = capfd.readouterr().out
+    assert "test_rt.py ." in out and "test_u.py ." in out
+    assert "test_i.py" not in out
+    assert "failed: none" in out
+
+
 def test_each_failing_phase_fails_the_whole(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
