@@ -130,6 +130,11 @@ class BrokerProbe:
                     self._client = client
                 await self._client.fetch_all_metadata()
         except (KafkaError, OSError, TimeoutError) as exc:
+            # The next check starts again from the bootstrap servers. A client bootstrapped
+            # by a broker that was shutting down (its metadata answer named no broker) knew
+            # only that connection; once it closed, it had no node left to ask and reported
+            # Kafka down for ever, the broker back long since (DEVELOPERS.md, pitfall 69).
+            await self.close()
             return describe(exc)
         return ""
 
