@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from dataclasses import replace as replaced
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from ccmon.agents.domain.partition import GuardKey, Writes
 from ccmon.agents.domain.state import PartitionState
@@ -37,7 +37,6 @@ from ccmon.agents.partitions.waiting import RedisWait, Stopping
 from ccmon.streams.logs import log_context
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class Group(Protocol):
