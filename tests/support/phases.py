@@ -140,17 +140,23 @@ def _wait(
         time.sleep(0.5)
 
 
-def run(extra: Sequence[str], root: Path = ROOT) -> int:
-    narrowed = bool(extra)
+def _phase_one(extra: Sequence[str], root: Path, began: float) -> list[str]:
+    """Phase 1's jobs side by side; the names of those that failed."""
     jobs = phase_one(extra, root)
-    began = time.monotonic()
     print(f"[phases] 1, side by side: {'; '.join(job.name for job in jobs)}", flush=True)
     codes = side_by_side(jobs, root, began)
     failed = [
-        job.name for job, code in zip(jobs, codes, strict=True) if not verdict(code, narrowed)
+        job.name for job, code in zip(jobs, codes, strict=True) if not verdict(code, bool(extra))
     ]
-    print(f"[phases] 1 took {time.monotonic() - began:.0f} s", flush=True)
-    if not verdict(subprocess.call(phase_two(extra), cwd=root), narrowed):
+    took = time.monotonic() - began
+    print(f"[phases] 1 took {took:.0f} s; failed: {', '.join(failed) or 'none'}", flush=True)
+    return failed
+
+
+def run(extra: Sequence[str], root: Path = ROOT) -> int:
+    began = time.monotonic()
+    failed = _phase_one(extra, root, began)
+    if not verdict(subprocess.call(phase_two(extra), cwd=root), bool(extra)):
         failed.append("integration and e2e")
     print(f"[phases] took {time.monotonic() - began:.0f} s", flush=True)
     if failed:
@@ -163,16 +169,7 @@ def phase_one_alone(extra: Sequence[str], root: Path = ROOT) -> int:
     """``python -m tests.support.phases --phase-one``: phase 1 alone, to run it in a loop
     (its realtime tests wait on real time beside a CPU-bound load: DEVELOPERS.md, "Flaky
     is failing")."""
-    jobs = phase_one(extra, root)
-    began = time.monotonic()
-    codes = side_by_side(jobs, root, began)
-    failed = [
-        job.name for job, code in zip(jobs, codes, strict=True) if not verdict(code, bool(extra))
-    ]
-    print(
-        f"[phases] 1 took {time.monotonic() - began:.0f} s; failed: {', '.join(failed) or 'none'}"
-    )
-    return 1 if failed else 0
+    return 1 if _phase_one(extra, root, time.monotonic()) else 0
 
 
 if __name__ == "__main__":
